@@ -1,0 +1,12 @@
+// kvmrun: disposable, reproducible QEMU/KVM labs. Everything lives in the libraries.
+#include "runner/cli.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+  const kvmrun::runner::CliEnvironment env{[](const char* name) { return std::getenv(name); },
+                                           ::getuid()};
+  return kvmrun::runner::run_cli({argv + 1, argv + argc}, std::cout, std::cerr, env);
+}

@@ -1,0 +1,153 @@
+#include "base/subprocess.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/stdio.hpp>
+// Boost.Process v2 is compiled separately (BOOST_PROCESS_V2_SEPARATE_COMPILATION); its sources
+// are compiled exactly once, here.
+#include <boost/process/v2/src.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <functional>
+
+namespace kvmrun {
+
+namespace asio = boost::asio;
+namespace bp = boost::process::v2;
+
+std::optional<std::filesystem::path> find_executable(std::string_view name,
+                                                     std::string_view search_path) {
+  if (name.find('/') != std::string_view::npos) {
+    std::filesystem::path p(name);
+    if (::access(p.c_str(), X_OK) == 0)
+      return p;
+    return std::nullopt;
+  }
+  while (true) {
+    const auto colon = search_path.find(':');
+    std::string_view dir = search_path.substr(0, colon);
+    if (dir.empty())
+      dir = ".";
+    std::filesystem::path candidate = std::filesystem::path(dir) / name;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    if (colon == std::string_view::npos)
+      return std::nullopt;
+    search_path.remove_prefix(colon + 1);
+  }
+}
+
+std::optional<std::filesystem::path> find_executable(std::string_view name) {
+  const char* path = std::getenv("PATH");
+  return find_executable(name, path != nullptr ? path : "/usr/bin:/bin");
+}
+
+namespace {
+
+// Reads a pipe to EOF into `sink`, keeping at most `limit` bytes; calls `on_eof` once at the end.
+class PipeDrain {
+public:
+  PipeDrain(asio::readable_pipe& pipe, std::string& sink, std::size_t limit,
+            std::function<void()> on_eof)
+      : m_pipe(pipe), m_sink(sink), m_limit(limit), m_on_eof(std::move(on_eof)) {}
+
+  void start() {
+    m_pipe.async_read_some(asio::buffer(m_buffer),
+                           [this](const boost::system::error_code& ec, std::size_t n) {
+                             if (n > 0 && m_sink.size() < m_limit)
+                               m_sink.append(m_buffer.data(), std::min(n, m_limit - m_sink.size()));
+                             if (ec)
+                               m_on_eof();
+                             else
+                               start();
+                           });
+  }
+
+private:
+  asio::readable_pipe& m_pipe;
+  std::string& m_sink;
+  std::size_t m_limit;
+  std::function<void()> m_on_eof;
+  std::array<char, 16384> m_buffer{};
+};
+
+} // namespace
+
+Result<CommandOutput> run_command(const std::vector<std::string>& argv,
+                                  const CommandOptions& options) {
+  assert(!argv.empty());
+  const auto exe = find_executable(argv.front());
+  if (!exe)
+    return Error(ErrorCode::host, "cannot find the program '" + argv.front() + "'",
+                 "install it or put it on PATH");
+
+  asio::io_context ctx;
+  asio::readable_pipe out_pipe(ctx);
+  asio::readable_pipe err_pipe(ctx);
+  CommandOutput result;
+  std::optional<bp::process> proc;
+  try {
+    proc.emplace(ctx, exe->string(), std::vector<std::string>(argv.begin() + 1, argv.end()),
+                 bp::process_stdio{nullptr, out_pipe, err_pipe});
+  } catch (const boost::system::system_error& e) {
+    return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + e.code().message());
+  }
+
+  // Three things must finish: both pipes reach EOF and the process is reaped. The deadline is
+  // cancelled when they have; if it fires first, the process is killed and the pipes closed
+  // (a grandchild may still hold them open).
+  asio::steady_timer deadline(ctx, options.timeout);
+  int pending = 3;
+  const auto finished_one = [&] {
+    if (--pending == 0)
+      deadline.cancel();
+  };
+  bool timed_out = false;
+  bool exited = false;
+
+  PipeDrain out_drain(out_pipe, result.out, options.output_limit, finished_one);
+  PipeDrain err_drain(err_pipe, result.err, options.output_limit, finished_one);
+  out_drain.start();
+  err_drain.start();
+
+  proc->async_wait([&](const boost::system::error_code&, int) {
+    exited = true;
+    const int status = static_cast<int>(proc->native_exit_code());
+    if (WIFSIGNALED(status)) {
+      result.signaled = true;
+      result.signal = WTERMSIG(status);
+    } else {
+      result.exit_code = WEXITSTATUS(status);
+    }
+    finished_one();
+  });
+
+  deadline.async_wait([&](const boost::system::error_code& ec) {
+    if (ec)
+      return; // cancelled: everything finished in time
+    boost::system::error_code ignored;
+    if (!exited) {
+      timed_out = true;
+      proc->terminate(ignored); // SIGKILL; the async_wait above reaps it
+    }
+    out_pipe.close(ignored);
+    err_pipe.close(ignored);
+  });
+
+  ctx.run();
+
+  if (timed_out)
+    return Error(ErrorCode::timeout, "'" + argv.front() + "' did not finish within " +
+                                         std::to_string(options.timeout.count()) +
+                                         " ms and was killed");
+  return result;
+}
+
+} // namespace kvmrun

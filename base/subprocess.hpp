@@ -1,0 +1,46 @@
+// Running short-lived helper commands (`qemu-system-x86_64 --version`, ...) with a deadline and
+// captured output. argv is a vector of strings, never a shell string. This is the only file that
+// includes Boost.Process; long-lived supervised processes (QEMU) get their own wrapper.
+#pragma once
+
+#include "base/result.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kvmrun {
+
+struct CommandOptions {
+  std::chrono::milliseconds timeout{10'000};
+  std::size_t output_limit = 1U << 20U; // per stream; the rest is read and dropped
+};
+
+struct CommandOutput {
+  int exit_code = -1;   // valid when !signaled
+  int signal = 0;       // the signal that ended it, when signaled
+  bool signaled = false;
+  std::string out;
+  std::string err;
+
+  [[nodiscard]] bool success() const noexcept { return !signaled && exit_code == 0; }
+};
+
+// Runs argv[0] (looked up in PATH unless it contains '/') with stdin from /dev/null.
+// Fails with ErrorCode::host when it cannot be started, ErrorCode::timeout when it outlives the
+// deadline (it is killed and reaped first). A non-zero exit is not an error: check success().
+[[nodiscard]] Result<CommandOutput> run_command(const std::vector<std::string>& argv,
+                                                const CommandOptions& options = {});
+
+// The first executable `name` in the ':'-separated `search_path` (PATH semantics).
+[[nodiscard]] std::optional<std::filesystem::path> find_executable(std::string_view name,
+                                                                   std::string_view search_path);
+
+// The same, over the PATH of this process.
+[[nodiscard]] std::optional<std::filesystem::path> find_executable(std::string_view name);
+
+} // namespace kvmrun

@@ -1,0 +1,22 @@
+// The command line: parses arguments, runs one command, returns the process exit code.
+// main() is only a call to run_cli, so everything here is tested in-process.
+#pragma once
+
+#include "runner/dirs.hpp"
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace kvmrun::runner {
+
+struct CliEnvironment {
+  EnvLookup getenv;
+  uid_t uid = 0;
+};
+
+// `args` excludes the program name.
+[[nodiscard]] int run_cli(const std::vector<std::string>& args, std::ostream& out,
+                          std::ostream& err, const CliEnvironment& env);
+
+} // namespace kvmrun::runner
