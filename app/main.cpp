@@ -5,8 +5,8 @@
 #include <iostream>
 #include <unistd.h>
 
-int main(int argc, char** argv) {
-  const kvmrun::runner::CliEnvironment env{[](const char* name) { return std::getenv(name); },
+int main(int argc, char **argv) {
+  const kvmrun::runner::CliEnvironment env{[](const char *name) { return std::getenv(name); },
                                            ::getuid()};
   return kvmrun::runner::run_cli({argv + 1, argv + argc}, std::cout, std::cerr, env);
 }

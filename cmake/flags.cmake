@@ -3,7 +3,7 @@
 add_library(kvmrun_warnings INTERFACE)
 target_compile_options(kvmrun_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-  -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough
   -Wformat=2)
 if(KVMRUN_WERROR)
   target_compile_options(kvmrun_warnings INTERFACE -Werror)

@@ -43,11 +43,11 @@ struct ParsedArgs {
   std::vector<std::string> positional;
 };
 
-Result<ParsedArgs> parse(const std::vector<std::string>& args,
-                         const std::map<std::string, bool, std::less<>>& known) {
+Result<ParsedArgs> parse(const std::vector<std::string> &args,
+                         const std::map<std::string, bool, std::less<>> &known) {
   ParsedArgs parsed;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+    const std::string &arg = args[i];
     if (arg.rfind("--", 0) != 0 || arg == "--") {
       if (parsed.command.empty())
         parsed.command = arg;
@@ -77,24 +77,24 @@ Result<ParsedArgs> parse(const std::vector<std::string>& args,
   return parsed;
 }
 
-int fail(std::ostream& err, const Error& error) {
+int fail(std::ostream &err, const Error &error) {
   err << "kvmrun: error: " << error.describe() << '\n';
   return exit_code(error.code());
 }
 
-HostPaths host_paths(const CliEnvironment& env) {
+HostPaths host_paths(const CliEnvironment &env) {
   HostPaths paths;
-  if (const char* qemu = env.getenv("KVMRUN_QEMU"); qemu != nullptr && *qemu != '\0')
+  if (const char *qemu = env.getenv("KVMRUN_QEMU"); qemu != nullptr && *qemu != '\0')
     paths.qemu_program = qemu;
-  if (const char* path = env.getenv("PATH"); path != nullptr)
+  if (const char *path = env.getenv("PATH"); path != nullptr)
     paths.search_path = path;
   const Dirs dirs = default_dirs(env.getenv, env.uid);
   paths.space = {{"state", dirs.state}, {"cache", dirs.cache}};
   return paths;
 }
 
-int run_preflight(const ParsedArgs& args, std::ostream& out, std::ostream& err,
-                  const CliEnvironment& env) {
+int run_preflight(const ParsedArgs &args, std::ostream &out, std::ostream &err,
+                  const CliEnvironment &env) {
   if (!args.positional.empty())
     return fail(err, Error(ErrorCode::usage,
                            "preflight takes no arguments, got '" + args.positional.front() + "'"));
@@ -113,14 +113,14 @@ int run_preflight(const ParsedArgs& args, std::ostream& out, std::ostream& err,
 
 } // namespace
 
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-            const CliEnvironment& env) {
+int run_cli(const std::vector<std::string> &args, std::ostream &out, std::ostream &err,
+            const CliEnvironment &env) {
   const std::map<std::string, bool, std::less<>> known = {
       {"--json", false}, {"--accel", true}, {"--help", false}, {"--version", false}};
   auto parsed = parse(args, known);
   if (!parsed)
     return fail(err, parsed.error());
-  const std::string& command = parsed->command;
+  const std::string &command = parsed->command;
   if (parsed->options.contains("--version") || command == "version") {
     out << version_report();
     return 0;
@@ -135,8 +135,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   if (command == "preflight")
     return run_preflight(*parsed, out, err, env);
-  return fail(err, Error(ErrorCode::usage, "unknown command '" + command + "'",
-                         "see 'kvmrun help'"));
+  return fail(err,
+              Error(ErrorCode::usage, "unknown command '" + command + "'", "see 'kvmrun help'"));
 }
 
 } // namespace kvmrun::runner

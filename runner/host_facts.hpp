@@ -19,12 +19,12 @@ struct QemuVersion {
   int major = 0;
   int minor = 0;
   int micro = 0;
-  friend auto operator<=>(const QemuVersion&, const QemuVersion&) = default;
+  friend auto operator<=>(const QemuVersion &, const QemuVersion &) = default;
 };
 
 // Parses "QEMU emulator version 7.2.22 (Debian ...)" from `--version` output.
 [[nodiscard]] std::optional<QemuVersion> parse_qemu_version(std::string_view version_output);
-[[nodiscard]] std::string to_string(const QemuVersion& version);
+[[nodiscard]] std::string to_string(const QemuVersion &version);
 
 struct QemuFacts {
   std::string program;                       // what was looked up
@@ -37,9 +37,9 @@ struct KvmDeviceFacts {
   std::filesystem::path path;
   bool exists = false;
   bool is_char_device = false;
-  int open_errno = 0;  // errno of open(O_RDWR); 0 when it opened
-  unsigned mode = 0;   // permission bits
-  std::string group;   // owning group's name (or its number)
+  int open_errno = 0; // errno of open(O_RDWR); 0 when it opened
+  unsigned mode = 0;  // permission bits
+  std::string group;  // owning group's name (or its number)
   bool user_in_group = false;
 
   [[nodiscard]] bool usable() const { return exists && is_char_device && open_errno == 0; }
@@ -54,9 +54,9 @@ struct FirmwareFacts {
 };
 
 struct SpaceFacts {
-  std::string role;               // "state", "cache"
-  std::filesystem::path dir;      // where kvmrun will write
-  std::filesystem::path probed;   // the nearest existing ancestor that was measured
+  std::string role;             // "state", "cache"
+  std::filesystem::path dir;    // where kvmrun will write
+  std::filesystem::path probed; // the nearest existing ancestor that was measured
   std::uint64_t free_bytes = 0;
   bool writable = false;
   std::string error;
@@ -65,7 +65,7 @@ struct SpaceFacts {
 struct HostFacts {
   QemuFacts qemu;
   KvmDeviceFacts kvm_device;
-  std::vector<std::string> kvm_modules; // loaded among kvm, kvm_intel, kvm_amd, kvm_pvm
+  std::vector<std::string> kvm_modules;    // loaded among kvm, kvm_intel, kvm_amd, kvm_pvm
   std::optional<KvmProbeResult> kvm_probe; // absent when the device was not usable
   FirmwareFacts firmware;
   std::vector<SpaceFacts> space;
@@ -95,10 +95,10 @@ struct HostPaths {
   std::chrono::milliseconds kvm_probe_timeout{3000};
 };
 
-[[nodiscard]] HostFacts gather_host_facts(const HostPaths& paths);
+[[nodiscard]] HostFacts gather_host_facts(const HostPaths &paths);
 
 // The name of group `gid` from an /etc/group-format file, or the number as text. Read directly
 // so the static binary needs no NSS modules.
-[[nodiscard]] std::string group_name(unsigned gid, const std::filesystem::path& group_file);
+[[nodiscard]] std::string group_name(unsigned gid, const std::filesystem::path &group_file);
 
 } // namespace kvmrun::runner

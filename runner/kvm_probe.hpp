@@ -11,12 +11,12 @@
 namespace kvmrun::runner {
 
 struct KvmProbeResult {
-  bool ran_guest = false;   // the guest executed and reported the expected byte, then halted
-  std::string detail;       // what happened, in words, for evidence and errors
+  bool ran_guest = false; // the guest executed and reported the expected byte, then halted
+  std::string detail;     // what happened, in words, for evidence and errors
   std::chrono::microseconds elapsed{0};
 };
 
-[[nodiscard]] KvmProbeResult probe_kvm_guest(const std::filesystem::path& dev_kvm,
+[[nodiscard]] KvmProbeResult probe_kvm_guest(const std::filesystem::path &dev_kvm,
                                              std::chrono::milliseconds timeout);
 
 } // namespace kvmrun::runner

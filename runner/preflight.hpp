@@ -37,7 +37,7 @@ struct AccelDecision {
   Accel requested = Accel::automatic;
   Accel chosen = Accel::tcg; // kvm or tcg
   bool kvm_usable = false;
-  std::string reason;        // why this choice; for TCG under auto, why not KVM
+  std::string reason; // why this choice; for TCG under auto, why not KVM
 };
 
 struct PreflightReport {
@@ -45,12 +45,12 @@ struct PreflightReport {
   AccelDecision accel;
 
   [[nodiscard]] bool ok() const;
-  [[nodiscard]] const Check* find(std::string_view name) const;
+  [[nodiscard]] const Check *find(std::string_view name) const;
 };
 
-[[nodiscard]] PreflightReport evaluate_preflight(const HostFacts& facts, Accel requested);
+[[nodiscard]] PreflightReport evaluate_preflight(const HostFacts &facts, Accel requested);
 
-[[nodiscard]] std::string render_text(const PreflightReport& report);
-[[nodiscard]] std::string render_json(const PreflightReport& report);
+[[nodiscard]] std::string render_text(const PreflightReport &report);
+[[nodiscard]] std::string render_json(const PreflightReport &report);
 
 } // namespace kvmrun::runner

@@ -1,0 +1,34 @@
+// Test helpers: a temporary directory removed with everything in it, and small file writers.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace kvmrun::testing {
+
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir &) = delete;
+  TempDir &operator=(const TempDir &) = delete;
+
+  [[nodiscard]] const std::filesystem::path &path() const { return m_path; }
+  [[nodiscard]] std::filesystem::path operator/(std::string_view name) const {
+    return m_path / name;
+  }
+
+private:
+  std::filesystem::path m_path;
+};
+
+// Writes `content` to `path` (creating parent directories) with the given permission bits.
+void write_file(const std::filesystem::path &path, std::string_view content,
+                std::filesystem::perms perms = std::filesystem::perms::owner_read |
+                                               std::filesystem::perms::owner_write);
+
+// Writes an executable /bin/sh script.
+void write_script(const std::filesystem::path &path, std::string_view body);
+
+} // namespace kvmrun::testing

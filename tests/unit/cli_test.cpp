@@ -1,0 +1,83 @@
+#include "runner/cli.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace kvmrun::runner {
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+CliRun run(const std::vector<std::string> &args) {
+  std::ostringstream out, err;
+  const CliEnvironment env{[](const char *) -> const char * { return nullptr; }, 1000};
+  const int code = run_cli(args, out, err, env);
+  return {code, out.str(), err.str()};
+}
+
+TEST(Cli, WithoutACommandPrintsUsageAndExitsWithTheUsageCode) {
+  const auto r = run({});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("usage: kvmrun"), std::string::npos);
+}
+
+TEST(Cli, HelpGoesToStdoutAndSucceeds) {
+  for (const auto &args : {std::vector<std::string>{"help"}, {"--help"}}) {
+    const auto r = run(args);
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("preflight"), std::string::npos);
+    EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
+  }
+}
+
+TEST(Cli, VersionListsEveryLinkedLibrary) {
+  const auto r = run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  for (const char *name : {"kvmrun ", "libcurl ", "OpenSSL ", "Boost 1.81", "toml++ ", "zlib "})
+    EXPECT_NE(r.out.find(name), std::string::npos) << name;
+}
+
+TEST(Cli, AnUnknownCommandIsAUsageErrorNamingIt) {
+  const auto r = run({"launch"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command 'launch'"), std::string::npos);
+}
+
+TEST(Cli, AnUnknownOptionIsAUsageErrorNamingIt) {
+  const auto r = run({"preflight", "--jsn"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown option '--jsn'"), std::string::npos);
+}
+
+TEST(Cli, AnUnknownAcceleratorIsAUsageErrorWithTheChoices) {
+  const auto r = run({"preflight", "--accel", "hvf"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown accelerator 'hvf'"), std::string::npos);
+  EXPECT_NE(r.err.find("auto, kvm or tcg"), std::string::npos);
+}
+
+TEST(Cli, AnOptionMissingItsValueIsAUsageError) {
+  const auto r = run({"preflight", "--accel"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("needs a value"), std::string::npos);
+}
+
+TEST(Cli, ASwitchGivenAValueIsAUsageError) {
+  const auto r = run({"preflight", "--json=yes"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("takes no value"), std::string::npos);
+}
+
+TEST(Cli, PreflightRejectsStrayArguments) {
+  const auto r = run({"preflight", "extra"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("'extra'"), std::string::npos);
+}
+
+} // namespace
+} // namespace kvmrun::runner
