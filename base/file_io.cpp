@@ -1,0 +1,101 @@
+#include "base/file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace kvmrun {
+
+namespace {
+
+class Fd {
+public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  ~Fd() {
+    if (m_fd >= 0)
+      ::close(m_fd);
+  }
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  [[nodiscard]] int get() const { return m_fd; }
+  int release() { return std::exchange(m_fd, -1); }
+
+private:
+  int m_fd;
+};
+
+Status write_all(int fd, std::string_view bytes, const std::string &what) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return system_error(ErrorCode::io, "writing " + what, errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+} // namespace
+
+Status write_file_atomic(const std::filesystem::path &target, std::string_view bytes, mode_t mode) {
+  const std::filesystem::path dir =
+      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (fd.get() < 0)
+    return system_error(ErrorCode::io, "creating a temporary file in " + dir.string(), errno);
+  const auto fail = [&](Error error) {
+    ::unlink(temp.c_str());
+    return error;
+  };
+  if (::fchmod(fd.get(), mode) != 0)
+    return fail(system_error(ErrorCode::io, "setting the mode of " + temp, errno));
+  if (auto written = write_all(fd.get(), bytes, temp); !written)
+    return fail(std::move(written).error());
+  if (::fsync(fd.get()) != 0)
+    return fail(system_error(ErrorCode::io, "flushing " + temp, errno));
+  if (::close(fd.release()) != 0)
+    return fail(system_error(ErrorCode::io, "closing " + temp, errno));
+  if (::rename(temp.c_str(), target.c_str()) != 0)
+    return fail(system_error(ErrorCode::io, "renaming " + temp + " to " + target.string(), errno));
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0)
+    return system_error(ErrorCode::io, "flushing the directory " + dir.string(), errno);
+  return {};
+}
+
+Result<std::string> read_file(const std::filesystem::path &path, std::size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0)
+    return system_error(ErrorCode::io, "opening " + path.string(), errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return system_error(ErrorCode::io, "inspecting " + path.string(), errno);
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+    return Error(ErrorCode::io,
+                 path.string() + " is larger than " + std::to_string(max_bytes) + " bytes");
+  std::string content;
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return system_error(ErrorCode::io, "reading " + path.string(), errno);
+    }
+    if (n == 0)
+      break;
+    if (content.size() + static_cast<std::size_t>(n) > max_bytes)
+      return Error(ErrorCode::io, path.string() + " grew beyond " + std::to_string(max_bytes) +
+                                      " bytes while being read");
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+  return content;
+}
+
+} // namespace kvmrun

@@ -1,0 +1,26 @@
+// Whole-file reads and crash-safe writes. A write goes to a temporary file beside the target,
+// is fsynced, renamed over the target and the directory fsynced: readers see the old file or the
+// new one, never a torn or empty one.
+#pragma once
+
+#include "base/result.hpp"
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace kvmrun {
+
+// Replaces `target` with `bytes`, created with permission bits `mode` (not widened by umask).
+// On failure the target is untouched and no temporary file is left. ErrorCode::io.
+[[nodiscard]] Status write_file_atomic(const std::filesystem::path &target, std::string_view bytes,
+                                       mode_t mode = 0600);
+
+// Reads a whole file; refuses files larger than `max_bytes`. ErrorCode::io.
+[[nodiscard]] Result<std::string> read_file(const std::filesystem::path &path,
+                                            std::size_t max_bytes = 64U << 20U);
+
+} // namespace kvmrun
