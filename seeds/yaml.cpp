@@ -1,0 +1,259 @@
+#include "seeds/yaml.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cctype>
+#include <cstdio>
+
+namespace kvmrun::seeds {
+
+namespace {
+
+// Decodes one UTF-8 code point at `i`; returns its length, 0 when invalid.
+std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t &cp) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t len = 0;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  if ((c & 0xE0U) == 0xC0U) {
+    cp = c & 0x1FU;
+    len = 2;
+  } else if ((c & 0xF0U) == 0xE0U) {
+    cp = c & 0x0FU;
+    len = 3;
+  } else if ((c & 0xF8U) == 0xF0U) {
+    cp = c & 0x07U;
+    len = 4;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size())
+    return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0U) != 0x80U)
+      return 0;
+    cp = (cp << 6U) | (cc & 0x3FU);
+  }
+  constexpr std::array<std::uint32_t, 5> minimum{0, 0, 0x80, 0x800, 0x10000};
+  if (cp < minimum[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return len;
+}
+
+// YAML 1.1 "printable" (5.1), minus the characters YAML treats as line breaks besides LF.
+bool printable_in_block(std::uint32_t cp) {
+  if (cp == '\t' || cp == '\n')
+    return true;
+  if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) // C0, DEL, C1 (incl. NEL 0x85)
+    return false;
+  if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF)
+    return false;
+  return true;
+}
+
+// Words a YAML 1.1 resolver turns into booleans or null (PyYAML's implicit resolvers).
+bool is_special_word(std::string_view s) {
+  std::string lower(s);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  static constexpr std::array<std::string_view, 11> words{
+      "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "<<"};
+  return std::find(words.begin(), words.end(), lower) != words.end();
+}
+
+// A plain scalar is used only where it cannot be read as anything but this string: it starts
+// with a letter (no number, date, indicator) and holds only letters, digits and _ . / - .
+bool plain_safe(std::string_view s) {
+  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s.front())) || is_special_word(s))
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||
+           c == '-';
+  });
+}
+
+std::string double_quoted(std::string_view s) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size();) {
+    std::uint32_t cp = 0;
+    std::size_t len = decode_utf8(s, i, cp);
+    assert(len > 0 && "to_yaml validates UTF-8 before quoting");
+    if (len == 0) { // never reached: keeps a broken invariant from looping forever
+      cp = 0xFFFD;
+      len = 1;
+    }
+    char buf[16];
+    switch (cp) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\t': out += "\\t"; break;
+    case '\r': out += "\\r"; break;
+    case '\0': out += "\\0"; break;
+    default:
+      if (cp < 0x20 || cp == 0x7F) {
+        std::snprintf(buf, sizeof buf, "\\x%02X", cp);
+        out += buf;
+      } else if (!printable_in_block(cp)) {
+        std::snprintf(buf, sizeof buf, "\\u%04X", cp);
+        out += buf;
+      } else {
+        out.append(s.substr(i, len));
+      }
+    }
+    i += len;
+  }
+  return out + "\"";
+}
+
+// A literal block keeps scripts readable. Only for multi-line text of printable characters
+// whose first line does not start with a space (that would need an indentation indicator).
+bool literal_safe(std::string_view s) {
+  if (s.find('\n') == std::string_view::npos || s.front() == ' ' || s.front() == '\n' ||
+      s.front() == '\t')
+    return false;
+  for (std::size_t i = 0; i < s.size();) {
+    std::uint32_t cp = 0;
+    const std::size_t len = decode_utf8(s, i, cp);
+    if (len == 0 || !printable_in_block(cp))
+      return false;
+    i += len;
+  }
+  // A last line of only blanks would sit where chomping decides about trailing lines.
+  const auto body = s.substr(0, s.find_last_not_of('\n') + 1);
+  const auto last_line = body.substr(body.rfind('\n') + 1);
+  return last_line.find_first_not_of(" \t") != std::string_view::npos;
+}
+
+std::string literal_block(std::string_view s, std::size_t indent) {
+  std::size_t trailing = 0;
+  while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n')
+    ++trailing;
+  std::string out = trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+";
+  out += '\n';
+  const std::string pad(indent, ' ');
+  std::string_view body = s.substr(0, s.size() - trailing);
+  while (true) {
+    const auto nl = body.find('\n');
+    const auto line = body.substr(0, nl);
+    if (!line.empty())
+      out += pad;
+    out.append(line);
+    out += '\n';
+    if (nl == std::string_view::npos)
+      break;
+    body.remove_prefix(nl + 1);
+  }
+  for (std::size_t k = 1; k < trailing; ++k)
+    out += '\n';
+  return out;
+}
+
+bool is_nonempty_container(const boost::json::value &v) {
+  return (v.is_object() && !v.get_object().empty()) || (v.is_array() && !v.get_array().empty());
+}
+
+// A scalar (or empty container) on the current line; `indent` is for literal block bodies.
+// Returns it with its line end.
+std::string scalar(const boost::json::value &v, std::size_t indent) {
+  switch (v.kind()) {
+  case boost::json::kind::null: return "null\n";
+  case boost::json::kind::bool_: return v.get_bool() ? "true\n" : "false\n";
+  case boost::json::kind::int64:
+  case boost::json::kind::uint64:
+  case boost::json::kind::double_: return boost::json::serialize(v) + "\n";
+  case boost::json::kind::object: return "{}\n";
+  case boost::json::kind::array: return "[]\n";
+  case boost::json::kind::string: {
+    const std::string_view s = v.get_string();
+    if (plain_safe(s))
+      return std::string(s) + "\n";
+    if (literal_safe(s))
+      return literal_block(s, indent);
+    return double_quoted(s) + "\n";
+  }
+  }
+  return "null\n";
+}
+
+std::string key_text(std::string_view key) {
+  return plain_safe(key) ? std::string(key) : double_quoted(key);
+}
+
+void emit(const boost::json::value &v, std::size_t indent, std::string &out);
+
+// Emits a container whose first line continues the current one (after "- ").
+void emit_inline_first(const boost::json::value &v, std::size_t indent, std::string &out) {
+  std::string nested;
+  emit(v, indent, nested);
+  out += nested.substr(indent); // the first line's indentation is already on the line
+}
+
+void emit(const boost::json::value &v, std::size_t indent, std::string &out) {
+  const std::string pad(indent, ' ');
+  if (v.is_object()) {
+    for (const auto &[key, value] : v.get_object()) {
+      out += pad + key_text(key) + ":";
+      if (is_nonempty_container(value)) {
+        out += '\n';
+        emit(value, indent + 2, out);
+      } else {
+        out += ' ';
+        out += scalar(value, indent + 2);
+      }
+    }
+  } else if (v.is_array()) {
+    for (const auto &item : v.get_array()) {
+      out += pad + "- ";
+      if (is_nonempty_container(item))
+        emit_inline_first(item, indent + 2, out);
+      else
+        out += scalar(item, indent + 2);
+    }
+  } else {
+    out += pad + scalar(v, indent + 2);
+  }
+}
+
+bool all_strings_valid(const boost::json::value &v) {
+  switch (v.kind()) {
+  case boost::json::kind::string: return is_valid_utf8(v.get_string());
+  case boost::json::kind::array:
+    return std::all_of(v.get_array().begin(), v.get_array().end(), all_strings_valid);
+  case boost::json::kind::object:
+    return std::all_of(v.get_object().begin(), v.get_object().end(), [](const auto &kv) {
+      return is_valid_utf8(kv.key()) && all_strings_valid(kv.value());
+    });
+  default: return true;
+  }
+}
+
+} // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    std::uint32_t cp = 0;
+    const std::size_t len = decode_utf8(text, i, cp);
+    if (len == 0)
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+Result<std::string> to_yaml(const boost::json::value &document) {
+  if (!all_strings_valid(document))
+    return Error(ErrorCode::config, "a cloud-init value is not valid UTF-8",
+                 "use UTF-8 text, or base64 for binary file contents");
+  std::string out;
+  emit(document, 0, out);
+  return out;
+}
+
+} // namespace kvmrun::seeds
