@@ -68,9 +68,10 @@ bool is_special_word(std::string_view s) {
 }
 
 // A plain scalar is used only where it cannot be read as anything but this string: it starts
-// with a letter (no number, date, indicator) and holds only letters, digits and _ . / - .
+// with a letter or '/' (no number, date, indicator) and holds only letters, digits and _ . / - .
 bool plain_safe(std::string_view s) {
-  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s.front())) || is_special_word(s))
+  if (s.empty() || is_special_word(s) ||
+      !(std::isalpha(static_cast<unsigned char>(s.front())) || s.front() == '/'))
     return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||

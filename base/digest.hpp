@@ -1,0 +1,43 @@
+// SHA-256 and SHA-512, incremental (for hashing a download while it streams) or in one call.
+// The only file that includes OpenSSL's digest API.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace kvmrun {
+
+enum class DigestAlgorithm { sha256, sha512 };
+
+[[nodiscard]] std::string_view to_string(DigestAlgorithm algorithm);
+[[nodiscard]] std::size_t digest_size(DigestAlgorithm algorithm); // bytes
+
+// Move-only. update() any number of times, then finish() once; the object can then be reused
+// after reset(). OpenSSL failures here are out-of-memory class and abort.
+class Digest {
+public:
+  explicit Digest(DigestAlgorithm algorithm);
+  ~Digest();
+  Digest(Digest &&) noexcept;
+  Digest &operator=(Digest &&) noexcept;
+  Digest(const Digest &) = delete;
+  Digest &operator=(const Digest &) = delete;
+
+  void update(std::string_view bytes);
+  [[nodiscard]] std::string finish(); // raw digest bytes
+  void reset();
+
+  [[nodiscard]] DigestAlgorithm algorithm() const { return m_algorithm; }
+
+private:
+  struct Context;
+  DigestAlgorithm m_algorithm;
+  std::unique_ptr<Context> m_context;
+};
+
+[[nodiscard]] std::string digest(DigestAlgorithm algorithm, std::string_view bytes); // raw
+[[nodiscard]] std::string to_hex(std::string_view bytes);
+[[nodiscard]] std::string sha256_hex(std::string_view bytes);
+
+} // namespace kvmrun

@@ -1,0 +1,218 @@
+#include "seeds/cloud_init.hpp"
+
+#include "base/digest.hpp"
+#include "seeds/yaml.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+namespace kvmrun::seeds {
+
+namespace {
+
+using boost::json::array;
+using boost::json::object;
+
+array strings(const std::vector<std::string> &items) {
+  array out;
+  for (const auto &s : items)
+    out.emplace_back(s);
+  return out;
+}
+
+std::string join(const std::vector<std::string> &items, std::string_view sep) {
+  std::string out;
+  for (const auto &s : items)
+    out += (out.empty() ? "" : std::string(sep)) + s;
+  return out;
+}
+
+std::string base64(std::string_view bytes) {
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t w = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      w = (w << 8U) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0U);
+    for (std::size_t k = 0; k < 4; ++k)
+      out.push_back(k <= n ? table[(w >> (18 - 6 * k)) & 0x3FU] : '=');
+  }
+  return out;
+}
+
+object user_object(const UserSpec &u) {
+  object o{{"name", u.name}};
+  if (!u.gecos.empty())
+    o["gecos"] = u.gecos;
+  if (!u.groups.empty())
+    o["groups"] = join(u.groups, ","); // the comma form every cloud-init release accepts
+  o["shell"] = u.shell;
+  if (!u.sudo.empty())
+    o["sudo"] = u.sudo;
+  const bool has_password = !u.password_hash.empty() || !u.plain_password.empty();
+  o["lock_passwd"] = u.lock_password && !has_password;
+  if (!u.password_hash.empty())
+    o["passwd"] = u.password_hash;
+  if (!u.plain_password.empty())
+    o["plain_text_passwd"] = u.plain_password;
+  if (!u.ssh_authorized_keys.empty())
+    o["ssh_authorized_keys"] = strings(u.ssh_authorized_keys);
+  return o;
+}
+
+object apt_object(const AptSpec &apt) {
+  object o;
+  if (!apt.proxy.empty())
+    o["proxy"] = apt.proxy;
+  if (!apt.mirror.empty())
+    o["primary"] = array{object{{"arches", array{"default"}}, {"uri", apt.mirror}}};
+  if (!apt.sources.empty()) {
+    object sources;
+    for (const auto &s : apt.sources) {
+      object entry{{"source", s.source}};
+      if (!s.key.empty())
+        entry["key"] = s.key;
+      sources[s.name + ".list"] = std::move(entry);
+    }
+    o["sources"] = std::move(sources);
+  }
+  return o;
+}
+
+object write_file_object(const WriteFileSpec &f) {
+  object o{{"path", f.path}};
+  if (is_valid_utf8(f.content)) {
+    o["content"] = f.content;
+  } else {
+    o["encoding"] = "b64";
+    o["content"] = base64(f.content);
+  }
+  o["permissions"] = f.permissions;
+  o["owner"] = f.owner;
+  if (f.append)
+    o["append"] = true;
+  if (f.defer)
+    o["defer"] = true;
+  return o;
+}
+
+object user_data_document(const SeedSpec &s) {
+  object doc;
+  doc["hostname"] = s.hostname;
+  doc["preserve_hostname"] = false;
+  doc["manage_etc_hosts"] = true;
+  if (!s.users.empty()) {
+    array users;
+    for (const auto &u : s.users)
+      users.push_back(user_object(u));
+    doc["users"] = std::move(users);
+  }
+  doc["ssh_pwauth"] = s.ssh_password_auth;
+  if (!s.timezone.empty())
+    doc["timezone"] = s.timezone;
+  if (!s.locale.empty())
+    doc["locale"] = s.locale;
+  if (object apt = apt_object(s.apt); !apt.empty())
+    doc["apt"] = std::move(apt);
+  if (s.package_update)
+    doc["package_update"] = true;
+  if (s.package_upgrade)
+    doc["package_upgrade"] = true;
+  if (!s.packages.empty())
+    doc["packages"] = strings(s.packages);
+  if (!s.bootcmd.empty())
+    doc["bootcmd"] = strings(s.bootcmd);
+  if (!s.write_files.empty()) {
+    array files;
+    for (const auto &f : s.write_files)
+      files.push_back(write_file_object(f));
+    doc["write_files"] = std::move(files);
+  }
+  array fs_setup, mounts;
+  for (const auto &d : s.disks) {
+    if (!d.filesystem.empty()) {
+      object fs{{"device", d.device},
+                {"filesystem", d.filesystem},
+                {"partition", "none"},
+                {"overwrite", false}};
+      if (!d.label.empty())
+        fs["label"] = d.label;
+      fs_setup.push_back(std::move(fs));
+    }
+    if (!d.mount_point.empty()) {
+      const std::string source = d.label.empty() ? d.device : "LABEL=" + d.label;
+      mounts.push_back(array{source, d.mount_point, d.filesystem.empty() ? "auto" : d.filesystem,
+                             d.mount_options, "0", "2"});
+    }
+  }
+  if (!fs_setup.empty())
+    doc["fs_setup"] = std::move(fs_setup);
+  if (!mounts.empty())
+    doc["mounts"] = std::move(mounts);
+  if (!s.runcmd.empty())
+    doc["runcmd"] = strings(s.runcmd);
+  doc["final_message"] =
+      std::string(ready_marker) + " uptime=$UPTIME datasource=$DATASOURCE version=$VERSION";
+  return doc;
+}
+
+object network_document(const NetworkSpec &n) {
+  object nic{{"match", object{{"macaddress", n.mac}}}};
+  if (!n.address) {
+    nic["dhcp4"] = true;
+  } else {
+    nic["dhcp4"] = false;
+    nic["addresses"] = array{*n.address};
+    if (!n.gateway.empty())
+      nic["routes"] = array{object{{"to", "0.0.0.0/0"}, {"via", n.gateway}}};
+    if (!n.nameservers.empty() || !n.search.empty()) {
+      object ns;
+      if (!n.nameservers.empty())
+        ns["addresses"] = strings(n.nameservers);
+      if (!n.search.empty())
+        ns["search"] = strings(n.search);
+      nic["nameservers"] = std::move(ns);
+    }
+  }
+  return object{{"version", 2}, {"ethernets", object{{"primary", std::move(nic)}}}};
+}
+
+} // namespace
+
+Result<SeedDocuments> render_seed(const SeedSpec &spec) {
+  SeedDocuments docs;
+  auto user_data = to_yaml(user_data_document(spec));
+  if (!user_data)
+    return std::move(user_data).error().add_context("rendering user-data of " + spec.name);
+  auto network = to_yaml(network_document(spec.network));
+  if (!network)
+    return std::move(network).error().add_context("rendering network-config of " + spec.name);
+  docs.user_data = "#cloud-config\n" + *user_data;
+  docs.network_config = *network;
+
+  // The instance-id changes whenever anything cloud-init acts on changes, so it runs again.
+  Digest d(DigestAlgorithm::sha256);
+  for (std::string_view part :
+       {std::string_view(spec.name), std::string_view(spec.hostname),
+        std::string_view(docs.user_data), std::string_view(docs.network_config)}) {
+    d.update(std::to_string(part.size()) + ":");
+    d.update(part);
+  }
+  docs.instance_id = spec.name + "-" + to_hex(d.finish()).substr(0, 16);
+  auto meta = to_yaml(object{{"instance-id", docs.instance_id}, {"local-hostname", spec.hostname}});
+  if (!meta)
+    return std::move(meta).error().add_context("rendering meta-data of " + spec.name);
+  docs.meta_data = *meta;
+  return docs;
+}
+
+std::vector<IsoFile> seed_files(const SeedDocuments &documents) {
+  return {{"meta-data", documents.meta_data},
+          {"user-data", documents.user_data},
+          {"network-config", documents.network_config}};
+}
+
+} // namespace kvmrun::seeds
