@@ -1,0 +1,698 @@
+// The TOML lab loader: the only file that includes toml++. It walks the document once,
+// checks every key against what kvmrun knows (unknown keys are errors), converts and validates
+// each value, merges [defaults] under each [instances.NAME], and collects every problem with its
+// location before giving up, so one run shows all of them.
+#include "base/digest.hpp"
+#include "base/file_io.hpp"
+#include "lab/loader.hpp"
+#include "lab/values.hpp"
+#include "seeds/password.hpp"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <set>
+
+namespace kvmrun::lab {
+
+namespace {
+
+// Problems ordered by position; identical ones (a bad default seen by every instance) once.
+class Problems {
+public:
+  explicit Problems(std::string source) : m_source(std::move(source)) {}
+
+  void add(const toml::source_region &where, std::string_view path, std::string_view what) {
+    m_items.emplace(std::make_pair(where.begin.line, where.begin.column),
+                    m_source + ":" + std::to_string(where.begin.line) + ":" +
+                        std::to_string(where.begin.column) + ": " + std::string(path) + ": " +
+                        std::string(what));
+  }
+  [[nodiscard]] bool empty() const { return m_items.empty(); }
+  [[nodiscard]] Error error() const {
+    std::string text = std::to_string(m_items.size()) + " problem" +
+                       (m_items.size() == 1 ? "" : "s") + " in the lab definition:";
+    for (const auto &[pos, line] : m_items)
+      text += "\n  " + line;
+    return Error(ErrorCode::config, text, "fix the lab definition; 'kvmrun help' lists the keys");
+  }
+  [[nodiscard]] const std::string &source() const { return m_source; }
+
+private:
+  std::string m_source;
+  std::set<std::pair<std::pair<std::uint32_t, std::uint32_t>, std::string>> m_items;
+};
+
+std::string_view type_name(toml::node_type t) {
+  switch (t) {
+  case toml::node_type::table: return "a table";
+  case toml::node_type::array: return "an array";
+  case toml::node_type::string: return "a string";
+  case toml::node_type::integer: return "an integer";
+  case toml::node_type::floating_point: return "a number";
+  case toml::node_type::boolean: return "a boolean";
+  default: return "a date or time";
+  }
+}
+
+// A view of one table, or of an instance table layered over the [defaults] table: a key is
+// looked up in the first layer that has it, and reported under that layer's path. Every key
+// read is marked; finish() reports the keys nobody read as unknown.
+class Scope {
+public:
+  struct Layer {
+    const toml::table *table;
+    std::string path;
+  };
+
+  Scope(Problems &problems, std::vector<Layer> layers, bool report_unknown_in_all = true)
+      : m_problems(problems), m_layers(std::move(layers)), m_report_all(report_unknown_in_all) {}
+
+  // The node for `key` and its dotted path, from the first layer that has it.
+  std::pair<const toml::node *, std::string> find(std::string_view key) {
+    m_used.insert(std::string(key));
+    for (const auto &layer : m_layers)
+      if (layer.table != nullptr)
+        if (const toml::node *n = layer.table->get(key))
+          return {n, layer.path + "." + std::string(key)};
+    return {nullptr, m_layers.front().path + "." + std::string(key)};
+  }
+
+  void problem(const toml::node &n, const std::string &path, std::string_view what) {
+    m_problems.add(n.source(), path, what);
+  }
+
+  bool wrong_type(const toml::node &n, const std::string &path, std::string_view expected) {
+    problem(n, path,
+            "expected " + std::string(expected) + ", got " + std::string(type_name(n.type())));
+    return false;
+  }
+
+  std::optional<std::string> string(std::string_view key) {
+    auto [n, path] = find(key);
+    if (n == nullptr)
+      return std::nullopt;
+    if (const auto *s = n->as_string())
+      return s->get();
+    wrong_type(*n, path, "a string");
+    return std::nullopt;
+  }
+
+  // A string that `check` accepts; otherwise a problem saying what was expected.
+  std::optional<std::string> checked_string(std::string_view key,
+                                            const std::function<bool(std::string_view)> &check,
+                                            std::string_view expectation) {
+    auto [n, path] = find(key);
+    auto value = string(key);
+    if (value && !check(*value)) {
+      problem(*n, path, std::string(expectation) + ", got \"" + *value + "\"");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<bool> boolean(std::string_view key) {
+    auto [n, path] = find(key);
+    if (n == nullptr)
+      return std::nullopt;
+    if (const auto *b = n->as_boolean())
+      return b->get();
+    wrong_type(*n, path, "true or false");
+    return std::nullopt;
+  }
+
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) {
+    auto [n, path] = find(key);
+    if (n == nullptr)
+      return std::nullopt;
+    const auto *i = n->as_integer();
+    if (i == nullptr) {
+      wrong_type(*n, path, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      return std::nullopt;
+    }
+    if (i->get() < min || i->get() > max) {
+      problem(*n, path,
+              "must be from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                  std::to_string(i->get()));
+      return std::nullopt;
+    }
+    return i->get();
+  }
+
+  std::optional<std::uint64_t> size(std::string_view key, std::uint64_t min, std::uint64_t max,
+                                    std::string_view example) {
+    auto [n, path] = find(key);
+    if (n == nullptr)
+      return std::nullopt;
+    const auto *s = n->as_string();
+    if (s == nullptr) {
+      wrong_type(*n, path, "a size such as \"" + std::string(example) + "\"");
+      return std::nullopt;
+    }
+    const auto bytes = parse_size(s->get());
+    if (!bytes) {
+      problem(*n, path,
+              "\"" + s->get() + "\" is not a size; write it like \"" + std::string(example) +
+                  "\" (units B, KiB, MiB, GiB, TiB)");
+      return std::nullopt;
+    }
+    if (*bytes < min || *bytes > max) {
+      problem(*n, path,
+              "\"" + s->get() + "\" is out of range (" + std::to_string(min >> 20U) + " MiB to " +
+                  std::to_string(max >> 30U) + " GiB)");
+      return std::nullopt;
+    }
+    return bytes;
+  }
+
+  std::vector<std::string> strings(std::string_view key) {
+    auto [n, path] = find(key);
+    std::vector<std::string> out;
+    if (n == nullptr)
+      return out;
+    const auto *arr = n->as_array();
+    if (arr == nullptr) {
+      wrong_type(*n, path, "an array of strings");
+      return out;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const toml::node &item = *arr->get(i);
+      if (const auto *s = item.as_string())
+        out.push_back(s->get());
+      else
+        wrong_type(item, path + "[" + std::to_string(i) + "]", "a string");
+    }
+    return out;
+  }
+
+  // A sub-table, layered the same way.
+  Scope table(std::string_view key) {
+    m_used.insert(std::string(key));
+    std::vector<Layer> layers;
+    for (const auto &layer : m_layers) {
+      const toml::table *sub = nullptr;
+      if (layer.table != nullptr)
+        if (const toml::node *n = layer.table->get(key)) {
+          sub = n->as_table();
+          if (sub == nullptr)
+            wrong_type(*n, layer.path + "." + std::string(key), "a table");
+        }
+      layers.push_back({sub, layer.path + "." + std::string(key)});
+    }
+    return Scope(m_problems, std::move(layers), m_report_all);
+  }
+
+  // Tables of an array of tables (TOML [[x]] or x = [{...}]); problems for other items.
+  std::vector<std::pair<const toml::table *, std::string>> tables(std::string_view key) {
+    auto [n, path] = find(key);
+    std::vector<std::pair<const toml::table *, std::string>> out;
+    if (n == nullptr)
+      return out;
+    const auto *arr = n->as_array();
+    if (arr == nullptr) {
+      wrong_type(*n, path, "an array of tables");
+      return out;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      if (const auto *t = arr->get(i)->as_table())
+        out.emplace_back(t, item_path);
+      else
+        wrong_type(*arr->get(i), item_path, "a table");
+    }
+    return out;
+  }
+
+  // A required key is absent: reported at the table that should have held it.
+  void missing(std::string_view key, std::string_view what) {
+    for (const auto &layer : m_layers)
+      if (layer.table != nullptr) {
+        m_problems.add(layer.table->source(), m_layers.front().path + "." + std::string(key), what);
+        return;
+      }
+    m_problems.add({}, m_layers.front().path + "." + std::string(key), what);
+  }
+
+  bool present() const {
+    return std::any_of(m_layers.begin(), m_layers.end(),
+                       [](const Layer &l) { return l.table != nullptr; });
+  }
+
+  // Reports every key of every layer (or only the first) that nothing read.
+  void finish() {
+    for (std::size_t i = 0; i < m_layers.size(); ++i) {
+      if (m_layers[i].table == nullptr || (i > 0 && !m_report_all))
+        continue;
+      for (const auto &[key, node] : *m_layers[i].table)
+        if (!m_used.contains(std::string(key.str())))
+          m_problems.add(key.source(), m_layers[i].path + "." + std::string(key.str()),
+                         "unknown key");
+    }
+  }
+
+  Problems &problems() { return m_problems; }
+
+private:
+  Problems &m_problems;
+  std::vector<Layer> m_layers;
+  bool m_report_all;
+  std::set<std::string, std::less<>> m_used;
+};
+
+constexpr std::uint64_t mib = 1ULL << 20U;
+constexpr std::uint64_t gib = 1ULL << 30U;
+
+bool absolute_path(std::string_view p) { return !p.empty() && p.front() == '/'; }
+
+bool url_or_path(std::string_view u) {
+  for (std::string_view scheme : {"https://", "http://", "file:///"})
+    if (u.substr(0, scheme.size()) == scheme && u.size() > scheme.size())
+      return true;
+  return absolute_path(u);
+}
+
+void read_image(Scope &s, ImageSpec &image) {
+  if (auto url = s.checked_string(
+          "url", url_or_path, "expected an https://, http://, file:/// URL or an absolute path"))
+    image.url = *url;
+  else if (!s.find("url").first)
+    s.missing("url", "missing; every image needs a url");
+  const auto [sum_node, sum_path] = s.find("checksum");
+  if (auto sum = s.string("checksum")) {
+    if (auto parsed = parse_checksum(*sum))
+      image.checksum = parsed;
+    else
+      s.problem(*sum_node, sum_path,
+                "expected \"sha256:<64 hex digits>\" or \"sha512:<128 hex digits>\"");
+  }
+  if (auto url =
+          s.checked_string("checksum_url", url_or_path,
+                           "expected an https://, http://, file:/// URL or an absolute path"))
+    image.checksum_url = *url;
+  if (auto v = s.checked_string(
+          "format", [](auto f) { return f == "qcow2" || f == "raw"; },
+          "expected \"qcow2\" or \"raw\""))
+    image.format = *v == "raw" ? ImageFormat::raw : ImageFormat::qcow2;
+  if (auto v = s.checked_string(
+          "firmware", [](auto f) { return f == "bios" || f == "uefi"; },
+          "expected \"bios\" or \"uefi\""))
+    image.firmware = *v == "uefi" ? Firmware::uefi : Firmware::bios;
+  image.kernel =
+      s.checked_string("kernel", url_or_path, "expected a URL or an absolute path").value_or("");
+  image.initrd =
+      s.checked_string("initrd", url_or_path, "expected a URL or an absolute path").value_or("");
+  image.cmdline = s.string("cmdline").value_or("");
+  image.allow_http = s.boolean("allow_http").value_or(false);
+  image.ca_file =
+      s.checked_string("ca_file", absolute_path, "expected an absolute path").value_or("");
+  s.finish();
+}
+
+std::optional<std::chrono::milliseconds> duration(Scope &s, std::string_view key) {
+  auto [n, path] = s.find(key);
+  auto text = s.string(key);
+  if (!text)
+    return std::nullopt;
+  auto d = parse_duration(*text);
+  if (!d || d->count() == 0) {
+    s.problem(*n, path, "\"" + *text + "\" is not a duration; write it like \"90s\" or \"10m\"");
+    return std::nullopt;
+  }
+  return d;
+}
+
+void read_timeouts(Scope s, Timeouts &t) {
+  const std::pair<std::string_view, std::chrono::milliseconds *> keys[] = {
+      {"qemu", &t.qemu},        {"boot", &t.boot},   {"agent", &t.agent},
+      {"network", &t.network},  {"disks", &t.disks}, {"cloud_init", &t.cloud_init},
+      {"shutdown", &t.shutdown}};
+  for (const auto &[key, target] : keys)
+    if (auto d = duration(s, key))
+      *target = *d;
+  s.finish();
+}
+
+void read_users(Scope &ci, const std::string &lab, const std::string &instance, bool allow_plain,
+                std::vector<seeds::UserSpec> &users, std::vector<std::string> &warnings) {
+  for (const auto &[table, path] : ci.tables("users")) {
+    Scope u(ci.problems(), {{table, path}});
+    seeds::UserSpec user;
+    const auto [name_node, name_path] = u.find("name");
+    if (auto name = u.checked_string("name", is_valid_user_name,
+                                     "expected a user name ([a-z_][a-z0-9_-]*, at most 32)"))
+      user.name = *name;
+    else if (name_node == nullptr)
+      ci.problems().add(table->source(), name_path, "missing; every user needs a name");
+    user.gecos = u.string("gecos").value_or("");
+    user.groups = u.strings("groups");
+    user.shell =
+        u.checked_string("shell", absolute_path, "expected an absolute path").value_or("/bin/bash");
+    const auto [sudo_node, sudo_path] = u.find("sudo");
+    if (sudo_node != nullptr) {
+      if (const auto *b = sudo_node->as_boolean())
+        user.sudo = b->get() ? "ALL=(ALL) NOPASSWD:ALL" : "";
+      else if (const auto *str = sudo_node->as_string())
+        user.sudo = str->get();
+      else
+        u.wrong_type(*sudo_node, sudo_path, "true, false or a sudoers rule");
+    }
+    user.ssh_authorized_keys = u.strings("ssh_authorized_keys");
+    const auto [pw_node, pw_path] = u.find("password");
+    if (auto pw = u.string("password"))
+      user.password_hash =
+          seeds::sha512_crypt(*pw, seeds::derived_salt(lab + "/" + instance + "/" + user.name));
+    const auto [hash_node, hash_path] = u.find("password_hash");
+    if (auto hash = u.string("password_hash")) {
+      if (!seeds::looks_like_crypt_hash(*hash))
+        u.problem(*hash_node, hash_path,
+                  "expected a crypt(3) hash such as \"$6$...\" (mkpasswd -m sha-512)");
+      else if (pw_node != nullptr)
+        u.problem(*hash_node, hash_path, "give password or password_hash, not both");
+      else
+        user.password_hash = *hash;
+    }
+    const auto [plain_node, plain_path] = u.find("plain_password");
+    if (auto plain = u.string("plain_password")) {
+      if (!allow_plain)
+        u.problem(*plain_node, plain_path,
+                  "a plain-text password would be stored in the seed; use password (hashed by "
+                  "kvmrun) or set cloud_init.allow_plain_password = true");
+      else {
+        user.plain_password = *plain;
+        warnings.push_back("user " + user.name + " of " + instance +
+                           " has a plain-text password in its seed ISO (allow_plain_password)");
+      }
+    }
+    if (auto lock = u.boolean("lock_password"))
+      user.lock_password = *lock;
+    u.finish();
+    users.push_back(std::move(user));
+  }
+}
+
+void read_write_files(Scope &ci, std::vector<seeds::WriteFileSpec> &files) {
+  for (const auto &[table, path] : ci.tables("write_files")) {
+    Scope f(ci.problems(), {{table, path}});
+    seeds::WriteFileSpec file;
+    if (auto p = f.checked_string("path", absolute_path, "expected an absolute path"))
+      file.path = *p;
+    else if (f.find("path").first == nullptr)
+      ci.problems().add(table->source(), path + ".path", "missing; every file needs a path");
+    file.content = f.string("content").value_or("");
+    file.permissions = f.checked_string("permissions", is_valid_permissions,
+                                        "expected octal permissions such as \"0644\"")
+                           .value_or("0644");
+    file.owner = f.string("owner").value_or("root:root");
+    file.append = f.boolean("append").value_or(false);
+    file.defer = f.boolean("defer").value_or(false);
+    f.finish();
+    files.push_back(std::move(file));
+  }
+}
+
+void read_apt(Scope a, seeds::AptSpec &apt) {
+  apt.proxy = a.string("proxy").value_or("");
+  apt.mirror = a.checked_string("mirror", url_or_path, "expected a URL").value_or("");
+  for (const auto &[table, path] : a.tables("sources")) {
+    Scope s(a.problems(), {{table, path}});
+    seeds::AptSourceSpec source;
+    source.name =
+        s.checked_string("name", is_valid_name, "expected a name of [a-z0-9-]").value_or("");
+    source.source = s.string("source").value_or("");
+    source.key = s.string("key").value_or("");
+    if (source.name.empty() || source.source.empty())
+      a.problems().add(table->source(), path, "every apt source needs a name and a source line");
+    s.finish();
+    apt.sources.push_back(std::move(source));
+  }
+  a.finish();
+}
+
+void read_cloud_init(Scope ci, const std::string &lab, InstanceSpec &inst) {
+  seeds::SeedSpec &seed = inst.seed;
+  const bool allow_plain = ci.boolean("allow_plain_password").value_or(false);
+  read_users(ci, lab, inst.name, allow_plain, seed.users, inst.warnings);
+  seed.hostname =
+      ci.checked_string("hostname", is_valid_hostname, "expected a host name").value_or(inst.name);
+  seed.ssh_password_auth = ci.boolean("ssh_password_auth").value_or(false);
+  seed.timezone = ci.string("timezone").value_or("");
+  seed.locale = ci.string("locale").value_or("");
+  read_apt(ci.table("apt"), seed.apt);
+  seed.package_update = ci.boolean("package_update").value_or(false);
+  seed.package_upgrade = ci.boolean("package_upgrade").value_or(false);
+  seed.packages = ci.strings("packages");
+  seed.bootcmd = ci.strings("bootcmd");
+  seed.runcmd = ci.strings("runcmd");
+  read_write_files(ci, seed.write_files);
+  ci.finish();
+}
+
+void read_network(Scope n, const std::string &lab, InstanceSpec &inst) {
+  seeds::NetworkSpec &net = inst.seed.network;
+  const auto [mac_node, mac_path] = n.find("mac");
+  if (auto mac = n.string("mac")) {
+    if (auto parsed = parse_mac(*mac))
+      net.mac = *parsed;
+    else
+      n.problem(*mac_node, mac_path, "expected a unicast MAC such as \"52:54:00:12:34:56\"");
+  }
+  if (net.mac.empty())
+    net.mac = deterministic_mac(lab, inst.name);
+  if (auto address =
+          n.checked_string("address", is_valid_ipv4_cidr,
+                           "expected an IPv4 address with prefix, e.g. \"10.0.2.20/24\""))
+    net.address = *address;
+  net.gateway = n.checked_string("gateway", is_valid_ipv4, "expected an IPv4 address").value_or("");
+  const auto [dns_node, dns_path] = n.find("nameservers");
+  net.nameservers = n.strings("nameservers");
+  for (const auto &ns : net.nameservers)
+    if (!is_valid_ipv4(ns))
+      n.problem(*dns_node, dns_path, "\"" + ns + "\" is not an IPv4 address");
+  net.search = n.strings("search");
+  if (!net.address && (!net.gateway.empty() || !net.nameservers.empty()))
+    n.problems().add(dns_node != nullptr ? dns_node->source() : toml::source_region{},
+                     mac_path.substr(0, mac_path.rfind('.')),
+                     "gateway and nameservers need a static address");
+  n.finish();
+}
+
+void read_forwards(Scope &s, InstanceSpec &inst) {
+  for (const auto &[table, path] : s.tables("forwards")) {
+    Scope f(s.problems(), {{table, path}});
+    PortForward fw;
+    const auto host = f.integer("host", 1, 65535);
+    const auto guest = f.integer("guest", 1, 65535);
+    if (!f.find("host").first || !f.find("guest").first)
+      s.problems().add(table->source(), path, "a forward needs host and guest ports");
+    fw.host_port = static_cast<std::uint16_t>(host.value_or(0));
+    fw.guest_port = static_cast<std::uint16_t>(guest.value_or(0));
+    if (auto proto = f.checked_string(
+            "protocol", [](auto p) { return p == "tcp" || p == "udp"; },
+            "expected \"tcp\" or \"udp\""))
+      fw.protocol = *proto == "udp" ? Protocol::udp : Protocol::tcp;
+    const auto [addr_node, addr_path] = f.find("host_address");
+    if (auto addr = f.checked_string("host_address", is_valid_ipv4, "expected an IPv4 address"))
+      fw.host_address = *addr;
+    const bool public_ok = f.boolean("public").value_or(false);
+    if (!is_loopback_ipv4(fw.host_address) && !public_ok)
+      f.problem(*addr_node, addr_path,
+                "forwarding from " + fw.host_address +
+                    " exposes the guest beyond this host; add public = true to mean it");
+    f.finish();
+    inst.forwards.push_back(fw);
+  }
+}
+
+void read_disks(Scope &s, InstanceSpec &inst) {
+  std::set<std::string> names;
+  for (const auto &[table, path] : s.tables("disks")) {
+    Scope d(s.problems(), {{table, path}});
+    ExtraDisk disk;
+    const auto [name_node, name_path] = d.find("name");
+    if (auto name = d.checked_string("name", is_valid_name,
+                                     "expected 1 to 32 of [a-z0-9-] starting with a letter")) {
+      disk.name = *name;
+      if (name->size() > 16)
+        d.problem(*name_node, name_path,
+                  "disk names hold at most 16 characters (filesystem labels)");
+      if (!names.insert(*name).second)
+        d.problem(*name_node, name_path, "another disk of this instance has this name");
+    } else if (name_node == nullptr) {
+      s.problems().add(table->source(), name_path, "missing; every disk needs a name");
+    }
+    if (auto size = d.size("size", mib, 64ULL << 40U, "10GiB"))
+      disk.size_bytes = *size;
+    else if (d.find("size").first == nullptr)
+      s.problems().add(table->source(), path + ".size", "missing; every disk needs a size");
+    disk.filesystem =
+        d.checked_string(
+             "filesystem",
+             [](auto f) {
+               return f == "ext4" || f == "xfs" || f == "btrfs" || f == "vfat" || f == "none";
+             },
+             "expected ext4, xfs, btrfs, vfat or none")
+            .value_or("ext4");
+    if (disk.filesystem == "none")
+      disk.filesystem.clear();
+    disk.mount_point =
+        d.checked_string("mount", absolute_path, "expected an absolute path").value_or("");
+    if (!disk.mount_point.empty() && disk.filesystem.empty())
+      s.problems().add(table->source(), path + ".mount",
+                       "a disk without a filesystem cannot be mounted");
+    disk.mount_options = d.string("options").value_or("defaults,nofail");
+    d.finish();
+    inst.disks.push_back(std::move(disk));
+  }
+}
+
+// One instance: its own table over [defaults].
+InstanceSpec read_instance(Problems &problems, const std::string &lab, const std::string &name,
+                           const toml::table &own, const toml::table *defaults,
+                           bool first_instance) {
+  InstanceSpec inst;
+  inst.name = name;
+  inst.seed.name = name;
+  Scope s(problems, {{&own, "instances." + name}, {defaults, "defaults"}}, first_instance);
+  if (auto image = s.string("image"))
+    inst.image = *image;
+  if (auto cpus = s.integer("cpus", 1, 64))
+    inst.cpus = static_cast<unsigned>(*cpus);
+  if (auto memory = s.size("memory", 64 * mib, 1024 * gib, "2GiB"))
+    inst.memory_bytes = *memory;
+  inst.disk_bytes = s.size("disk", 64 * mib, 64ULL << 40U, "20GiB");
+  read_disks(s, inst);
+  read_forwards(s, inst);
+  read_network(s.table("network"), lab, inst);
+  read_cloud_init(s.table("cloud_init"), lab, inst);
+  read_timeouts(s.table("timeouts"), inst.timeouts);
+  s.finish();
+  for (const auto &disk : inst.disks)
+    inst.seed.disks.push_back(seeds::DiskSpec{guest_disk_device(disk.name), disk.filesystem,
+                                              disk.name, disk.mount_point, disk.mount_options});
+  return inst;
+}
+
+void cross_checks(Problems &problems, const toml::table &root, LabSpec &lab) {
+  const toml::node *instances = root.get("instances");
+  std::map<std::string, std::string> macs, ports;
+  for (const auto &inst : lab.instances) {
+    const toml::node *node = instances->as_table()->get(inst.name);
+    const auto where = node->source();
+    const std::string path = "instances." + inst.name;
+    if (inst.image.empty())
+      problems.add(where, path + ".image", "missing; set it here or in [defaults]");
+    else if (!lab.images.contains(inst.image))
+      problems.add(where, path + ".image",
+                   "no image \"" + inst.image + "\" in [images]; define [images." + inst.image +
+                       "]");
+    if (auto [it, fresh] = macs.emplace(inst.seed.network.mac, inst.name); !fresh)
+      problems.add(where, path + ".network.mac",
+                   inst.seed.network.mac + " is also the MAC of " + it->second);
+    for (const auto &fw : inst.forwards) {
+      const std::string key = std::string(fw.protocol == Protocol::udp ? "udp " : "tcp ") +
+                              fw.host_address + ":" + std::to_string(fw.host_port);
+      if (auto [it, fresh] = ports.emplace(key, inst.name); !fresh)
+        problems.add(where, path + ".forwards",
+                     "host port " + key + " is already forwarded to " + it->second);
+    }
+  }
+}
+
+} // namespace
+
+Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
+  toml::parse_result parsed = toml::parse(text, source);
+  if (!parsed) {
+    const auto &err = parsed.error();
+    return Error(ErrorCode::config,
+                 std::string(source) + ":" + std::to_string(err.source().begin.line) + ":" +
+                     std::to_string(err.source().begin.column) +
+                     ": invalid TOML: " + std::string(err.description()),
+                 "fix the TOML syntax");
+  }
+  const toml::table &root = parsed.table();
+  Problems problems{std::string(source)};
+  LabSpec lab;
+  lab.source = std::string(source);
+  lab.config_hash = sha256_hex(text);
+
+  Scope top(problems, {{&root, ""}});
+  Scope lab_table = top.table("lab");
+  lab.name = lab_table
+                 .checked_string("name", is_valid_name,
+                                 "expected 1 to 32 of [a-z0-9-] starting with a letter")
+                 .value_or("lab");
+  lab_table.finish();
+
+  Scope images = top.table("images");
+  if (const toml::node *images_node = root.get("images"); images_node && images_node->as_table())
+    for (const auto &[key, node] : *images_node->as_table()) {
+      const std::string name(key.str());
+      if (!is_valid_name(name))
+        problems.add(key.source(), "images." + name,
+                     "image names are 1 to 32 of [a-z0-9-] starting with a letter");
+      Scope image = images.table(name);
+      if (!image.present())
+        continue;
+      ImageSpec spec;
+      spec.name = name;
+      read_image(image, spec);
+      if (spec.checksum.has_value() == !spec.checksum_url.empty())
+        problems.add(node.source(), "images." + name,
+                     "give exactly one of checksum (a pinned digest) or checksum_url (a manifest)");
+      if (spec.url.rfind("http://", 0) == 0 && !spec.allow_http)
+        problems.add(node.source(), "images." + name + ".url",
+                     "plain http is not verified in transit; use https or set allow_http = true");
+      lab.images.emplace(name, std::move(spec));
+    }
+
+  const toml::table *defaults = nullptr;
+  if (const toml::node *d = root.get("defaults")) {
+    defaults = d->as_table();
+    if (defaults == nullptr)
+      problems.add(d->source(), "defaults", "expected a table");
+  }
+  top.find("defaults");
+  const toml::node *instances_node = top.find("instances").first;
+  if (instances_node == nullptr || instances_node->as_table() == nullptr ||
+      instances_node->as_table()->empty()) {
+    problems.add(instances_node != nullptr ? instances_node->source() : toml::source_region{},
+                 "instances", "a lab needs at least one [instances.NAME] table");
+  } else {
+    bool first = true;
+    for (const auto &[key, node] : *instances_node->as_table()) {
+      const std::string name(key.str());
+      if (!is_valid_name(name)) {
+        problems.add(key.source(), "instances." + name,
+                     "instance names are 1 to 32 of [a-z0-9-] starting with a letter (they "
+                     "become host names, file names and socket paths)");
+        continue;
+      }
+      const toml::table *own = node.as_table();
+      if (own == nullptr) {
+        problems.add(node.source(), "instances." + name, "expected a table");
+        continue;
+      }
+      lab.instances.push_back(read_instance(problems, lab.name, name, *own, defaults, first));
+      first = false;
+    }
+    if (problems.empty())
+      cross_checks(problems, root, lab);
+  }
+  top.finish();
+  if (!problems.empty())
+    return problems.error();
+  return lab;
+}
+
+Result<LabSpec> load_lab(const std::filesystem::path &file) {
+  auto text = read_file(file, 4U << 20U);
+  if (!text)
+    return std::move(text)
+        .error()
+        .add_context("reading the lab definition")
+        .set_remedy("pass an existing file with --config");
+  return parse_lab(*text, file.string());
+}
+
+} // namespace kvmrun::lab

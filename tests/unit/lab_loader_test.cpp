@@ -1,0 +1,295 @@
+#include "lab/loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace kvmrun::lab {
+namespace {
+
+const std::string image_table = R"(
+[images.deb]
+url = "https://example.org/deb.qcow2"
+checksum_url = "https://example.org/SHA512SUMS"
+)";
+
+LabSpec parse_ok(const std::string &text) {
+  auto r = parse_lab(text, "lab.toml");
+  EXPECT_TRUE(r.ok()) << r.error().describe();
+  return r.ok() ? std::move(r).value() : LabSpec{};
+}
+
+std::string parse_error(const std::string &text) {
+  auto r = parse_lab(text, "lab.toml");
+  EXPECT_FALSE(r.ok()) << "accepted:\n" << text;
+  if (r.ok())
+    return {};
+  EXPECT_EQ(r.error().code(), ErrorCode::config);
+  return r.error().message();
+}
+
+bool has(const std::string &text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(LabLoader, AMinimalLabGetsDefaultsForEverythingUnsaid) {
+  const auto lab = parse_ok(image_table + "[instances.web]\nimage = \"deb\"\n");
+  EXPECT_EQ(lab.name, "lab");
+  ASSERT_EQ(lab.instances.size(), 1U);
+  const auto &web = lab.instances[0];
+  EXPECT_EQ(web.cpus, 2U);
+  EXPECT_EQ(web.memory_bytes, 2ULL << 30U);
+  EXPECT_FALSE(web.disk_bytes.has_value());
+  EXPECT_EQ(web.seed.hostname, "web");
+  EXPECT_EQ(web.seed.network.mac, deterministic_mac("lab", "web"));
+  EXPECT_FALSE(web.seed.network.address.has_value());
+  EXPECT_EQ(lab.images.at("deb").format, ImageFormat::qcow2);
+  EXPECT_EQ(lab.images.at("deb").firmware, Firmware::bios);
+  EXPECT_EQ(lab.config_hash.size(), 64U);
+}
+
+TEST(LabLoader, InstancesInheritDefaultsAndOverrideThemKeyByKey) {
+  const auto lab = parse_ok(image_table + R"(
+[defaults]
+image = "deb"
+cpus = 1
+memory = "1GiB"
+[defaults.network]
+gateway = "10.0.2.2"
+[defaults.cloud_init]
+timezone = "Etc/UTC"
+runcmd = ["echo default"]
+[defaults.timeouts]
+boot = "2m"
+[instances.a]
+network = { address = "10.0.2.11/24" }
+[instances.b]
+cpus = 4
+network = { address = "10.0.2.12/24" }
+[instances.b.cloud_init]
+runcmd = ["echo b"]
+)");
+  ASSERT_EQ(lab.instances.size(), 2U);
+  const auto &a = lab.instances[0];
+  const auto &b = lab.instances[1];
+  EXPECT_EQ(a.cpus, 1U);
+  EXPECT_EQ(b.cpus, 4U);
+  EXPECT_EQ(b.memory_bytes, 1ULL << 30U);
+  EXPECT_EQ(a.seed.network.gateway, "10.0.2.2");
+  EXPECT_EQ(b.seed.network.address, "10.0.2.12/24");
+  EXPECT_EQ(a.seed.runcmd, std::vector<std::string>{"echo default"});
+  EXPECT_EQ(b.seed.runcmd, std::vector<std::string>{"echo b"});
+  EXPECT_EQ(b.seed.timezone, "Etc/UTC");
+  EXPECT_EQ(b.timeouts.boot, std::chrono::minutes(2));
+}
+
+TEST(LabLoader, UnknownKeysAreErrorsWithFileLineColumnAndKeyPath) {
+  const auto e = parse_error(image_table + "[instances.web]\nimage = \"deb\"\ncpu = 2\n");
+  EXPECT_TRUE(has(e, "lab.toml:7:1: instances.web.cpu: unknown key")) << e;
+}
+
+TEST(LabLoader, UnknownKeysInDefaultsAreReportedOnceUnderDefaults) {
+  const auto e = parse_error(image_table + "[defaults]\nimage = \"deb\"\nmemroy = \"1GiB\"\n"
+                                           "[instances.a]\n[instances.b]\n");
+  EXPECT_TRUE(has(e, "1 problem in the lab definition")) << e;
+  EXPECT_TRUE(has(e, "defaults.memroy: unknown key")) << e;
+}
+
+TEST(LabLoader, UnknownKeysDeepInsideAreFound) {
+  const auto e = parse_error(image_table + R"([instances.web]
+image = "deb"
+[[instances.web.cloud_init.users]]
+name = "ann"
+ssh_keys = ["x"]
+[instances.web.timeouts]
+cloudinit = "5m"
+)");
+  EXPECT_TRUE(has(e, "instances.web.cloud_init.users[0].ssh_keys: unknown key")) << e;
+  EXPECT_TRUE(has(e, "instances.web.timeouts.cloudinit: unknown key")) << e;
+}
+
+TEST(LabLoader, WrongTypesNameTheExpectedType) {
+  const auto e = parse_error(image_table + "[instances.web]\nimage = \"deb\"\ncpus = \"two\"\n"
+                                           "memory = 2048\n");
+  EXPECT_TRUE(has(e, "instances.web.cpus: expected an integer from 1 to 64, got a string")) << e;
+  EXPECT_TRUE(has(e, "instances.web.memory: expected a size such as \"2GiB\", got an integer"))
+      << e;
+}
+
+TEST(LabLoader, OutOfRangeValuesSayTheRange) {
+  const auto e = parse_error(image_table + "[instances.web]\nimage = \"deb\"\ncpus = 0\n"
+                                           "memory = \"1MiB\"\ndisk = \"lots\"\n");
+  EXPECT_TRUE(has(e, "instances.web.cpus: must be from 1 to 64, got 0")) << e;
+  EXPECT_TRUE(has(e, "instances.web.memory: \"1MiB\" is out of range")) << e;
+  EXPECT_TRUE(has(e, "instances.web.disk: \"lots\" is not a size")) << e;
+}
+
+TEST(LabLoader, NamesThatArePathsOrTooLongAreRefused) {
+  for (const char *name :
+       {"\"../etc\"", "\"a/b\"", "Web", "\"web-with-a-name-longer-than-32-chars\""}) {
+    const auto e = parse_error(image_table + "[instances." + name + "]\nimage = \"deb\"\n");
+    EXPECT_TRUE(has(e, "instance names are 1 to 32 of [a-z0-9-]")) << e;
+  }
+}
+
+TEST(LabLoader, ForwardsBeyondLoopbackNeedAnExplicitOptIn) {
+  const std::string lab = image_table + "[instances.web]\nimage = \"deb\"\n";
+  const auto e =
+      parse_error(lab + "forwards = [{ host = 8080, guest = 80, host_address = \"0.0.0.0\" }]\n");
+  EXPECT_TRUE(has(e, "forwards[0].host_address: forwarding from 0.0.0.0 exposes the guest")) << e;
+  const auto ok = parse_ok(
+      lab +
+      "forwards = [{ host = 8080, guest = 80, host_address = \"0.0.0.0\", public = true }]\n");
+  EXPECT_EQ(ok.instances[0].forwards[0].host_address, "0.0.0.0");
+  EXPECT_EQ(parse_ok(lab + "forwards = [{ host = 8080, guest = 80 }]\n")
+                .instances[0]
+                .forwards[0]
+                .host_address,
+            "127.0.0.1");
+}
+
+TEST(LabLoader, PortsOutOfRangeOrMissingAreErrors) {
+  const std::string lab = image_table + "[instances.web]\nimage = \"deb\"\n";
+  EXPECT_TRUE(has(parse_error(lab + "forwards = [{ host = 70000, guest = 80 }]\n"),
+                  "forwards[0].host: must be from 1 to 65535, got 70000"));
+  EXPECT_TRUE(has(parse_error(lab + "forwards = [{ guest = 80 }]\n"),
+                  "a forward needs host and guest ports"));
+}
+
+TEST(LabLoader, TwoInstancesCannotShareAHostPortOrAMac) {
+  const auto e = parse_error(image_table + R"([defaults]
+image = "deb"
+[instances.a]
+forwards = [{ host = 2222, guest = 22 }]
+network = { mac = "52:54:00:00:00:01" }
+[instances.b]
+forwards = [{ host = 2222, guest = 22 }]
+network = { mac = "52:54:00:00:00:01" }
+)");
+  EXPECT_TRUE(has(e, "host port tcp 127.0.0.1:2222 is already forwarded to a")) << e;
+  EXPECT_TRUE(has(e, "52:54:00:00:00:01 is also the MAC of a")) << e;
+}
+
+TEST(LabLoader, InstancesMustUseADefinedImage) {
+  EXPECT_TRUE(has(parse_error(image_table + "[instances.web]\nimage = \"ubuntu\"\n"),
+                  "no image \"ubuntu\" in [images]"));
+  EXPECT_TRUE(has(parse_error(image_table + "[instances.web]\ncpus = 1\n"),
+                  "instances.web.image: missing"));
+}
+
+TEST(LabLoader, ImagesNeedExactlyOneChecksumSourceAndHttpsUnlessAllowed) {
+  const std::string inst = "[instances.web]\nimage = \"i\"\n";
+  EXPECT_TRUE(has(parse_error("[images.i]\nurl = \"https://x/i\"\n" + inst),
+                  "give exactly one of checksum"));
+  EXPECT_TRUE(has(parse_error("[images.i]\nurl = \"https://x/i\"\nchecksum = \"sha256:" +
+                              std::string(64, 'a') + "\"\nchecksum_url = \"https://x/S\"\n" + inst),
+                  "give exactly one of checksum"));
+  EXPECT_TRUE(
+      has(parse_error("[images.i]\nurl = \"http://x/i\"\nchecksum_url = \"https://x/S\"\n" + inst),
+          "plain http is not verified in transit"));
+  EXPECT_TRUE(
+      has(parse_error("[images.i]\nurl = \"ftp://x/i\"\nchecksum_url = \"https://x/S\"\n" + inst),
+          "images.i.url: expected an https://"));
+  EXPECT_TRUE(has(parse_error("[images.i]\nurl = \"https://x/i\"\nchecksum = \"md5:00\"\n" + inst),
+                  "images.i.checksum: expected \"sha256:"));
+  const auto ok = parse_ok("[images.i]\nurl = \"http://x/i\"\nchecksum_url = \"https://x/S\"\n"
+                           "allow_http = true\nfirmware = \"uefi\"\nformat = \"raw\"\n" +
+                           inst);
+  EXPECT_EQ(ok.images.at("i").firmware, Firmware::uefi);
+  EXPECT_EQ(ok.images.at("i").format, ImageFormat::raw);
+}
+
+TEST(LabLoader, PasswordsAreHashedAndPlainTextNeedsAnExplicitSetting) {
+  const std::string lab = image_table + "[instances.web]\nimage = \"deb\"\n";
+  const auto hashed =
+      parse_ok(lab + "[[instances.web.cloud_init.users]]\nname = \"ann\"\npassword = \"s3cret\"\n");
+  const auto &ann = hashed.instances[0].seed.users[0];
+  EXPECT_EQ(ann.password_hash.rfind("$6$", 0), 0U);
+  EXPECT_TRUE(ann.plain_password.empty());
+  EXPECT_TRUE(hashed.instances[0].warnings.empty());
+
+  const auto e = parse_error(
+      lab + "[[instances.web.cloud_init.users]]\nname = \"ann\"\nplain_password = \"s3cret\"\n");
+  EXPECT_TRUE(has(e, "users[0].plain_password: a plain-text password would be stored")) << e;
+  EXPECT_FALSE(has(e, "s3cret")) << "the error repeats the secret";
+
+  const auto plain = parse_ok(
+      lab + "[instances.web.cloud_init]\nallow_plain_password = true\n"
+            "[[instances.web.cloud_init.users]]\nname = \"ann\"\nplain_password = \"s3cret\"\n");
+  EXPECT_EQ(plain.instances[0].seed.users[0].plain_password, "s3cret");
+  ASSERT_EQ(plain.instances[0].warnings.size(), 1U);
+  EXPECT_FALSE(has(plain.instances[0].warnings[0], "s3cret"));
+}
+
+TEST(LabLoader, ExtraDisksBecomeCloudInitFilesystemsAndMounts) {
+  const auto lab = parse_ok(
+      image_table + "[instances.web]\nimage = \"deb\"\n"
+                    "disks = [{ name = \"data\", size = \"1GiB\", mount = \"/srv/data\" }]\n");
+  const auto &disk = lab.instances[0].disks.at(0);
+  EXPECT_EQ(disk.size_bytes, 1ULL << 30U);
+  EXPECT_EQ(disk.filesystem, "ext4");
+  const auto &seed_disk = lab.instances[0].seed.disks.at(0);
+  EXPECT_EQ(seed_disk.device, "/dev/disk/by-id/virtio-data");
+  EXPECT_EQ(seed_disk.mount_point, "/srv/data");
+  EXPECT_TRUE(has(
+      parse_error(
+          image_table +
+          "[instances.web]\nimage = \"deb\"\n"
+          "disks = [{ name = \"d\", size = \"1GiB\", filesystem = \"none\", mount = \"/x\" }]\n"),
+      "cannot be mounted"));
+}
+
+TEST(LabLoader, InvalidTomlReportsLineAndColumn) {
+  const auto r = parse_lab("[instances.web\nimage = 1\n", "bad.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(has(r.error().message(), "bad.toml:1:")) << r.error().message();
+  EXPECT_TRUE(has(r.error().message(), "invalid TOML")) << r.error().message();
+}
+
+TEST(LabLoader, EveryProblemIsReportedInOneGo) {
+  const auto e = parse_error(image_table + "[instances.web]\nimage = \"deb\"\ncpus = 0\nbogus = 1\n"
+                                           "network = { mac = \"ff:ff:ff:ff:ff:ff\" }\n");
+  EXPECT_TRUE(has(e, "3 problems")) << e;
+}
+
+TEST(LabLoader, ALabWithoutInstancesIsAnError) {
+  EXPECT_TRUE(has(parse_error(image_table), "a lab needs at least one [instances.NAME] table"));
+}
+
+TEST(LabLoader, TheConfigHashFollowsTheText) {
+  const std::string text = image_table + "[instances.web]\nimage = \"deb\"\n";
+  EXPECT_EQ(parse_ok(text).config_hash, parse_ok(text).config_hash);
+  EXPECT_NE(parse_ok(text).config_hash, parse_ok(text + "cpus = 2\n").config_hash);
+}
+
+TEST(ExampleLabs, EveryConfigInTheConfigsFolderLoads) {
+  std::size_t count = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(KVMRUN_SOURCE_DIR "/configs")) {
+    if (entry.path().extension() != ".toml")
+      continue;
+    ++count;
+    const auto lab = load_lab(entry.path());
+    EXPECT_TRUE(lab.ok()) << entry.path() << ": " << (lab.ok() ? "" : lab.error().describe());
+  }
+  EXPECT_GE(count, 3U);
+}
+
+TEST(ExampleLabs, TheClusterHasThreeNodesWithStaticAddresses) {
+  const auto lab = load_lab(KVMRUN_SOURCE_DIR "/configs/cluster.toml");
+  ASSERT_TRUE(lab.ok()) << lab.error().describe();
+  ASSERT_EQ(lab->instances.size(), 3U);
+  EXPECT_EQ(lab->instances[2].seed.network.address, "10.0.2.13/24");
+  EXPECT_EQ(lab->instances[2].cpus, 2U);
+  EXPECT_EQ(lab->instances[0].seed.network.gateway, "10.0.2.2");
+  EXPECT_EQ(lab->instances[0].seed.users.at(0).name, "admin");
+}
+
+TEST(LoadLab, AMissingFileIsAnIoErrorNamingIt) {
+  const auto r = load_lab("/nonexistent/lab.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::io);
+  EXPECT_TRUE(has(r.error().describe(), "/nonexistent/lab.toml"));
+}
+
+} // namespace
+} // namespace kvmrun::lab
