@@ -63,7 +63,8 @@ std::string Error::describe() const {
   }
   line += m_message;
   if (!m_remedy.empty()) {
-    line += ". Remedy: ";
+    // A multi-line message (a list of problems) gets its remedy on a line of its own.
+    line += m_message.find('\n') == std::string::npos ? ". Remedy: " : "\nRemedy: ";
     line += m_remedy;
   }
   return line;

@@ -34,7 +34,8 @@ public:
                        (m_items.size() == 1 ? "" : "s") + " in the lab definition:";
     for (const auto &[pos, line] : m_items)
       text += "\n  " + line;
-    return Error(ErrorCode::config, text, "fix the lab definition; 'kvmrun help' lists the keys");
+    return Error(ErrorCode::config, text,
+                 "fix the lab definition (README.md \"Lab definition\" lists every key)");
   }
   [[nodiscard]] const std::string &source() const { return m_source; }
 
@@ -53,6 +54,10 @@ std::string_view type_name(toml::node_type t) {
   case toml::node_type::boolean: return "a boolean";
   default: return "a date or time";
   }
+}
+
+std::string join_path(const std::string &parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
 }
 
 // A view of one table, or of an instance table layered over the [defaults] table: a key is
@@ -74,8 +79,8 @@ public:
     for (const auto &layer : m_layers)
       if (layer.table != nullptr)
         if (const toml::node *n = layer.table->get(key))
-          return {n, layer.path + "." + std::string(key)};
-    return {nullptr, m_layers.front().path + "." + std::string(key)};
+          return {n, join_path(layer.path, key)};
+    return {nullptr, join_path(m_layers.front().path, key)};
   }
 
   void problem(const toml::node &n, const std::string &path, std::string_view what) {
@@ -195,9 +200,9 @@ public:
         if (const toml::node *n = layer.table->get(key)) {
           sub = n->as_table();
           if (sub == nullptr)
-            wrong_type(*n, layer.path + "." + std::string(key), "a table");
+            wrong_type(*n, join_path(layer.path, key), "a table");
         }
-      layers.push_back({sub, layer.path + "." + std::string(key)});
+      layers.push_back({sub, join_path(layer.path, key)});
     }
     return Scope(m_problems, std::move(layers), m_report_all);
   }
@@ -227,10 +232,10 @@ public:
   void missing(std::string_view key, std::string_view what) {
     for (const auto &layer : m_layers)
       if (layer.table != nullptr) {
-        m_problems.add(layer.table->source(), m_layers.front().path + "." + std::string(key), what);
+        m_problems.add(layer.table->source(), join_path(m_layers.front().path, key), what);
         return;
       }
-    m_problems.add({}, m_layers.front().path + "." + std::string(key), what);
+    m_problems.add({}, join_path(m_layers.front().path, key), what);
   }
 
   bool present() const {
@@ -245,8 +250,7 @@ public:
         continue;
       for (const auto &[key, node] : *m_layers[i].table)
         if (!m_used.contains(std::string(key.str())))
-          m_problems.add(key.source(), m_layers[i].path + "." + std::string(key.str()),
-                         "unknown key");
+          m_problems.add(key.source(), join_path(m_layers[i].path, key.str()), "unknown key");
     }
   }
 

@@ -1,12 +1,17 @@
 #include "runner/cli.hpp"
 
+#include "base/digest.hpp"
+#include "base/file_io.hpp"
 #include "base/result.hpp"
 #include "runner/build_info.hpp"
+#include "runner/lab_source.hpp"
 #include "runner/preflight.hpp"
+#include "runner/seed_command.hpp"
 
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 
 namespace kvmrun::runner {
@@ -19,10 +24,14 @@ Commands:
   preflight [--json] [--accel auto|kvm|tcg]
                      read-only host checks: QEMU, KVM that really boots guests,
                      firmware, free space; prints the acceleration kvmrun will use
+  seed INSTANCE -o FILE.iso [--print]
+                     write one instance's cloud-init NoCloud seed ISO (mode 0600);
+                     --print shows meta-data, user-data and network-config
   version            the versions of kvmrun and of the libraries inside it
   help               this text
 
 Options:
+  --config FILE      the lab definition (default: ./kvmrun.toml)
   --json             machine-readable output
   --accel MODE       auto (default: KVM when it works, else TCG), kvm or tcg
   --version          same as 'version'
@@ -36,11 +45,18 @@ Exit codes: 0 ok, 2 usage, 3 config, 4 host, 5 image, 6 disk, 7 qemu, 8 timeout,
             9 guest, 10 io, 11 protocol, 12 busy, 70 internal error.
 )";
 
-// The options a command accepts after its name; a value-taking option is listed with true.
+// The parsed command line: the command, its options (flag -> value, "" for switches) and the
+// remaining positional arguments.
 struct ParsedArgs {
   std::string command;
-  std::map<std::string, std::string, std::less<>> options; // flag -> value ("" for switches)
+  std::map<std::string, std::string, std::less<>> options;
   std::vector<std::string> positional;
+
+  [[nodiscard]] bool has(std::string_view option) const { return options.contains(option); }
+  [[nodiscard]] std::optional<std::string> value(std::string_view option) const {
+    const auto it = options.find(option);
+    return it == options.end() ? std::nullopt : std::optional(it->second);
+  }
 };
 
 Result<ParsedArgs> parse(const std::vector<std::string> &args,
@@ -48,7 +64,7 @@ Result<ParsedArgs> parse(const std::vector<std::string> &args,
   ParsedArgs parsed;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string &arg = args[i];
-    if (arg.rfind("--", 0) != 0 || arg == "--") {
+    if ((arg.rfind("--", 0) != 0 && arg != "-o") || arg == "--") {
       if (parsed.command.empty())
         parsed.command = arg;
       else
@@ -61,6 +77,8 @@ Result<ParsedArgs> parse(const std::vector<std::string> &args,
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
+    if (name == "-o")
+      name = "--output";
     const auto it = known.find(name);
     if (it == known.end())
       return Error(ErrorCode::usage, "unknown option '" + name + "'",
@@ -111,12 +129,60 @@ int run_preflight(const ParsedArgs &args, std::ostream &out, std::ostream &err,
   return report.ok() ? 0 : exit_code(ErrorCode::host);
 }
 
+int run_seed(const ParsedArgs &args, std::ostream &out, std::ostream &err,
+             const CliEnvironment &env) {
+  if (args.positional.size() != 1)
+    return fail(err, Error(ErrorCode::usage, "seed takes one instance name",
+                           "kvmrun seed INSTANCE -o FILE.iso"));
+  const auto output = args.value("--output");
+  if (!output && !args.has("--print"))
+    return fail(err, Error(ErrorCode::usage, "seed needs -o FILE.iso (or --print)"));
+  const auto config = args.value("--config");
+  auto lab = resolve_lab(config ? std::optional<std::filesystem::path>(*config) : std::nullopt,
+                         env.working_dir);
+  if (!lab)
+    return fail(err, lab.error());
+  const std::string &name = args.positional.front();
+  const lab::InstanceSpec *instance = lab->find_instance(name);
+  if (instance == nullptr) {
+    std::string known;
+    for (const auto &i : lab->instances)
+      known += (known.empty() ? "" : ", ") + i.name;
+    return fail(err, Error(ErrorCode::config, "no instance '" + name + "' in " + lab->source +
+                                                  " (it has: " + known + ")"));
+  }
+  for (const auto &warning : instance->warnings)
+    err << "kvmrun: warning: " << warning << '\n';
+  auto seed = build_seed_image(*instance);
+  if (!seed)
+    return fail(err, seed.error());
+  if (args.has("--print"))
+    out << "# meta-data\n"
+        << seed->documents.meta_data << "# user-data\n"
+        << seed->documents.user_data << "# network-config\n"
+        << seed->documents.network_config;
+  if (output) {
+    if (auto written = write_file_atomic(*output, seed->iso, 0600); !written)
+      return fail(err, std::move(written).error().add_context("writing the seed ISO of " + name));
+    out << "wrote " << *output << ": instance-id " << seed->documents.instance_id << ", "
+        << seed->iso.size() << " bytes, sha256 " << sha256_hex(seed->iso) << '\n';
+  }
+  return 0;
+}
+
+// Which options each command accepts (besides --help and --version).
+const std::map<std::string, std::set<std::string, std::less<>>, std::less<>> command_options = {
+    {"preflight", {"--json", "--accel"}},
+    {"seed", {"--config", "--output", "--print"}},
+};
+
 } // namespace
 
 int run_cli(const std::vector<std::string> &args, std::ostream &out, std::ostream &err,
             const CliEnvironment &env) {
   const std::map<std::string, bool, std::less<>> known = {
-      {"--json", false}, {"--accel", true}, {"--help", false}, {"--version", false}};
+      {"--json", false},  {"--accel", true},  {"--help", false}, {"--version", false},
+      {"--config", true}, {"--output", true}, {"--print", false}};
   auto parsed = parse(args, known);
   if (!parsed)
     return fail(err, parsed.error());
@@ -133,8 +199,18 @@ int run_cli(const std::vector<std::string> &args, std::ostream &out, std::ostrea
     err << usage_text;
     return exit_code(ErrorCode::usage);
   }
+  const auto allowed = command_options.find(command);
+  if (allowed == command_options.end())
+    return fail(err,
+                Error(ErrorCode::usage, "unknown command '" + command + "'", "see 'kvmrun help'"));
+  for (const auto &[option, value] : parsed->options)
+    if (!allowed->second.contains(option))
+      return fail(err, Error(ErrorCode::usage, "'" + command + "' does not take " + option,
+                             "see 'kvmrun help'"));
   if (command == "preflight")
     return run_preflight(*parsed, out, err, env);
+  if (command == "seed")
+    return run_seed(*parsed, out, err, env);
   return fail(err,
               Error(ErrorCode::usage, "unknown command '" + command + "'", "see 'kvmrun help'"));
 }

@@ -4,6 +4,7 @@
 
 #include "runner/dirs.hpp"
 
+#include <filesystem>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@ namespace kvmrun::runner {
 struct CliEnvironment {
   EnvLookup getenv;
   uid_t uid = 0;
+  std::filesystem::path working_dir; // where kvmrun.toml is looked for
 };
 
 // `args` excludes the program name.

@@ -15,7 +15,7 @@ struct CliRun {
 
 CliRun run(const std::vector<std::string> &args) {
   std::ostringstream out, err;
-  const CliEnvironment env{[](const char *) -> const char * { return nullptr; }, 1000};
+  const CliEnvironment env{[](const char *) -> const char * { return nullptr; }, 1000, "/"};
   const int code = run_cli(args, out, err, env);
   return {code, out.str(), err.str()};
 }
@@ -77,6 +77,26 @@ TEST(Cli, PreflightRejectsStrayArguments) {
   const auto r = run({"preflight", "extra"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("'extra'"), std::string::npos);
+}
+
+} // namespace
+} // namespace kvmrun::runner
+
+namespace kvmrun::runner {
+namespace {
+
+TEST(CliSeed, NeedsExactlyOneInstanceAndAnOutput) {
+  EXPECT_EQ(run({"seed"}).code, 2);
+  EXPECT_EQ(run({"seed", "a", "b", "-o", "x"}).code, 2);
+  const auto r = run({"seed", "a"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("needs -o FILE.iso"), std::string::npos);
+}
+
+TEST(CliSeed, OptionsOfOtherCommandsAreRefused) {
+  const auto r = run({"seed", "a", "-o", "x", "--accel", "kvm"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("'seed' does not take --accel"), std::string::npos);
 }
 
 } // namespace

@@ -72,3 +72,14 @@ TEST(Result, ContextIsAddedToFailuresOnly) {
 
 } // namespace
 } // namespace kvmrun
+
+namespace kvmrun {
+namespace {
+
+TEST(Error, AMultiLineMessageGetsItsRemedyOnALineOfItsOwn) {
+  const Error e(ErrorCode::config, "2 problems:\n  a\n  b", "fix them");
+  EXPECT_EQ(e.describe(), "2 problems:\n  a\n  b\nRemedy: fix them");
+}
+
+} // namespace
+} // namespace kvmrun
