@@ -6,9 +6,9 @@
 #include <iostream>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   std::error_code ec;
-  const kvmrun::runner::CliEnvironment env{[](const char *name) { return std::getenv(name); },
+  const kvmrun::runner::CliEnvironment env{[](const char* name) { return std::getenv(name); },
                                            ::getuid(), std::filesystem::current_path(ec)};
   return kvmrun::runner::run_cli({argv + 1, argv + argc}, std::cout, std::cerr, env);
 }

@@ -15,13 +15,13 @@ std::size_t digest_size(DigestAlgorithm algorithm) {
 }
 
 struct Digest::Context {
-  EVP_MD_CTX *ctx = nullptr;
+  EVP_MD_CTX* ctx = nullptr;
   ~Context() { EVP_MD_CTX_free(ctx); }
 };
 
 namespace {
 
-const EVP_MD *md_of(DigestAlgorithm algorithm) {
+const EVP_MD* md_of(DigestAlgorithm algorithm) {
   return algorithm == DigestAlgorithm::sha256 ? EVP_sha256() : EVP_sha512();
 }
 
@@ -41,8 +41,8 @@ Digest::Digest(DigestAlgorithm algorithm)
 }
 
 Digest::~Digest() = default;
-Digest::Digest(Digest &&) noexcept = default;
-Digest &Digest::operator=(Digest &&) noexcept = default;
+Digest::Digest(Digest&&) noexcept = default;
+Digest& Digest::operator=(Digest&&) noexcept = default;
 
 void Digest::reset() { check(EVP_DigestInit_ex(m_context->ctx, md_of(m_algorithm), nullptr)); }
 
@@ -54,7 +54,7 @@ std::string Digest::finish() {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   check(EVP_DigestFinal_ex(m_context->ctx, out, &len));
-  return std::string(reinterpret_cast<const char *>(out), len);
+  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 std::string digest(DigestAlgorithm algorithm, std::string_view bytes) {

@@ -19,10 +19,10 @@ class Digest {
 public:
   explicit Digest(DigestAlgorithm algorithm);
   ~Digest();
-  Digest(Digest &&) noexcept;
-  Digest &operator=(Digest &&) noexcept;
-  Digest(const Digest &) = delete;
-  Digest &operator=(const Digest &) = delete;
+  Digest(Digest&&) noexcept;
+  Digest& operator=(Digest&&) noexcept;
+  Digest(const Digest&) = delete;
+  Digest& operator=(const Digest&) = delete;
 
   void update(std::string_view bytes);
   [[nodiscard]] std::string finish(); // raw digest bytes

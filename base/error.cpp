@@ -44,19 +44,19 @@ std::string_view to_string(ErrorCode code) noexcept {
 Error::Error(ErrorCode code, std::string message, std::string remedy)
     : m_code(code), m_message(std::move(message)), m_remedy(std::move(remedy)) {}
 
-Error &Error::add_context(std::string what) {
+Error& Error::add_context(std::string what) {
   m_context.insert(m_context.begin(), std::move(what));
   return *this;
 }
 
-Error &Error::set_remedy(std::string remedy) {
+Error& Error::set_remedy(std::string remedy) {
   m_remedy = std::move(remedy);
   return *this;
 }
 
 std::string Error::describe() const {
   std::string line;
-  for (const auto &what : m_context) {
+  for (const auto& what : m_context) {
     line += "while ";
     line += what;
     line += ": ";

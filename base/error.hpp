@@ -33,14 +33,14 @@ public:
   Error(ErrorCode code, std::string message, std::string remedy = {});
 
   [[nodiscard]] ErrorCode code() const noexcept { return m_code; }
-  [[nodiscard]] const std::string &message() const noexcept { return m_message; }
-  [[nodiscard]] const std::string &remedy() const noexcept { return m_remedy; }
+  [[nodiscard]] const std::string& message() const noexcept { return m_message; }
+  [[nodiscard]] const std::string& remedy() const noexcept { return m_remedy; }
   // Outermost context first.
-  [[nodiscard]] const std::vector<std::string> &context() const noexcept { return m_context; }
+  [[nodiscard]] const std::vector<std::string>& context() const noexcept { return m_context; }
 
   // Records what the caller was doing; `what` reads as "starting instance web-1".
-  Error &add_context(std::string what);
-  Error &set_remedy(std::string remedy);
+  Error& add_context(std::string what);
+  Error& set_remedy(std::string remedy);
 
   // One line: "while A: while B: message. Remedy: ..."
   [[nodiscard]] std::string describe() const;

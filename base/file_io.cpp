@@ -18,8 +18,8 @@ public:
     if (m_fd >= 0)
       ::close(m_fd);
   }
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
   [[nodiscard]] int get() const { return m_fd; }
   int release() { return std::exchange(m_fd, -1); }
 
@@ -27,7 +27,7 @@ private:
   int m_fd;
 };
 
-Status write_all(int fd, std::string_view bytes, const std::string &what) {
+Status write_all(int fd, std::string_view bytes, const std::string& what) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd, bytes.data(), bytes.size());
     if (n < 0) {
@@ -42,7 +42,7 @@ Status write_all(int fd, std::string_view bytes, const std::string &what) {
 
 } // namespace
 
-Status write_file_atomic(const std::filesystem::path &target, std::string_view bytes, mode_t mode) {
+Status write_file_atomic(const std::filesystem::path& target, std::string_view bytes, mode_t mode) {
   const std::filesystem::path dir =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
@@ -69,7 +69,7 @@ Status write_file_atomic(const std::filesystem::path &target, std::string_view b
   return {};
 }
 
-Result<std::string> read_file(const std::filesystem::path &path, std::size_t max_bytes) {
+Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)
     return system_error(ErrorCode::io, "opening " + path.string(), errno);

@@ -16,11 +16,11 @@ namespace kvmrun {
 
 // Replaces `target` with `bytes`, created with permission bits `mode` (not widened by umask).
 // On failure the target is untouched and no temporary file is left. ErrorCode::io.
-[[nodiscard]] Status write_file_atomic(const std::filesystem::path &target, std::string_view bytes,
+[[nodiscard]] Status write_file_atomic(const std::filesystem::path& target, std::string_view bytes,
                                        mode_t mode = 0600);
 
 // Reads a whole file; refuses files larger than `max_bytes`. ErrorCode::io.
-[[nodiscard]] Result<std::string> read_file(const std::filesystem::path &path,
+[[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,
                                             std::size_t max_bytes = 64U << 20U);
 
 } // namespace kvmrun

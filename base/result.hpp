@@ -20,28 +20,28 @@ public:
   [[nodiscard]] bool ok() const noexcept { return m_value.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
-  T &value() & {
+  T& value() & {
     assert(ok());
     return std::get<0>(m_value);
   }
-  const T &value() const & {
+  const T& value() const& {
     assert(ok());
     return std::get<0>(m_value);
   }
-  T &&value() && {
+  T&& value() && {
     assert(ok());
     return std::get<0>(std::move(m_value));
   }
-  T *operator->() { return &value(); }
-  const T *operator->() const { return &value(); }
-  T &operator*() & { return value(); }
-  const T &operator*() const & { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
 
-  const Error &error() const & {
+  const Error& error() const& {
     assert(!ok());
     return std::get<1>(m_value);
   }
-  Error &&error() && {
+  Error&& error() && {
     assert(!ok());
     return std::get<1>(std::move(m_value));
   }
@@ -65,11 +65,11 @@ public:
   [[nodiscard]] bool ok() const noexcept { return !m_error.has_value(); }
   explicit operator bool() const noexcept { return ok(); }
 
-  const Error &error() const & {
+  const Error& error() const& {
     assert(!ok());
     return *m_error;
   }
-  Error &&error() && {
+  Error&& error() && {
     assert(!ok());
     return std::move(*m_error);
   }

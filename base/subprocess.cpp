@@ -45,7 +45,7 @@ std::optional<std::filesystem::path> find_executable(std::string_view name,
 }
 
 std::optional<std::filesystem::path> find_executable(std::string_view name) {
-  const char *path = std::getenv("PATH");
+  const char* path = std::getenv("PATH");
   return find_executable(name, path != nullptr ? path : "/usr/bin:/bin");
 }
 
@@ -54,13 +54,13 @@ namespace {
 // Reads a pipe to EOF into `sink`, keeping at most `limit` bytes; calls `on_eof` once at the end.
 class PipeDrain {
 public:
-  PipeDrain(asio::readable_pipe &pipe, std::string &sink, std::size_t limit,
+  PipeDrain(asio::readable_pipe& pipe, std::string& sink, std::size_t limit,
             std::function<void()> on_eof)
       : m_pipe(pipe), m_sink(sink), m_limit(limit), m_on_eof(std::move(on_eof)) {}
 
   void start() {
     m_pipe.async_read_some(asio::buffer(m_buffer),
-                           [this](const boost::system::error_code &ec, std::size_t n) {
+                           [this](const boost::system::error_code& ec, std::size_t n) {
                              if (n > 0 && m_sink.size() < m_limit)
                                m_sink.append(m_buffer.data(), std::min(n, m_limit - m_sink.size()));
                              if (ec)
@@ -71,8 +71,8 @@ public:
   }
 
 private:
-  asio::readable_pipe &m_pipe;
-  std::string &m_sink;
+  asio::readable_pipe& m_pipe;
+  std::string& m_sink;
   std::size_t m_limit;
   std::function<void()> m_on_eof;
   std::array<char, 16384> m_buffer{};
@@ -80,8 +80,8 @@ private:
 
 } // namespace
 
-Result<CommandOutput> run_command(const std::vector<std::string> &argv,
-                                  const CommandOptions &options) {
+Result<CommandOutput> run_command(const std::vector<std::string>& argv,
+                                  const CommandOptions& options) {
   assert(!argv.empty());
   const auto exe = find_executable(argv.front());
   if (!exe)
@@ -96,7 +96,7 @@ Result<CommandOutput> run_command(const std::vector<std::string> &argv,
   try {
     proc.emplace(ctx, exe->string(), std::vector<std::string>(argv.begin() + 1, argv.end()),
                  bp::process_stdio{nullptr, out_pipe, err_pipe});
-  } catch (const boost::system::system_error &e) {
+  } catch (const boost::system::system_error& e) {
     return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + e.code().message());
   }
 
@@ -117,7 +117,7 @@ Result<CommandOutput> run_command(const std::vector<std::string> &argv,
   out_drain.start();
   err_drain.start();
 
-  proc->async_wait([&](const boost::system::error_code &, int) {
+  proc->async_wait([&](const boost::system::error_code&, int) {
     exited = true;
     const int status = static_cast<int>(proc->native_exit_code());
     if (WIFSIGNALED(status)) {
@@ -129,7 +129,7 @@ Result<CommandOutput> run_command(const std::vector<std::string> &argv,
     finished_one();
   });
 
-  deadline.async_wait([&](const boost::system::error_code &ec) {
+  deadline.async_wait([&](const boost::system::error_code& ec) {
     if (ec)
       return; // cancelled: everything finished in time
     boost::system::error_code ignored;

@@ -33,8 +33,8 @@ struct CommandOutput {
 // Runs argv[0] (looked up in PATH unless it contains '/') with stdin from /dev/null.
 // Fails with ErrorCode::host when it cannot be started, ErrorCode::timeout when it outlives the
 // deadline (it is killed and reaped first). A non-zero exit is not an error: check success().
-[[nodiscard]] Result<CommandOutput> run_command(const std::vector<std::string> &argv,
-                                                const CommandOptions &options = {});
+[[nodiscard]] Result<CommandOutput> run_command(const std::vector<std::string>& argv,
+                                                const CommandOptions& options = {});
 
 // The first executable `name` in the ':'-separated `search_path` (PATH semantics).
 [[nodiscard]] std::optional<std::filesystem::path> find_executable(std::string_view name,

@@ -84,7 +84,7 @@ struct LabSpec {
   std::map<std::string, ImageSpec> images;
   std::vector<InstanceSpec> instances; // in file order
 
-  [[nodiscard]] const InstanceSpec *find_instance(std::string_view instance_name) const;
+  [[nodiscard]] const InstanceSpec* find_instance(std::string_view instance_name) const;
 };
 
 // The device path an extra disk has inside the guest (virtio-blk with serial=<name>).

@@ -14,6 +14,6 @@ namespace kvmrun::lab {
 [[nodiscard]] Result<LabSpec> parse_lab(std::string_view text, std::string_view source);
 
 // Reads and parses a file (ErrorCode::io when it cannot be read).
-[[nodiscard]] Result<LabSpec> load_lab(const std::filesystem::path &file);
+[[nodiscard]] Result<LabSpec> load_lab(const std::filesystem::path& file);
 
 } // namespace kvmrun::lab

@@ -22,7 +22,7 @@ class Problems {
 public:
   explicit Problems(std::string source) : m_source(std::move(source)) {}
 
-  void add(const toml::source_region &where, std::string_view path, std::string_view what) {
+  void add(const toml::source_region& where, std::string_view path, std::string_view what) {
     m_items.emplace(std::make_pair(where.begin.line, where.begin.column),
                     m_source + ":" + std::to_string(where.begin.line) + ":" +
                         std::to_string(where.begin.column) + ": " + std::string(path) + ": " +
@@ -32,12 +32,12 @@ public:
   [[nodiscard]] Error error() const {
     std::string text = std::to_string(m_items.size()) + " problem" +
                        (m_items.size() == 1 ? "" : "s") + " in the lab definition:";
-    for (const auto &[pos, line] : m_items)
+    for (const auto& [pos, line] : m_items)
       text += "\n  " + line;
     return Error(ErrorCode::config, text,
                  "fix the lab definition (README.md \"Lab definition\" lists every key)");
   }
-  [[nodiscard]] const std::string &source() const { return m_source; }
+  [[nodiscard]] const std::string& source() const { return m_source; }
 
 private:
   std::string m_source;
@@ -56,7 +56,7 @@ std::string_view type_name(toml::node_type t) {
   }
 }
 
-std::string join_path(const std::string &parent, std::string_view key) {
+std::string join_path(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);
 }
 
@@ -66,28 +66,28 @@ std::string join_path(const std::string &parent, std::string_view key) {
 class Scope {
 public:
   struct Layer {
-    const toml::table *table;
+    const toml::table* table;
     std::string path;
   };
 
-  Scope(Problems &problems, std::vector<Layer> layers, bool report_unknown_in_all = true)
+  Scope(Problems& problems, std::vector<Layer> layers, bool report_unknown_in_all = true)
       : m_problems(problems), m_layers(std::move(layers)), m_report_all(report_unknown_in_all) {}
 
   // The node for `key` and its dotted path, from the first layer that has it.
-  std::pair<const toml::node *, std::string> find(std::string_view key) {
+  std::pair<const toml::node*, std::string> find(std::string_view key) {
     m_used.insert(std::string(key));
-    for (const auto &layer : m_layers)
+    for (const auto& layer : m_layers)
       if (layer.table != nullptr)
-        if (const toml::node *n = layer.table->get(key))
+        if (const toml::node* n = layer.table->get(key))
           return {n, join_path(layer.path, key)};
     return {nullptr, join_path(m_layers.front().path, key)};
   }
 
-  void problem(const toml::node &n, const std::string &path, std::string_view what) {
+  void problem(const toml::node& n, const std::string& path, std::string_view what) {
     m_problems.add(n.source(), path, what);
   }
 
-  bool wrong_type(const toml::node &n, const std::string &path, std::string_view expected) {
+  bool wrong_type(const toml::node& n, const std::string& path, std::string_view expected) {
     problem(n, path,
             "expected " + std::string(expected) + ", got " + std::string(type_name(n.type())));
     return false;
@@ -97,7 +97,7 @@ public:
     auto [n, path] = find(key);
     if (n == nullptr)
       return std::nullopt;
-    if (const auto *s = n->as_string())
+    if (const auto* s = n->as_string())
       return s->get();
     wrong_type(*n, path, "a string");
     return std::nullopt;
@@ -105,7 +105,7 @@ public:
 
   // A string that `check` accepts; otherwise a problem saying what was expected.
   std::optional<std::string> checked_string(std::string_view key,
-                                            const std::function<bool(std::string_view)> &check,
+                                            const std::function<bool(std::string_view)>& check,
                                             std::string_view expectation) {
     auto [n, path] = find(key);
     auto value = string(key);
@@ -120,7 +120,7 @@ public:
     auto [n, path] = find(key);
     if (n == nullptr)
       return std::nullopt;
-    if (const auto *b = n->as_boolean())
+    if (const auto* b = n->as_boolean())
       return b->get();
     wrong_type(*n, path, "true or false");
     return std::nullopt;
@@ -130,7 +130,7 @@ public:
     auto [n, path] = find(key);
     if (n == nullptr)
       return std::nullopt;
-    const auto *i = n->as_integer();
+    const auto* i = n->as_integer();
     if (i == nullptr) {
       wrong_type(*n, path, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
       return std::nullopt;
@@ -149,7 +149,7 @@ public:
     auto [n, path] = find(key);
     if (n == nullptr)
       return std::nullopt;
-    const auto *s = n->as_string();
+    const auto* s = n->as_string();
     if (s == nullptr) {
       wrong_type(*n, path, "a size such as \"" + std::string(example) + "\"");
       return std::nullopt;
@@ -175,14 +175,14 @@ public:
     std::vector<std::string> out;
     if (n == nullptr)
       return out;
-    const auto *arr = n->as_array();
+    const auto* arr = n->as_array();
     if (arr == nullptr) {
       wrong_type(*n, path, "an array of strings");
       return out;
     }
     for (std::size_t i = 0; i < arr->size(); ++i) {
-      const toml::node &item = *arr->get(i);
-      if (const auto *s = item.as_string())
+      const toml::node& item = *arr->get(i);
+      if (const auto* s = item.as_string())
         out.push_back(s->get());
       else
         wrong_type(item, path + "[" + std::to_string(i) + "]", "a string");
@@ -194,10 +194,10 @@ public:
   Scope table(std::string_view key) {
     m_used.insert(std::string(key));
     std::vector<Layer> layers;
-    for (const auto &layer : m_layers) {
-      const toml::table *sub = nullptr;
+    for (const auto& layer : m_layers) {
+      const toml::table* sub = nullptr;
       if (layer.table != nullptr)
-        if (const toml::node *n = layer.table->get(key)) {
+        if (const toml::node* n = layer.table->get(key)) {
           sub = n->as_table();
           if (sub == nullptr)
             wrong_type(*n, join_path(layer.path, key), "a table");
@@ -208,19 +208,19 @@ public:
   }
 
   // Tables of an array of tables (TOML [[x]] or x = [{...}]); problems for other items.
-  std::vector<std::pair<const toml::table *, std::string>> tables(std::string_view key) {
+  std::vector<std::pair<const toml::table*, std::string>> tables(std::string_view key) {
     auto [n, path] = find(key);
-    std::vector<std::pair<const toml::table *, std::string>> out;
+    std::vector<std::pair<const toml::table*, std::string>> out;
     if (n == nullptr)
       return out;
-    const auto *arr = n->as_array();
+    const auto* arr = n->as_array();
     if (arr == nullptr) {
       wrong_type(*n, path, "an array of tables");
       return out;
     }
     for (std::size_t i = 0; i < arr->size(); ++i) {
       const std::string item_path = path + "[" + std::to_string(i) + "]";
-      if (const auto *t = arr->get(i)->as_table())
+      if (const auto* t = arr->get(i)->as_table())
         out.emplace_back(t, item_path);
       else
         wrong_type(*arr->get(i), item_path, "a table");
@@ -230,7 +230,7 @@ public:
 
   // A required key is absent: reported at the table that should have held it.
   void missing(std::string_view key, std::string_view what) {
-    for (const auto &layer : m_layers)
+    for (const auto& layer : m_layers)
       if (layer.table != nullptr) {
         m_problems.add(layer.table->source(), join_path(m_layers.front().path, key), what);
         return;
@@ -240,7 +240,7 @@ public:
 
   bool present() const {
     return std::any_of(m_layers.begin(), m_layers.end(),
-                       [](const Layer &l) { return l.table != nullptr; });
+                       [](const Layer& l) { return l.table != nullptr; });
   }
 
   // Reports every key of every layer (or only the first) that nothing read.
@@ -248,16 +248,16 @@ public:
     for (std::size_t i = 0; i < m_layers.size(); ++i) {
       if (m_layers[i].table == nullptr || (i > 0 && !m_report_all))
         continue;
-      for (const auto &[key, node] : *m_layers[i].table)
+      for (const auto& [key, node] : *m_layers[i].table)
         if (!m_used.contains(std::string(key.str())))
           m_problems.add(key.source(), join_path(m_layers[i].path, key.str()), "unknown key");
     }
   }
 
-  Problems &problems() { return m_problems; }
+  Problems& problems() { return m_problems; }
 
 private:
-  Problems &m_problems;
+  Problems& m_problems;
   std::vector<Layer> m_layers;
   bool m_report_all;
   std::set<std::string, std::less<>> m_used;
@@ -275,7 +275,7 @@ bool url_or_path(std::string_view u) {
   return absolute_path(u);
 }
 
-void read_image(Scope &s, ImageSpec &image) {
+void read_image(Scope& s, ImageSpec& image) {
   if (auto url = s.checked_string(
           "url", url_or_path, "expected an https://, http://, file:/// URL or an absolute path"))
     image.url = *url;
@@ -312,7 +312,7 @@ void read_image(Scope &s, ImageSpec &image) {
   s.finish();
 }
 
-std::optional<std::chrono::milliseconds> duration(Scope &s, std::string_view key) {
+std::optional<std::chrono::milliseconds> duration(Scope& s, std::string_view key) {
   auto [n, path] = s.find(key);
   auto text = s.string(key);
   if (!text)
@@ -325,20 +325,20 @@ std::optional<std::chrono::milliseconds> duration(Scope &s, std::string_view key
   return d;
 }
 
-void read_timeouts(Scope s, Timeouts &t) {
-  const std::pair<std::string_view, std::chrono::milliseconds *> keys[] = {
+void read_timeouts(Scope s, Timeouts& t) {
+  const std::pair<std::string_view, std::chrono::milliseconds*> keys[] = {
       {"qemu", &t.qemu},        {"boot", &t.boot},   {"agent", &t.agent},
       {"network", &t.network},  {"disks", &t.disks}, {"cloud_init", &t.cloud_init},
       {"shutdown", &t.shutdown}};
-  for (const auto &[key, target] : keys)
+  for (const auto& [key, target] : keys)
     if (auto d = duration(s, key))
       *target = *d;
   s.finish();
 }
 
-void read_users(Scope &ci, const std::string &lab, const std::string &instance, bool allow_plain,
-                std::vector<seeds::UserSpec> &users, std::vector<std::string> &warnings) {
-  for (const auto &[table, path] : ci.tables("users")) {
+void read_users(Scope& ci, const std::string& lab, const std::string& instance, bool allow_plain,
+                std::vector<seeds::UserSpec>& users, std::vector<std::string>& warnings) {
+  for (const auto& [table, path] : ci.tables("users")) {
     Scope u(ci.problems(), {{table, path}});
     seeds::UserSpec user;
     const auto [name_node, name_path] = u.find("name");
@@ -353,9 +353,9 @@ void read_users(Scope &ci, const std::string &lab, const std::string &instance, 
         u.checked_string("shell", absolute_path, "expected an absolute path").value_or("/bin/bash");
     const auto [sudo_node, sudo_path] = u.find("sudo");
     if (sudo_node != nullptr) {
-      if (const auto *b = sudo_node->as_boolean())
+      if (const auto* b = sudo_node->as_boolean())
         user.sudo = b->get() ? "ALL=(ALL) NOPASSWD:ALL" : "";
-      else if (const auto *str = sudo_node->as_string())
+      else if (const auto* str = sudo_node->as_string())
         user.sudo = str->get();
       else
         u.wrong_type(*sudo_node, sudo_path, "true, false or a sudoers rule");
@@ -394,8 +394,8 @@ void read_users(Scope &ci, const std::string &lab, const std::string &instance, 
   }
 }
 
-void read_write_files(Scope &ci, std::vector<seeds::WriteFileSpec> &files) {
-  for (const auto &[table, path] : ci.tables("write_files")) {
+void read_write_files(Scope& ci, std::vector<seeds::WriteFileSpec>& files) {
+  for (const auto& [table, path] : ci.tables("write_files")) {
     Scope f(ci.problems(), {{table, path}});
     seeds::WriteFileSpec file;
     if (auto p = f.checked_string("path", absolute_path, "expected an absolute path"))
@@ -414,10 +414,10 @@ void read_write_files(Scope &ci, std::vector<seeds::WriteFileSpec> &files) {
   }
 }
 
-void read_apt(Scope a, seeds::AptSpec &apt) {
+void read_apt(Scope a, seeds::AptSpec& apt) {
   apt.proxy = a.string("proxy").value_or("");
   apt.mirror = a.checked_string("mirror", url_or_path, "expected a URL").value_or("");
-  for (const auto &[table, path] : a.tables("sources")) {
+  for (const auto& [table, path] : a.tables("sources")) {
     Scope s(a.problems(), {{table, path}});
     seeds::AptSourceSpec source;
     source.name =
@@ -432,8 +432,8 @@ void read_apt(Scope a, seeds::AptSpec &apt) {
   a.finish();
 }
 
-void read_cloud_init(Scope ci, const std::string &lab, InstanceSpec &inst) {
-  seeds::SeedSpec &seed = inst.seed;
+void read_cloud_init(Scope ci, const std::string& lab, InstanceSpec& inst) {
+  seeds::SeedSpec& seed = inst.seed;
   const bool allow_plain = ci.boolean("allow_plain_password").value_or(false);
   read_users(ci, lab, inst.name, allow_plain, seed.users, inst.warnings);
   seed.hostname =
@@ -451,8 +451,8 @@ void read_cloud_init(Scope ci, const std::string &lab, InstanceSpec &inst) {
   ci.finish();
 }
 
-void read_network(Scope n, const std::string &lab, InstanceSpec &inst) {
-  seeds::NetworkSpec &net = inst.seed.network;
+void read_network(Scope n, const std::string& lab, InstanceSpec& inst) {
+  seeds::NetworkSpec& net = inst.seed.network;
   const auto [mac_node, mac_path] = n.find("mac");
   if (auto mac = n.string("mac")) {
     if (auto parsed = parse_mac(*mac))
@@ -469,7 +469,7 @@ void read_network(Scope n, const std::string &lab, InstanceSpec &inst) {
   net.gateway = n.checked_string("gateway", is_valid_ipv4, "expected an IPv4 address").value_or("");
   const auto [dns_node, dns_path] = n.find("nameservers");
   net.nameservers = n.strings("nameservers");
-  for (const auto &ns : net.nameservers)
+  for (const auto& ns : net.nameservers)
     if (!is_valid_ipv4(ns))
       n.problem(*dns_node, dns_path, "\"" + ns + "\" is not an IPv4 address");
   net.search = n.strings("search");
@@ -480,8 +480,8 @@ void read_network(Scope n, const std::string &lab, InstanceSpec &inst) {
   n.finish();
 }
 
-void read_forwards(Scope &s, InstanceSpec &inst) {
-  for (const auto &[table, path] : s.tables("forwards")) {
+void read_forwards(Scope& s, InstanceSpec& inst) {
+  for (const auto& [table, path] : s.tables("forwards")) {
     Scope f(s.problems(), {{table, path}});
     PortForward fw;
     const auto host = f.integer("host", 1, 65535);
@@ -507,9 +507,9 @@ void read_forwards(Scope &s, InstanceSpec &inst) {
   }
 }
 
-void read_disks(Scope &s, InstanceSpec &inst) {
+void read_disks(Scope& s, InstanceSpec& inst) {
   std::set<std::string> names;
-  for (const auto &[table, path] : s.tables("disks")) {
+  for (const auto& [table, path] : s.tables("disks")) {
     Scope d(s.problems(), {{table, path}});
     ExtraDisk disk;
     const auto [name_node, name_path] = d.find("name");
@@ -550,8 +550,8 @@ void read_disks(Scope &s, InstanceSpec &inst) {
 }
 
 // One instance: its own table over [defaults].
-InstanceSpec read_instance(Problems &problems, const std::string &lab, const std::string &name,
-                           const toml::table &own, const toml::table *defaults,
+InstanceSpec read_instance(Problems& problems, const std::string& lab, const std::string& name,
+                           const toml::table& own, const toml::table* defaults,
                            bool first_instance) {
   InstanceSpec inst;
   inst.name = name;
@@ -570,17 +570,17 @@ InstanceSpec read_instance(Problems &problems, const std::string &lab, const std
   read_cloud_init(s.table("cloud_init"), lab, inst);
   read_timeouts(s.table("timeouts"), inst.timeouts);
   s.finish();
-  for (const auto &disk : inst.disks)
+  for (const auto& disk : inst.disks)
     inst.seed.disks.push_back(seeds::DiskSpec{guest_disk_device(disk.name), disk.filesystem,
                                               disk.name, disk.mount_point, disk.mount_options});
   return inst;
 }
 
-void cross_checks(Problems &problems, const toml::table &root, LabSpec &lab) {
-  const toml::node *instances = root.get("instances");
+void cross_checks(Problems& problems, const toml::table& root, LabSpec& lab) {
+  const toml::node* instances = root.get("instances");
   std::map<std::string, std::string> macs, ports;
-  for (const auto &inst : lab.instances) {
-    const toml::node *node = instances->as_table()->get(inst.name);
+  for (const auto& inst : lab.instances) {
+    const toml::node* node = instances->as_table()->get(inst.name);
     const auto where = node->source();
     const std::string path = "instances." + inst.name;
     if (inst.image.empty())
@@ -592,7 +592,7 @@ void cross_checks(Problems &problems, const toml::table &root, LabSpec &lab) {
     if (auto [it, fresh] = macs.emplace(inst.seed.network.mac, inst.name); !fresh)
       problems.add(where, path + ".network.mac",
                    inst.seed.network.mac + " is also the MAC of " + it->second);
-    for (const auto &fw : inst.forwards) {
+    for (const auto& fw : inst.forwards) {
       const std::string key = std::string(fw.protocol == Protocol::udp ? "udp " : "tcp ") +
                               fw.host_address + ":" + std::to_string(fw.host_port);
       if (auto [it, fresh] = ports.emplace(key, inst.name); !fresh)
@@ -607,14 +607,14 @@ void cross_checks(Problems &problems, const toml::table &root, LabSpec &lab) {
 Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
   toml::parse_result parsed = toml::parse(text, source);
   if (!parsed) {
-    const auto &err = parsed.error();
+    const auto& err = parsed.error();
     return Error(ErrorCode::config,
                  std::string(source) + ":" + std::to_string(err.source().begin.line) + ":" +
                      std::to_string(err.source().begin.column) +
                      ": invalid TOML: " + std::string(err.description()),
                  "fix the TOML syntax");
   }
-  const toml::table &root = parsed.table();
+  const toml::table& root = parsed.table();
   Problems problems{std::string(source)};
   LabSpec lab;
   lab.source = std::string(source);
@@ -629,8 +629,8 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
   lab_table.finish();
 
   Scope images = top.table("images");
-  if (const toml::node *images_node = root.get("images"); images_node && images_node->as_table())
-    for (const auto &[key, node] : *images_node->as_table()) {
+  if (const toml::node* images_node = root.get("images"); images_node && images_node->as_table())
+    for (const auto& [key, node] : *images_node->as_table()) {
       const std::string name(key.str());
       if (!is_valid_name(name))
         problems.add(key.source(), "images." + name,
@@ -650,21 +650,21 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
       lab.images.emplace(name, std::move(spec));
     }
 
-  const toml::table *defaults = nullptr;
-  if (const toml::node *d = root.get("defaults")) {
+  const toml::table* defaults = nullptr;
+  if (const toml::node* d = root.get("defaults")) {
     defaults = d->as_table();
     if (defaults == nullptr)
       problems.add(d->source(), "defaults", "expected a table");
   }
   top.find("defaults");
-  const toml::node *instances_node = top.find("instances").first;
+  const toml::node* instances_node = top.find("instances").first;
   if (instances_node == nullptr || instances_node->as_table() == nullptr ||
       instances_node->as_table()->empty()) {
     problems.add(instances_node != nullptr ? instances_node->source() : toml::source_region{},
                  "instances", "a lab needs at least one [instances.NAME] table");
   } else {
     bool first = true;
-    for (const auto &[key, node] : *instances_node->as_table()) {
+    for (const auto& [key, node] : *instances_node->as_table()) {
       const std::string name(key.str());
       if (!is_valid_name(name)) {
         problems.add(key.source(), "instances." + name,
@@ -672,7 +672,7 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
                      "become host names, file names and socket paths)");
         continue;
       }
-      const toml::table *own = node.as_table();
+      const toml::table* own = node.as_table();
       if (own == nullptr) {
         problems.add(node.source(), "instances." + name, "expected a table");
         continue;
@@ -689,7 +689,7 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
   return lab;
 }
 
-Result<LabSpec> load_lab(const std::filesystem::path &file) {
+Result<LabSpec> load_lab(const std::filesystem::path& file) {
   auto text = read_file(file, 4U << 20U);
   if (!text)
     return std::move(text)

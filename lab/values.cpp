@@ -46,7 +46,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
                                                                                {"GiB", 30},
                                                                                {"T", 40},
                                                                                {"TiB", 40}}};
-  for (const auto &[name, shift] : units)
+  for (const auto& [name, shift] : units)
     if (unit == name) {
       if (*value > (std::numeric_limits<std::uint64_t>::max() >> shift))
         return std::nullopt;
@@ -183,9 +183,9 @@ bool is_valid_permissions(std::string_view text) {
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
 }
 
-const InstanceSpec *LabSpec::find_instance(std::string_view instance_name) const {
+const InstanceSpec* LabSpec::find_instance(std::string_view instance_name) const {
   const auto it = std::find_if(instances.begin(), instances.end(),
-                               [&](const InstanceSpec &i) { return i.name == instance_name; });
+                               [&](const InstanceSpec& i) { return i.name == instance_name; });
   return it == instances.end() ? nullptr : &*it;
 }
 

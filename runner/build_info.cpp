@@ -13,7 +13,7 @@ namespace kvmrun::runner {
 std::string kvmrun_version() { return KVMRUN_VERSION; }
 
 std::string version_report() {
-  const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+  const curl_version_info_data* curl = curl_version_info(CURLVERSION_NOW);
   std::string text = "kvmrun " + kvmrun_version() + "\n";
   text += "  libcurl " + std::string(curl->version);
   if (curl->ssl_version != nullptr)

@@ -59,11 +59,11 @@ struct ParsedArgs {
   }
 };
 
-Result<ParsedArgs> parse(const std::vector<std::string> &args,
-                         const std::map<std::string, bool, std::less<>> &known) {
+Result<ParsedArgs> parse(const std::vector<std::string>& args,
+                         const std::map<std::string, bool, std::less<>>& known) {
   ParsedArgs parsed;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string &arg = args[i];
+    const std::string& arg = args[i];
     if ((arg.rfind("--", 0) != 0 && arg != "-o") || arg == "--") {
       if (parsed.command.empty())
         parsed.command = arg;
@@ -95,24 +95,24 @@ Result<ParsedArgs> parse(const std::vector<std::string> &args,
   return parsed;
 }
 
-int fail(std::ostream &err, const Error &error) {
+int fail(std::ostream& err, const Error& error) {
   err << "kvmrun: error: " << error.describe() << '\n';
   return exit_code(error.code());
 }
 
-HostPaths host_paths(const CliEnvironment &env) {
+HostPaths host_paths(const CliEnvironment& env) {
   HostPaths paths;
-  if (const char *qemu = env.getenv("KVMRUN_QEMU"); qemu != nullptr && *qemu != '\0')
+  if (const char* qemu = env.getenv("KVMRUN_QEMU"); qemu != nullptr && *qemu != '\0')
     paths.qemu_program = qemu;
-  if (const char *path = env.getenv("PATH"); path != nullptr)
+  if (const char* path = env.getenv("PATH"); path != nullptr)
     paths.search_path = path;
   const Dirs dirs = default_dirs(env.getenv, env.uid);
   paths.space = {{"state", dirs.state}, {"cache", dirs.cache}};
   return paths;
 }
 
-int run_preflight(const ParsedArgs &args, std::ostream &out, std::ostream &err,
-                  const CliEnvironment &env) {
+int run_preflight(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+                  const CliEnvironment& env) {
   if (!args.positional.empty())
     return fail(err, Error(ErrorCode::usage,
                            "preflight takes no arguments, got '" + args.positional.front() + "'"));
@@ -129,8 +129,8 @@ int run_preflight(const ParsedArgs &args, std::ostream &out, std::ostream &err,
   return report.ok() ? 0 : exit_code(ErrorCode::host);
 }
 
-int run_seed(const ParsedArgs &args, std::ostream &out, std::ostream &err,
-             const CliEnvironment &env) {
+int run_seed(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+             const CliEnvironment& env) {
   if (args.positional.size() != 1)
     return fail(err, Error(ErrorCode::usage, "seed takes one instance name",
                            "kvmrun seed INSTANCE -o FILE.iso"));
@@ -142,16 +142,16 @@ int run_seed(const ParsedArgs &args, std::ostream &out, std::ostream &err,
                          env.working_dir);
   if (!lab)
     return fail(err, lab.error());
-  const std::string &name = args.positional.front();
-  const lab::InstanceSpec *instance = lab->find_instance(name);
+  const std::string& name = args.positional.front();
+  const lab::InstanceSpec* instance = lab->find_instance(name);
   if (instance == nullptr) {
     std::string known;
-    for (const auto &i : lab->instances)
+    for (const auto& i : lab->instances)
       known += (known.empty() ? "" : ", ") + i.name;
     return fail(err, Error(ErrorCode::config, "no instance '" + name + "' in " + lab->source +
                                                   " (it has: " + known + ")"));
   }
-  for (const auto &warning : instance->warnings)
+  for (const auto& warning : instance->warnings)
     err << "kvmrun: warning: " << warning << '\n';
   auto seed = build_seed_image(*instance);
   if (!seed)
@@ -178,15 +178,15 @@ const std::map<std::string, std::set<std::string, std::less<>>, std::less<>> com
 
 } // namespace
 
-int run_cli(const std::vector<std::string> &args, std::ostream &out, std::ostream &err,
-            const CliEnvironment &env) {
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            const CliEnvironment& env) {
   const std::map<std::string, bool, std::less<>> known = {
       {"--json", false},  {"--accel", true},  {"--help", false}, {"--version", false},
       {"--config", true}, {"--output", true}, {"--print", false}};
   auto parsed = parse(args, known);
   if (!parsed)
     return fail(err, parsed.error());
-  const std::string &command = parsed->command;
+  const std::string& command = parsed->command;
   if (parsed->options.contains("--version") || command == "version") {
     out << version_report();
     return 0;
@@ -203,7 +203,7 @@ int run_cli(const std::vector<std::string> &args, std::ostream &out, std::ostrea
   if (allowed == command_options.end())
     return fail(err,
                 Error(ErrorCode::usage, "unknown command '" + command + "'", "see 'kvmrun help'"));
-  for (const auto &[option, value] : parsed->options)
+  for (const auto& [option, value] : parsed->options)
     if (!allowed->second.contains(option))
       return fail(err, Error(ErrorCode::usage, "'" + command + "' does not take " + option,
                              "see 'kvmrun help'"));

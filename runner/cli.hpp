@@ -18,7 +18,7 @@ struct CliEnvironment {
 };
 
 // `args` excludes the program name.
-[[nodiscard]] int run_cli(const std::vector<std::string> &args, std::ostream &out,
-                          std::ostream &err, const CliEnvironment &env);
+[[nodiscard]] int run_cli(const std::vector<std::string>& args, std::ostream& out,
+                          std::ostream& err, const CliEnvironment& env);
 
 } // namespace kvmrun::runner

@@ -17,7 +17,7 @@ struct Dirs {
 // `getenv` returns nullptr for an unset variable. Precedence per directory: the KVMRUN_*
 // variable, then the XDG base-directory variable, then the XDG default under $HOME (or /tmp
 // for the runtime directory, suffixed with the uid).
-using EnvLookup = std::function<const char *(const char *)>;
-[[nodiscard]] Dirs default_dirs(const EnvLookup &getenv, uid_t uid);
+using EnvLookup = std::function<const char*(const char*)>;
+[[nodiscard]] Dirs default_dirs(const EnvLookup& getenv, uid_t uid);
 
 } // namespace kvmrun::runner

@@ -22,7 +22,7 @@ std::optional<QemuVersion> parse_qemu_version(std::string_view output) {
     return std::nullopt;
   std::string_view rest = output.substr(at + marker.size());
   QemuVersion v;
-  int *parts[] = {&v.major, &v.minor, &v.micro};
+  int* parts[] = {&v.major, &v.minor, &v.micro};
   for (std::size_t i = 0; i < 3; ++i) {
     const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), *parts[i]);
     if (ec != std::errc())
@@ -37,11 +37,11 @@ std::optional<QemuVersion> parse_qemu_version(std::string_view output) {
   return v;
 }
 
-std::string to_string(const QemuVersion &v) {
+std::string to_string(const QemuVersion& v) {
   return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.micro);
 }
 
-std::string group_name(unsigned gid, const std::filesystem::path &group_file) {
+std::string group_name(unsigned gid, const std::filesystem::path& group_file) {
   std::ifstream in(group_file);
   std::string line;
   while (std::getline(in, line)) {
@@ -52,8 +52,8 @@ std::string group_name(unsigned gid, const std::filesystem::path &group_file) {
     if (third == std::string::npos)
       continue;
     unsigned value = 0;
-    const char *begin = line.data() + second + 1;
-    const char *end = line.data() + third;
+    const char* begin = line.data() + second + 1;
+    const char* end = line.data() + third;
     const auto [ptr, ec] = std::from_chars(begin, end, value);
     if (ec == std::errc() && ptr == end && value == gid)
       return line.substr(0, first);
@@ -63,7 +63,7 @@ std::string group_name(unsigned gid, const std::filesystem::path &group_file) {
 
 namespace {
 
-QemuFacts gather_qemu(const HostPaths &paths) {
+QemuFacts gather_qemu(const HostPaths& paths) {
   QemuFacts facts;
   facts.program = paths.qemu_program;
   facts.path = find_executable(paths.qemu_program, paths.search_path);
@@ -98,7 +98,7 @@ bool process_in_group(gid_t gid) {
   return got > 0 && std::find(groups.begin(), groups.begin() + got, gid) != groups.begin() + got;
 }
 
-KvmDeviceFacts gather_kvm_device(const HostPaths &paths) {
+KvmDeviceFacts gather_kvm_device(const HostPaths& paths) {
   KvmDeviceFacts facts;
   facts.path = paths.dev_kvm;
   struct stat st {};
@@ -117,8 +117,8 @@ KvmDeviceFacts gather_kvm_device(const HostPaths &paths) {
   return facts;
 }
 
-std::optional<std::filesystem::path> first_readable(const std::vector<std::filesystem::path> &c) {
-  for (const auto &p : c) {
+std::optional<std::filesystem::path> first_readable(const std::vector<std::filesystem::path>& c) {
+  for (const auto& p : c) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(p, ec) && std::filesystem::file_size(p, ec) > 0 && !ec &&
         ::access(p.c_str(), R_OK) == 0)
@@ -127,11 +127,11 @@ std::optional<std::filesystem::path> first_readable(const std::vector<std::files
   return std::nullopt;
 }
 
-FirmwareFacts gather_firmware(const HostPaths &paths) {
+FirmwareFacts gather_firmware(const HostPaths& paths) {
   FirmwareFacts facts;
   facts.bios_searched = paths.bios;
   facts.bios = first_readable(paths.bios);
-  for (const auto &pair : paths.uefi) {
+  for (const auto& pair : paths.uefi) {
     facts.uefi_searched.push_back(pair.code);
     if (first_readable({pair.code}) && first_readable({pair.vars})) {
       facts.uefi_code = pair.code;
@@ -142,7 +142,7 @@ FirmwareFacts gather_firmware(const HostPaths &paths) {
   return facts;
 }
 
-SpaceFacts gather_space(const std::string &role, const std::filesystem::path &dir) {
+SpaceFacts gather_space(const std::string& role, const std::filesystem::path& dir) {
   SpaceFacts facts;
   facts.role = role;
   facts.dir = dir;
@@ -164,11 +164,11 @@ SpaceFacts gather_space(const std::string &role, const std::filesystem::path &di
 
 } // namespace
 
-HostFacts gather_host_facts(const HostPaths &paths) {
+HostFacts gather_host_facts(const HostPaths& paths) {
   HostFacts facts;
   facts.qemu = gather_qemu(paths);
   facts.kvm_device = gather_kvm_device(paths);
-  for (const char *name : {"kvm", "kvm_intel", "kvm_amd", "kvm_pvm"}) {
+  for (const char* name : {"kvm", "kvm_intel", "kvm_amd", "kvm_pvm"}) {
     std::error_code ec;
     if (std::filesystem::exists(paths.sys_module / name, ec))
       facts.kvm_modules.emplace_back(name);
@@ -176,7 +176,7 @@ HostFacts gather_host_facts(const HostPaths &paths) {
   if (facts.kvm_device.usable())
     facts.kvm_probe = probe_kvm_guest(paths.dev_kvm, paths.kvm_probe_timeout);
   facts.firmware = gather_firmware(paths);
-  for (const auto &[role, dir] : paths.space)
+  for (const auto& [role, dir] : paths.space)
     facts.space.push_back(gather_space(role, dir));
   return facts;
 }

@@ -19,12 +19,12 @@ struct QemuVersion {
   int major = 0;
   int minor = 0;
   int micro = 0;
-  friend auto operator<=>(const QemuVersion &, const QemuVersion &) = default;
+  friend auto operator<=>(const QemuVersion&, const QemuVersion&) = default;
 };
 
 // Parses "QEMU emulator version 7.2.22 (Debian ...)" from `--version` output.
 [[nodiscard]] std::optional<QemuVersion> parse_qemu_version(std::string_view version_output);
-[[nodiscard]] std::string to_string(const QemuVersion &version);
+[[nodiscard]] std::string to_string(const QemuVersion& version);
 
 struct QemuFacts {
   std::string program;                       // what was looked up
@@ -95,10 +95,10 @@ struct HostPaths {
   std::chrono::milliseconds kvm_probe_timeout{3000};
 };
 
-[[nodiscard]] HostFacts gather_host_facts(const HostPaths &paths);
+[[nodiscard]] HostFacts gather_host_facts(const HostPaths& paths);
 
 // The name of group `gid` from an /etc/group-format file, or the number as text. Read directly
 // so the static binary needs no NSS modules.
-[[nodiscard]] std::string group_name(unsigned gid, const std::filesystem::path &group_file);
+[[nodiscard]] std::string group_name(unsigned gid, const std::filesystem::path& group_file);
 
 } // namespace kvmrun::runner

@@ -53,7 +53,7 @@ struct ChildReport {
 }
 
 // Runs in the forked child: async-signal-safe calls only.
-[[noreturn]] void run_probe_guest(const char *dev_kvm, int report_fd) {
+[[noreturn]] void run_probe_guest(const char* dev_kvm, int report_fd) {
   const int kvm = ::open(dev_kvm, O_RDWR | O_CLOEXEC);
   if (kvm < 0)
     report_and_exit(report_fd, ProbeStep::open_device, errno, 0);
@@ -63,7 +63,7 @@ struct ChildReport {
   if (vm < 0)
     report_and_exit(report_fd, ProbeStep::create_vm, errno, 0);
 
-  void *memory = ::mmap(nullptr, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* memory = ::mmap(nullptr, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED)
     report_and_exit(report_fd, ProbeStep::guest_memory, errno, 0);
   std::memcpy(memory, guest_code.data(), guest_code.size());
@@ -81,11 +81,11 @@ struct ChildReport {
   const int run_size = ::ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
   if (run_size <= 0)
     report_and_exit(report_fd, ProbeStep::map_run, errno, 0);
-  void *run_area = ::mmap(nullptr, static_cast<std::size_t>(run_size), PROT_READ | PROT_WRITE,
+  void* run_area = ::mmap(nullptr, static_cast<std::size_t>(run_size), PROT_READ | PROT_WRITE,
                           MAP_SHARED, vcpu, 0);
   if (run_area == MAP_FAILED)
     report_and_exit(report_fd, ProbeStep::map_run, errno, 0);
-  auto *run = static_cast<kvm_run *>(run_area);
+  auto* run = static_cast<kvm_run*>(run_area);
 
   kvm_sregs sregs{};
   if (::ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
@@ -109,7 +109,7 @@ struct ChildReport {
     }
     if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT &&
         run->io.port == probe_port && run->io.size == 1) {
-      const auto *data = static_cast<const unsigned char *>(run_area) + run->io.data_offset;
+      const auto* data = static_cast<const unsigned char*>(run_area) + run->io.data_offset;
       saw_byte = *data == probe_byte;
       continue;
     }
@@ -120,8 +120,8 @@ struct ChildReport {
   report_and_exit(report_fd, ProbeStep::unexpected_exit, 0, run->exit_reason);
 }
 
-std::string describe(const ChildReport &report) {
-  const auto with_errno = [&](const char *what) {
+std::string describe(const ChildReport& report) {
+  const auto with_errno = [&](const char* what) {
     return std::string(what) + ": " + std::strerror(report.err);
   };
   switch (report.step) {
@@ -143,7 +143,7 @@ std::string describe(const ChildReport &report) {
 
 } // namespace
 
-KvmProbeResult probe_kvm_guest(const std::filesystem::path &dev_kvm,
+KvmProbeResult probe_kvm_guest(const std::filesystem::path& dev_kvm,
                                std::chrono::milliseconds timeout) {
   const auto started = std::chrono::steady_clock::now();
   KvmProbeResult result;
@@ -175,7 +175,7 @@ KvmProbeResult probe_kvm_guest(const std::filesystem::path &dev_kvm,
   ChildReport report{};
   std::size_t received = 0;
   bool timed_out = false;
-  auto *bytes = reinterpret_cast<unsigned char *>(&report);
+  auto* bytes = reinterpret_cast<unsigned char*>(&report);
   while (received < sizeof report) {
     const auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::steady_clock::now() - started);

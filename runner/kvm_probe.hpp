@@ -16,7 +16,7 @@ struct KvmProbeResult {
   std::chrono::microseconds elapsed{0};
 };
 
-[[nodiscard]] KvmProbeResult probe_kvm_guest(const std::filesystem::path &dev_kvm,
+[[nodiscard]] KvmProbeResult probe_kvm_guest(const std::filesystem::path& dev_kvm,
                                              std::chrono::milliseconds timeout);
 
 } // namespace kvmrun::runner

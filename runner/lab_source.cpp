@@ -4,8 +4,8 @@
 
 namespace kvmrun::runner {
 
-Result<lab::LabSpec> resolve_lab(const std::optional<std::filesystem::path> &config,
-                                 const std::filesystem::path &working_dir) {
+Result<lab::LabSpec> resolve_lab(const std::optional<std::filesystem::path>& config,
+                                 const std::filesystem::path& working_dir) {
   if (config)
     return lab::load_lab(*config);
   const auto local = working_dir / "kvmrun.toml";

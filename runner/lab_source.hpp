@@ -9,7 +9,7 @@
 
 namespace kvmrun::runner {
 
-[[nodiscard]] Result<lab::LabSpec> resolve_lab(const std::optional<std::filesystem::path> &config,
-                                               const std::filesystem::path &working_dir);
+[[nodiscard]] Result<lab::LabSpec> resolve_lab(const std::optional<std::filesystem::path>& config,
+                                               const std::filesystem::path& working_dir);
 
 } // namespace kvmrun::runner

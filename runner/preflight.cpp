@@ -41,12 +41,12 @@ std::string_view to_string(Verdict verdict) {
 
 bool PreflightReport::ok() const {
   return std::none_of(checks.begin(), checks.end(),
-                      [](const Check &c) { return c.verdict == Verdict::fail; });
+                      [](const Check& c) { return c.verdict == Verdict::fail; });
 }
 
-const Check *PreflightReport::find(std::string_view name) const {
+const Check* PreflightReport::find(std::string_view name) const {
   const auto it =
-      std::find_if(checks.begin(), checks.end(), [&](const Check &c) { return c.name == name; });
+      std::find_if(checks.begin(), checks.end(), [&](const Check& c) { return c.name == name; });
   return it == checks.end() ? nullptr : &*it;
 }
 
@@ -69,20 +69,20 @@ std::string octal_mode(unsigned mode) {
   return text;
 }
 
-bool has(const std::vector<std::string> &list, std::string_view name) {
+bool has(const std::vector<std::string>& list, std::string_view name) {
   return std::find(list.begin(), list.end(), name) != list.end();
 }
 
-std::string join_or(const std::vector<std::string> &list, std::string_view none) {
+std::string join_or(const std::vector<std::string>& list, std::string_view none) {
   if (list.empty())
     return std::string(none);
   std::string text;
-  for (const auto &item : list)
+  for (const auto& item : list)
     text += (text.empty() ? "" : ", ") + item;
   return text;
 }
 
-Check check_qemu(const QemuFacts &qemu) {
+Check check_qemu(const QemuFacts& qemu) {
   Check c("qemu");
   c.evidence.emplace_back("program", qemu.program);
   if (!qemu.path) {
@@ -125,7 +125,7 @@ Verdict kvm_problem(Accel requested) {
   return requested == Accel::kvm ? Verdict::fail : Verdict::warn;
 }
 
-Check check_kvm_device(const KvmDeviceFacts &dev, Accel requested) {
+Check check_kvm_device(const KvmDeviceFacts& dev, Accel requested) {
   Check c("kvm-device");
   const std::string path = dev.path.string();
   c.evidence.emplace_back("path", path);
@@ -167,19 +167,19 @@ Check check_kvm_device(const KvmDeviceFacts &dev, Accel requested) {
 }
 
 // Whether KVM can boot a standard guest, and if not, why. Empty reason means usable.
-std::string kvm_unusable_reason(const HostFacts &facts) {
+std::string kvm_unusable_reason(const HostFacts& facts) {
   if (!facts.kvm_device.usable())
     return "/dev/kvm is not usable (see kvm-device)";
   if (facts.kvm_probe && !facts.kvm_probe->ran_guest)
     return "KVM cannot run a test guest: " + facts.kvm_probe->detail;
-  const auto &mods = facts.kvm_modules;
+  const auto& mods = facts.kvm_modules;
   if (has(mods, "kvm_pvm") && !has(mods, "kvm_intel") && !has(mods, "kvm_amd"))
     return "KVM here is the PVM nested hypervisor (kvm_pvm, no kvm_intel or kvm_amd); it runs "
            "only PVM-aware guest kernels, and a stock Linux guest hangs right after the firmware";
   return {};
 }
 
-Check check_kvm_guest(const HostFacts &facts, Accel requested, const std::string &unusable) {
+Check check_kvm_guest(const HostFacts& facts, Accel requested, const std::string& unusable) {
   Check c("kvm-guest");
   c.evidence.emplace_back("modules", join_or(facts.kvm_modules, "none"));
   if (facts.kvm_probe) {
@@ -199,7 +199,7 @@ Check check_kvm_guest(const HostFacts &facts, Accel requested, const std::string
   return c;
 }
 
-Check check_bios(const FirmwareFacts &fw) {
+Check check_bios(const FirmwareFacts& fw) {
   Check c("firmware-bios");
   if (fw.bios) {
     c.summary = "SeaBIOS at " + fw.bios->string();
@@ -207,7 +207,7 @@ Check check_bios(const FirmwareFacts &fw) {
     return c;
   }
   std::vector<std::string> searched;
-  for (const auto &p : fw.bios_searched)
+  for (const auto& p : fw.bios_searched)
     searched.push_back(p.string());
   c.evidence.emplace_back("searched", join_or(searched, "nothing"));
   c.verdict = Verdict::fail;
@@ -216,7 +216,7 @@ Check check_bios(const FirmwareFacts &fw) {
   return c;
 }
 
-Check check_uefi(const FirmwareFacts &fw) {
+Check check_uefi(const FirmwareFacts& fw) {
   Check c("firmware-uefi");
   if (fw.uefi_code && fw.uefi_vars) {
     c.summary = "OVMF at " + fw.uefi_code->string();
@@ -225,7 +225,7 @@ Check check_uefi(const FirmwareFacts &fw) {
     return c;
   }
   std::vector<std::string> searched;
-  for (const auto &p : fw.uefi_searched)
+  for (const auto& p : fw.uefi_searched)
     searched.push_back(p.string());
   c.evidence.emplace_back("searched", join_or(searched, "nothing"));
   c.verdict = Verdict::warn;
@@ -234,7 +234,7 @@ Check check_uefi(const FirmwareFacts &fw) {
   return c;
 }
 
-Check check_space(const SpaceFacts &s) {
+Check check_space(const SpaceFacts& s) {
   Check c("space-" + s.role);
   c.evidence.emplace_back("dir", s.dir.string());
   c.evidence.emplace_back("measured_at", s.probed.string());
@@ -265,7 +265,7 @@ Check check_space(const SpaceFacts &s) {
   return c;
 }
 
-AccelDecision decide_accel(Accel requested, const std::string &kvm_unusable) {
+AccelDecision decide_accel(Accel requested, const std::string& kvm_unusable) {
   AccelDecision d;
   d.requested = requested;
   d.kvm_usable = kvm_unusable.empty();
@@ -286,7 +286,7 @@ AccelDecision decide_accel(Accel requested, const std::string &kvm_unusable) {
   return d;
 }
 
-Check check_accel(const AccelDecision &d) {
+Check check_accel(const AccelDecision& d) {
   Check c("accel");
   c.evidence.emplace_back("requested", std::string(to_string(d.requested)));
   c.evidence.emplace_back("chosen", std::string(to_string(d.chosen)));
@@ -306,7 +306,7 @@ Check check_accel(const AccelDecision &d) {
 
 } // namespace
 
-PreflightReport evaluate_preflight(const HostFacts &facts, Accel requested) {
+PreflightReport evaluate_preflight(const HostFacts& facts, Accel requested) {
   PreflightReport report;
   const std::string unusable = kvm_unusable_reason(facts);
   report.accel = decide_accel(requested, unusable);
@@ -315,18 +315,18 @@ PreflightReport evaluate_preflight(const HostFacts &facts, Accel requested) {
   report.checks.push_back(check_kvm_guest(facts, requested, unusable));
   report.checks.push_back(check_bios(facts.firmware));
   report.checks.push_back(check_uefi(facts.firmware));
-  for (const auto &s : facts.space)
+  for (const auto& s : facts.space)
     report.checks.push_back(check_space(s));
   report.checks.push_back(check_accel(report.accel));
   return report;
 }
 
-std::string render_text(const PreflightReport &report) {
+std::string render_text(const PreflightReport& report) {
   std::size_t width = 0;
-  for (const auto &c : report.checks)
+  for (const auto& c : report.checks)
     width = std::max(width, c.name.size());
   std::string text;
-  for (const auto &c : report.checks) {
+  for (const auto& c : report.checks) {
     text += "  ";
     text += to_string(c.verdict);
     text += "  ";
@@ -347,11 +347,11 @@ std::string render_text(const PreflightReport &report) {
   return text;
 }
 
-std::string render_json(const PreflightReport &report) {
+std::string render_json(const PreflightReport& report) {
   boost::json::array checks;
-  for (const auto &c : report.checks) {
+  for (const auto& c : report.checks) {
     boost::json::object evidence;
-    for (const auto &[key, value] : c.evidence)
+    for (const auto& [key, value] : c.evidence)
       evidence[key] = value;
     boost::json::object check{{"name", c.name},
                               {"verdict", to_string(c.verdict)},

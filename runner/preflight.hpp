@@ -45,12 +45,12 @@ struct PreflightReport {
   AccelDecision accel;
 
   [[nodiscard]] bool ok() const;
-  [[nodiscard]] const Check *find(std::string_view name) const;
+  [[nodiscard]] const Check* find(std::string_view name) const;
 };
 
-[[nodiscard]] PreflightReport evaluate_preflight(const HostFacts &facts, Accel requested);
+[[nodiscard]] PreflightReport evaluate_preflight(const HostFacts& facts, Accel requested);
 
-[[nodiscard]] std::string render_text(const PreflightReport &report);
-[[nodiscard]] std::string render_json(const PreflightReport &report);
+[[nodiscard]] std::string render_text(const PreflightReport& report);
+[[nodiscard]] std::string render_json(const PreflightReport& report);
 
 } // namespace kvmrun::runner

@@ -4,7 +4,7 @@
 
 namespace kvmrun::runner {
 
-Result<SeedImage> build_seed_image(const lab::InstanceSpec &instance) {
+Result<SeedImage> build_seed_image(const lab::InstanceSpec& instance) {
   auto documents = seeds::render_seed(instance.seed);
   if (!documents)
     return std::move(documents).error();

@@ -15,6 +15,6 @@ struct SeedImage {
   std::string iso; // the image bytes
 };
 
-[[nodiscard]] Result<SeedImage> build_seed_image(const lab::InstanceSpec &instance);
+[[nodiscard]] Result<SeedImage> build_seed_image(const lab::InstanceSpec& instance);
 
 } // namespace kvmrun::runner

@@ -13,16 +13,16 @@ namespace {
 using boost::json::array;
 using boost::json::object;
 
-array strings(const std::vector<std::string> &items) {
+array strings(const std::vector<std::string>& items) {
   array out;
-  for (const auto &s : items)
+  for (const auto& s : items)
     out.emplace_back(s);
   return out;
 }
 
-std::string join(const std::vector<std::string> &items, std::string_view sep) {
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
-  for (const auto &s : items)
+  for (const auto& s : items)
     out += (out.empty() ? "" : std::string(sep)) + s;
   return out;
 }
@@ -43,7 +43,7 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
-object user_object(const UserSpec &u) {
+object user_object(const UserSpec& u) {
   object o{{"name", u.name}};
   if (!u.gecos.empty())
     o["gecos"] = u.gecos;
@@ -63,7 +63,7 @@ object user_object(const UserSpec &u) {
   return o;
 }
 
-object apt_object(const AptSpec &apt) {
+object apt_object(const AptSpec& apt) {
   object o;
   if (!apt.proxy.empty())
     o["proxy"] = apt.proxy;
@@ -71,7 +71,7 @@ object apt_object(const AptSpec &apt) {
     o["primary"] = array{object{{"arches", array{"default"}}, {"uri", apt.mirror}}};
   if (!apt.sources.empty()) {
     object sources;
-    for (const auto &s : apt.sources) {
+    for (const auto& s : apt.sources) {
       object entry{{"source", s.source}};
       if (!s.key.empty())
         entry["key"] = s.key;
@@ -82,7 +82,7 @@ object apt_object(const AptSpec &apt) {
   return o;
 }
 
-object write_file_object(const WriteFileSpec &f) {
+object write_file_object(const WriteFileSpec& f) {
   object o{{"path", f.path}};
   if (is_valid_utf8(f.content)) {
     o["content"] = f.content;
@@ -99,14 +99,14 @@ object write_file_object(const WriteFileSpec &f) {
   return o;
 }
 
-object user_data_document(const SeedSpec &s) {
+object user_data_document(const SeedSpec& s) {
   object doc;
   doc["hostname"] = s.hostname;
   doc["preserve_hostname"] = false;
   doc["manage_etc_hosts"] = true;
   if (!s.users.empty()) {
     array users;
-    for (const auto &u : s.users)
+    for (const auto& u : s.users)
       users.push_back(user_object(u));
     doc["users"] = std::move(users);
   }
@@ -127,12 +127,12 @@ object user_data_document(const SeedSpec &s) {
     doc["bootcmd"] = strings(s.bootcmd);
   if (!s.write_files.empty()) {
     array files;
-    for (const auto &f : s.write_files)
+    for (const auto& f : s.write_files)
       files.push_back(write_file_object(f));
     doc["write_files"] = std::move(files);
   }
   array fs_setup, mounts;
-  for (const auto &d : s.disks) {
+  for (const auto& d : s.disks) {
     if (!d.filesystem.empty()) {
       object fs{{"device", d.device},
                 {"filesystem", d.filesystem},
@@ -159,7 +159,7 @@ object user_data_document(const SeedSpec &s) {
   return doc;
 }
 
-object network_document(const NetworkSpec &n) {
+object network_document(const NetworkSpec& n) {
   object nic{{"match", object{{"macaddress", n.mac}}}};
   if (!n.address) {
     nic["dhcp4"] = true;
@@ -182,7 +182,7 @@ object network_document(const NetworkSpec &n) {
 
 } // namespace
 
-Result<SeedDocuments> render_seed(const SeedSpec &spec) {
+Result<SeedDocuments> render_seed(const SeedSpec& spec) {
   SeedDocuments docs;
   auto user_data = to_yaml(user_data_document(spec));
   if (!user_data)
@@ -209,7 +209,7 @@ Result<SeedDocuments> render_seed(const SeedSpec &spec) {
   return docs;
 }
 
-std::vector<IsoFile> seed_files(const SeedDocuments &documents) {
+std::vector<IsoFile> seed_files(const SeedDocuments& documents) {
   return {{"meta-data", documents.meta_data},
           {"user-data", documents.user_data},
           {"network-config", documents.network_config}};

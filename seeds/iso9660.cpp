@@ -37,38 +37,38 @@ constexpr std::uint64_t max_image_bytes = 0xFFFFFFFFULL; // 32-bit extent sizes
 
 // --- byte helpers (ECMA-119 7.2 and 7.3: 7.2.3 / 7.3.3 are "both-byte orders") ----------------
 
-void put_u8(std::string &b, std::size_t at, std::uint32_t v) {
+void put_u8(std::string& b, std::size_t at, std::uint32_t v) {
   b[at] = static_cast<char>(v & 0xFFU);
 }
-void put_le16(std::string &b, std::size_t at, std::uint32_t v) {
+void put_le16(std::string& b, std::size_t at, std::uint32_t v) {
   put_u8(b, at, v);
   put_u8(b, at + 1, v >> 8U);
 }
-void put_be16(std::string &b, std::size_t at, std::uint32_t v) {
+void put_be16(std::string& b, std::size_t at, std::uint32_t v) {
   put_u8(b, at, v >> 8U);
   put_u8(b, at + 1, v);
 }
-void put_le32(std::string &b, std::size_t at, std::uint32_t v) {
+void put_le32(std::string& b, std::size_t at, std::uint32_t v) {
   for (std::size_t i = 0; i < 4; ++i)
     put_u8(b, at + i, v >> (8U * i));
 }
-void put_be32(std::string &b, std::size_t at, std::uint32_t v) {
+void put_be32(std::string& b, std::size_t at, std::uint32_t v) {
   for (std::size_t i = 0; i < 4; ++i)
     put_u8(b, at + i, v >> (8U * (3 - i)));
 }
-void put_both16(std::string &b, std::size_t at, std::uint32_t v) { // 7.2.3
+void put_both16(std::string& b, std::size_t at, std::uint32_t v) { // 7.2.3
   put_le16(b, at, v);
   put_be16(b, at + 2, v);
 }
-void put_both32(std::string &b, std::size_t at, std::uint32_t v) { // 7.3.3
+void put_both32(std::string& b, std::size_t at, std::uint32_t v) { // 7.3.3
   put_le32(b, at, v);
   put_be32(b, at + 4, v);
 }
-void put_bytes(std::string &b, std::size_t at, std::string_view bytes) {
+void put_bytes(std::string& b, std::size_t at, std::string_view bytes) {
   std::copy(bytes.begin(), bytes.end(), b.begin() + static_cast<std::ptrdiff_t>(at));
 }
 // A fixed-width text field padded with `pad` units (one byte, or UCS-2 space for Joliet).
-void put_field(std::string &b, std::size_t at, std::size_t width, std::string_view text,
+void put_field(std::string& b, std::size_t at, std::size_t width, std::string_view text,
                std::string_view pad) {
   for (std::size_t i = 0; i < width; i += pad.size())
     put_bytes(b, at + i, pad.substr(0, std::min(pad.size(), width - i)));
@@ -125,7 +125,7 @@ bool joliet_forbidden(char c) {
 }
 
 // An 8.3 name of d-characters (ECMA-119 7.4.1) for the primary tree, unique among `taken`.
-std::string primary_name(std::string_view name, std::set<std::string> &taken) {
+std::string primary_name(std::string_view name, std::set<std::string>& taken) {
   const auto d_char = [](char c) {
     if (c >= 'a' && c <= 'z')
       return static_cast<char>(c - 'a' + 'A');
@@ -162,10 +162,10 @@ std::size_t record_length(std::size_t identifier_length) {
 }
 
 // Sectors a directory with "." and ".." and these entries needs.
-std::size_t directory_sectors(const std::vector<Entry> &entries) {
+std::size_t directory_sectors(const std::vector<Entry>& entries) {
   std::size_t sectors = 1;
   std::size_t used = 2 * record_length(1);
-  for (const auto &e : entries) {
+  for (const auto& e : entries) {
     const std::size_t len = record_length(e.identifier.size());
     if (used + len > iso_sector_size) {
       ++sectors;
@@ -177,7 +177,7 @@ std::size_t directory_sectors(const std::vector<Entry> &entries) {
 }
 
 // ECMA-119 9.1.5: seven bytes, years since 1900 ... GMT offset in 15-minute units (0: UTC).
-std::string record_date(const std::tm &t) {
+std::string record_date(const std::tm& t) {
   std::string d(7, '\0');
   put_u8(d, 0, static_cast<std::uint32_t>(t.tm_year));
   put_u8(d, 1, static_cast<std::uint32_t>(t.tm_mon + 1));
@@ -189,7 +189,7 @@ std::string record_date(const std::tm &t) {
 }
 
 // ECMA-119 8.4.26.1: "YYYYMMDDHHMMSScc" in digits, then the GMT offset byte.
-std::string volume_date(const std::tm &t) {
+std::string volume_date(const std::tm& t) {
   char digits[64];
   std::snprintf(digits, sizeof digits, "%04d%02d%02d%02d%02d%02d00", t.tm_year + 1900, t.tm_mon + 1,
                 t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
@@ -198,7 +198,7 @@ std::string volume_date(const std::tm &t) {
 
 // ECMA-119 9.1: one directory record.
 std::string directory_record(std::string_view identifier, std::uint32_t extent, std::uint32_t size,
-                             bool is_directory, const std::string &date) {
+                             bool is_directory, const std::string& date) {
   std::string r(record_length(identifier.size()), '\0');
   put_u8(r, 0, static_cast<std::uint32_t>(r.size()));           // 9.1.1 length of directory record
   put_u8(r, 1, 0);                                              // 9.1.2 extended attribute length
@@ -213,12 +213,12 @@ std::string directory_record(std::string_view identifier, std::uint32_t extent, 
 }
 
 // Writes a root directory extent at sector `at`.
-void write_root_directory(std::string &image, std::uint32_t at, std::size_t sectors,
-                          const std::vector<Entry> &entries, const std::string &date) {
+void write_root_directory(std::string& image, std::uint32_t at, std::size_t sectors,
+                          const std::vector<Entry>& entries, const std::string& date) {
   const auto size = static_cast<std::uint32_t>(sectors * iso_sector_size);
   std::size_t offset = at * iso_sector_size;
-  const std::size_t end = offset + sectors * iso_sector_size;
-  const auto emit = [&](const std::string &record) {
+  [[maybe_unused]] const std::size_t end = offset + sectors * iso_sector_size;
+  const auto emit = [&](const std::string& record) {
     const std::size_t in_sector = offset % iso_sector_size;
     if (in_sector + record.size() > iso_sector_size)
       offset += iso_sector_size - in_sector;
@@ -228,12 +228,12 @@ void write_root_directory(std::string &image, std::uint32_t at, std::size_t sect
   };
   emit(directory_record(std::string(1, '\0'), at, size, true, date)); // "." (9.1.11)
   emit(directory_record(std::string(1, '\1'), at, size, true, date)); // ".." of the root: itself
-  for (const auto &e : entries)
+  for (const auto& e : entries)
     emit(directory_record(e.identifier, e.extent, e.size, false, date));
 }
 
 // ECMA-119 9.4: the path table of a tree that has only its root directory.
-void write_path_tables(std::string &image, std::uint32_t l_sector, std::uint32_t m_sector,
+void write_path_tables(std::string& image, std::uint32_t l_sector, std::uint32_t m_sector,
                        std::uint32_t root) {
   for (const bool little : {true, false}) {
     const std::size_t at = (little ? l_sector : m_sector) * iso_sector_size;
@@ -263,9 +263,9 @@ struct Volume {
 };
 
 // ECMA-119 8.4 (primary) and 8.5 (supplementary) volume descriptors share a layout.
-void write_volume_descriptor(std::string &image, std::uint32_t sector, const Volume &v,
-                             std::uint32_t total_sectors, const std::string &rec_date,
-                             const std::string &vol_date) {
+void write_volume_descriptor(std::string& image, std::uint32_t sector, const Volume& v,
+                             std::uint32_t total_sectors, const std::string& rec_date,
+                             const std::string& vol_date) {
   const std::size_t at = sector * iso_sector_size;
   std::string d(iso_sector_size, '\0');
   put_u8(d, 0, v.type);                     // 8.4.1 volume descriptor type
@@ -301,13 +301,13 @@ void write_volume_descriptor(std::string &image, std::uint32_t sector, const Vol
   put_bytes(image, at, d);
 }
 
-Error name_error(const std::string &name, const std::string &why) {
+Error name_error(const std::string& name, const std::string& why) {
   return Error(ErrorCode::disk, "cannot put '" + name + "' on the ISO image: " + why);
 }
 
 } // namespace
 
-Result<std::string> build_iso9660(std::span<const IsoFile> files, const IsoOptions &options) {
+Result<std::string> build_iso9660(std::span<const IsoFile> files, const IsoOptions& options) {
   if (options.volume_id.empty() || options.volume_id.size() > 16 ||
       std::any_of(options.volume_id.begin(), options.volume_id.end(), [](char c) {
         return static_cast<unsigned char>(c) >= 0x80 || joliet_forbidden(c);
@@ -321,7 +321,7 @@ Result<std::string> build_iso9660(std::span<const IsoFile> files, const IsoOptio
   std::vector<std::size_t> order(files.size()); // files sorted by Joliet identifier
   std::vector<std::string> joliet_ids(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const std::string &name = files[i].name;
+    const std::string& name = files[i].name;
     if (name.empty() || name == "." || name == "..")
       return name_error(name, "it is not a file name");
     if (std::any_of(name.begin(), name.end(), joliet_forbidden))

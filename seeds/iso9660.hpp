@@ -29,6 +29,6 @@ inline constexpr std::size_t iso_sector_size = 2048;
 // * / : ; ? \ or control characters, invalid UTF-8, outside the BMP), a duplicate name, a bad
 // volume id, or an image over 4 GiB.
 [[nodiscard]] Result<std::string> build_iso9660(std::span<const IsoFile> files,
-                                                const IsoOptions &options);
+                                                const IsoOptions& options);
 
 } // namespace kvmrun::seeds

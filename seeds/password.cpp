@@ -21,7 +21,7 @@ constexpr std::array<std::array<int, 3>, 21> final_order{
      {12, 33, 54}, {34, 55, 13}, {56, 14, 35}, {15, 36, 57}, {37, 58, 16}, {59, 17, 38},
      {18, 39, 60}, {40, 61, 19}, {62, 20, 41}}};
 
-void encode(std::string &out, unsigned b2, unsigned b1, unsigned b0, int chars) {
+void encode(std::string& out, unsigned b2, unsigned b1, unsigned b0, int chars) {
   unsigned w = (b2 << 16U) | (b1 << 8U) | b0;
   for (int i = 0; i < chars; ++i) {
     out.push_back(crypt_alphabet[w & 0x3FU]);
@@ -83,7 +83,7 @@ std::string sha512_crypt(std::string_view password, std::string_view salt) {
   const auto byte = [&](int i) {
     return static_cast<unsigned char>(a[static_cast<std::size_t>(i)]);
   };
-  for (const auto &[x, y, z] : final_order)
+  for (const auto& [x, y, z] : final_order)
     encode(out, byte(x), byte(y), byte(z), 4);
   encode(out, 0, 0, byte(63), 2);
   return out;

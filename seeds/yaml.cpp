@@ -7,13 +7,14 @@
 #include <cassert>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 
 namespace kvmrun::seeds {
 
 namespace {
 
 // Decodes one UTF-8 code point at `i`; returns its length, 0 when invalid.
-std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t &cp) {
+std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) {
   const auto c = static_cast<unsigned char>(s[i]);
   std::size_t len = 0;
   if (c < 0x80) {
@@ -47,7 +48,9 @@ std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t &cp) {
 }
 
 // YAML 1.1 "printable" (5.1), minus the characters YAML treats as line breaks besides LF.
-bool printable_in_block(std::uint32_t cp) {
+inline bool printable_in_block(std::uint32_t cp) {
+  if (cp >= 0x20 && cp < 0x7F) // the common case: printable ASCII
+    return true;
   if (cp == '\t' || cp == '\n')
     return true;
   if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) // C0, DEL, C1 (incl. NEL 0x85)
@@ -57,8 +60,45 @@ bool printable_in_block(std::uint32_t cp) {
   return true;
 }
 
+struct TextScan {
+  bool valid_utf8 = true;
+  bool block_printable = true; // every character may stand in a literal block
+};
+
+// One pass over `s`; runs of plain printable ASCII are skipped eight bytes at a time.
+TextScan scan_text(std::string_view s) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  TextScan result;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i + 8 <= s.size()) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, 8);
+      const std::uint64_t below_space = (w - 0x20 * ones) & ~w & highs; // a byte < 0x20
+      const std::uint64_t del = w ^ (0x7F * ones);
+      const std::uint64_t has_del = (del - ones) & ~del & highs; // a byte == 0x7F
+      if ((w & highs) != 0 || below_space != 0 || has_del != 0)
+        break;
+      i += 8;
+    }
+    if (i >= s.size())
+      break;
+    std::uint32_t cp = 0;
+    const std::size_t len = decode_utf8(s, i, cp);
+    if (len == 0)
+      return TextScan{false, false};
+    if (!printable_in_block(cp))
+      result.block_printable = false;
+    i += len;
+  }
+  return result;
+}
+
 // Words a YAML 1.1 resolver turns into booleans or null (PyYAML's implicit resolvers).
 bool is_special_word(std::string_view s) {
+  if (s.size() > 5)
+    return false;
   std::string lower(s);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -119,13 +159,8 @@ bool literal_safe(std::string_view s) {
   if (s.find('\n') == std::string_view::npos || s.front() == ' ' || s.front() == '\n' ||
       s.front() == '\t')
     return false;
-  for (std::size_t i = 0; i < s.size();) {
-    std::uint32_t cp = 0;
-    const std::size_t len = decode_utf8(s, i, cp);
-    if (len == 0 || !printable_in_block(cp))
-      return false;
-    i += len;
-  }
+  if (!scan_text(s).block_printable)
+    return false;
   // A last line of only blanks would sit where chomping decides about trailing lines.
   const auto body = s.substr(0, s.find_last_not_of('\n') + 1);
   const auto last_line = body.substr(body.rfind('\n') + 1);
@@ -139,6 +174,7 @@ std::string literal_block(std::string_view s, std::size_t indent) {
   std::string out = trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+";
   out += '\n';
   const std::string pad(indent, ' ');
+  out.reserve(s.size() + s.size() / 16 * indent + 16);
   std::string_view body = s.substr(0, s.size() - trailing);
   while (true) {
     const auto nl = body.find('\n');
@@ -156,13 +192,13 @@ std::string literal_block(std::string_view s, std::size_t indent) {
   return out;
 }
 
-bool is_nonempty_container(const boost::json::value &v) {
+bool is_nonempty_container(const boost::json::value& v) {
   return (v.is_object() && !v.get_object().empty()) || (v.is_array() && !v.get_array().empty());
 }
 
 // A scalar (or empty container) on the current line; `indent` is for literal block bodies.
 // Returns it with its line end.
-std::string scalar(const boost::json::value &v, std::size_t indent) {
+std::string scalar(const boost::json::value& v, std::size_t indent) {
   switch (v.kind()) {
   case boost::json::kind::null: return "null\n";
   case boost::json::kind::bool_: return v.get_bool() ? "true\n" : "false\n";
@@ -187,19 +223,19 @@ std::string key_text(std::string_view key) {
   return plain_safe(key) ? std::string(key) : double_quoted(key);
 }
 
-void emit(const boost::json::value &v, std::size_t indent, std::string &out);
+void emit(const boost::json::value& v, std::size_t indent, std::string& out);
 
 // Emits a container whose first line continues the current one (after "- ").
-void emit_inline_first(const boost::json::value &v, std::size_t indent, std::string &out) {
+void emit_inline_first(const boost::json::value& v, std::size_t indent, std::string& out) {
   std::string nested;
   emit(v, indent, nested);
   out += nested.substr(indent); // the first line's indentation is already on the line
 }
 
-void emit(const boost::json::value &v, std::size_t indent, std::string &out) {
+void emit(const boost::json::value& v, std::size_t indent, std::string& out) {
   const std::string pad(indent, ' ');
   if (v.is_object()) {
-    for (const auto &[key, value] : v.get_object()) {
+    for (const auto& [key, value] : v.get_object()) {
       out += pad + key_text(key) + ":";
       if (is_nonempty_container(value)) {
         out += '\n';
@@ -210,7 +246,7 @@ void emit(const boost::json::value &v, std::size_t indent, std::string &out) {
       }
     }
   } else if (v.is_array()) {
-    for (const auto &item : v.get_array()) {
+    for (const auto& item : v.get_array()) {
       out += pad + "- ";
       if (is_nonempty_container(item))
         emit_inline_first(item, indent + 2, out);
@@ -222,13 +258,13 @@ void emit(const boost::json::value &v, std::size_t indent, std::string &out) {
   }
 }
 
-bool all_strings_valid(const boost::json::value &v) {
+bool all_strings_valid(const boost::json::value& v) {
   switch (v.kind()) {
   case boost::json::kind::string: return is_valid_utf8(v.get_string());
   case boost::json::kind::array:
     return std::all_of(v.get_array().begin(), v.get_array().end(), all_strings_valid);
   case boost::json::kind::object:
-    return std::all_of(v.get_object().begin(), v.get_object().end(), [](const auto &kv) {
+    return std::all_of(v.get_object().begin(), v.get_object().end(), [](const auto& kv) {
       return is_valid_utf8(kv.key()) && all_strings_valid(kv.value());
     });
   default: return true;
@@ -237,18 +273,9 @@ bool all_strings_valid(const boost::json::value &v) {
 
 } // namespace
 
-bool is_valid_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    std::uint32_t cp = 0;
-    const std::size_t len = decode_utf8(text, i, cp);
-    if (len == 0)
-      return false;
-    i += len;
-  }
-  return true;
-}
+bool is_valid_utf8(std::string_view text) { return scan_text(text).valid_utf8; }
 
-Result<std::string> to_yaml(const boost::json::value &document) {
+Result<std::string> to_yaml(const boost::json::value& document) {
   if (!all_strings_valid(document))
     return Error(ErrorCode::config, "a cloud-init value is not valid UTF-8",
                  "use UTF-8 text, or base64 for binary file contents");

@@ -14,7 +14,7 @@
 namespace kvmrun::seeds {
 
 // Fails (ErrorCode::config) on a string that is not valid UTF-8: YAML cannot carry raw bytes.
-[[nodiscard]] Result<std::string> to_yaml(const boost::json::value &document);
+[[nodiscard]] Result<std::string> to_yaml(const boost::json::value& document);
 
 // Whether `text` is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view text);

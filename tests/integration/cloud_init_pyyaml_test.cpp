@@ -12,7 +12,7 @@
 namespace kvmrun::seeds {
 namespace {
 
-boost::json::value load(const std::string &text) {
+boost::json::value load(const std::string& text) {
   auto r = testing::pyyaml_load(text);
   EXPECT_TRUE(r.ok()) << r.error().describe() << "\n" << text;
   return r.ok() ? *r : boost::json::value();
@@ -63,7 +63,7 @@ TEST(CloudInitPyYaml, Sha512CryptAgreesWithPythonsCrypt) {
   const auto probe = run_command({*python, "-W", "ignore", "-c", "import crypt"});
   if (!probe.ok() || !probe->success())
     GTEST_SKIP() << "this python3 has no crypt module";
-  for (const auto &[password, salt] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [password, salt] : std::vector<std::pair<std::string, std::string>>{
            {"", "a"},
            {"x", "abcdefgh"},
            {"correct horse battery staple", "0123456789abcdef"},

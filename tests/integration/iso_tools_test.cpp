@@ -12,7 +12,7 @@
 namespace kvmrun::seeds {
 namespace {
 
-std::filesystem::path write_iso(const testing::TempDir &dir, const std::vector<IsoFile> &files) {
+std::filesystem::path write_iso(const testing::TempDir& dir, const std::vector<IsoFile>& files) {
   auto image = build_iso9660(files, {});
   EXPECT_TRUE(image.ok()) << image.error().describe();
   const auto path = dir / "seed.iso";
@@ -20,7 +20,7 @@ std::filesystem::path write_iso(const testing::TempDir &dir, const std::vector<I
   return path;
 }
 
-std::string run_ok(const std::vector<std::string> &argv) {
+std::string run_ok(const std::vector<std::string>& argv) {
   const auto r = run_command(argv, CommandOptions{std::chrono::milliseconds(30000), 16U << 20U});
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().describe());
   if (!r.ok())
@@ -29,7 +29,7 @@ std::string run_ok(const std::vector<std::string> &argv) {
   return r->out;
 }
 
-void require(const char *tool) {
+void require(const char* tool) {
   if (!find_executable(tool))
     GTEST_SKIP() << tool << " is not installed (scripts/setup-deps installs it)";
 }
@@ -42,14 +42,14 @@ std::vector<IsoFile> nocloud() {
 }
 
 // Extracts every file with xorriso and compares names and bytes with what went in.
-void expect_xorriso_extracts(const testing::TempDir &dir, const std::filesystem::path &iso,
-                             const std::vector<IsoFile> &files) {
+void expect_xorriso_extracts(const testing::TempDir& dir, const std::filesystem::path& iso,
+                             const std::vector<IsoFile>& files) {
   const auto out = dir / "extracted";
   run_ok({"xorriso", "-osirrox", "on", "-indev", iso.string(), "-extract", "/", out.string()});
   std::size_t found = 0;
-  for (const auto &entry : std::filesystem::directory_iterator(out)) {
+  for (const auto& entry : std::filesystem::directory_iterator(out)) {
     ++found;
-    const auto it = std::find_if(files.begin(), files.end(), [&](const IsoFile &f) {
+    const auto it = std::find_if(files.begin(), files.end(), [&](const IsoFile& f) {
       return f.name == entry.path().filename().string();
     });
     ASSERT_NE(it, files.end()) << "unexpected file " << entry.path();
@@ -87,7 +87,7 @@ TEST(IsoTools, IsoinfoReadsEachFileBackByteForByte) {
   testing::TempDir dir;
   const auto files = nocloud();
   const auto iso = write_iso(dir, files);
-  for (const auto &f : files)
+  for (const auto& f : files)
     EXPECT_EQ(run_ok({"isoinfo", "-J", "-i", iso.string(), "-x", "/" + f.name}), f.content)
         << f.name;
 }
@@ -98,7 +98,7 @@ TEST(IsoTools, XorrisoFindsAndExtractsEveryFile) {
   const auto files = nocloud();
   const auto iso = write_iso(dir, files);
   const auto found = run_ok({"xorriso", "-indev", iso.string(), "-find", "/", "-type", "f"});
-  for (const auto &f : files)
+  for (const auto& f : files)
     EXPECT_NE(found.find("'/" + f.name + "'"), std::string::npos) << found;
   expect_xorriso_extracts(dir, iso, files);
 }

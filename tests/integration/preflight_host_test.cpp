@@ -22,12 +22,12 @@ bool kvm_device_opens() {
   return true;
 }
 
-bool module_loaded(const char *name) {
+bool module_loaded(const char* name) {
   return std::filesystem::exists(std::filesystem::path("/sys/module") / name);
 }
 
-boost::json::object preflight_json(const std::vector<std::string> &extra_env = {},
-                                   const std::vector<std::string> &extra_args = {},
+boost::json::object preflight_json(const std::vector<std::string>& extra_env = {},
+                                   const std::vector<std::string>& extra_args = {},
                                    int expected_exit = 0) {
   std::vector<std::string> argv{"env"};
   argv.insert(argv.end(), extra_env.begin(), extra_env.end());
@@ -41,8 +41,8 @@ boost::json::object preflight_json(const std::vector<std::string> &extra_env = {
   return boost::json::parse(r->out).as_object();
 }
 
-const boost::json::object &check(const boost::json::object &doc, std::string_view name) {
-  for (const auto &c : doc.at("checks").as_array())
+const boost::json::object& check(const boost::json::object& doc, std::string_view name) {
+  for (const auto& c : doc.at("checks").as_array())
     if (c.as_object().at("name").as_string() == name)
       return c.as_object();
   ADD_FAILURE() << "no check " << name;
@@ -54,7 +54,7 @@ TEST(PreflightOnThisHost, ReportsEveryCheckAsValidJson) {
   if (!find_executable("qemu-system-x86_64"))
     GTEST_SKIP() << "qemu-system-x86_64 is not installed";
   const auto doc = preflight_json();
-  for (const char *name : {"qemu", "kvm-device", "kvm-guest", "firmware-bios", "firmware-uefi",
+  for (const char* name : {"qemu", "kvm-device", "kvm-guest", "firmware-bios", "firmware-uefi",
                            "space-state", "space-cache", "accel"})
     EXPECT_FALSE(check(doc, name).empty()) << name;
   EXPECT_EQ(check(doc, "qemu").at("verdict").as_string(), "pass");
@@ -64,7 +64,7 @@ TEST(PreflightOnThisHost, ChoosesTheAcceleratorThisHostCanReallyUse) {
   if (!find_executable("qemu-system-x86_64"))
     GTEST_SKIP() << "qemu-system-x86_64 is not installed";
   const auto doc = preflight_json();
-  const auto &accel = doc.at("accel").as_object();
+  const auto& accel = doc.at("accel").as_object();
   const bool hardware_kvm = module_loaded("kvm_intel") || module_loaded("kvm_amd");
   if (kvm_device_opens() && module_loaded("kvm_pvm") && !hardware_kvm) {
     // The nested PVM hypervisor of these build machines: KVM opens, stock kernels hang.

@@ -9,7 +9,7 @@
 namespace kvmrun::seeds {
 namespace {
 
-void expect_round_trip(const boost::json::value &doc) {
+void expect_round_trip(const boost::json::value& doc) {
   if (!testing::python_with_yaml())
     GTEST_SKIP() << "no python3 with PyYAML (scripts/setup-deps installs python3-yaml)";
   const auto text = to_yaml(doc);
@@ -24,7 +24,7 @@ TEST(PyYaml, ReadsHostileStringsBackExactlyAsValuesKeysAndListItems) {
   boost::json::array values;
   boost::json::object keyed;
   boost::json::array nested;
-  for (const auto &s : strings) {
+  for (const auto& s : strings) {
     values.emplace_back(s);
     keyed[s] = s;
     nested.push_back(boost::json::array{s, boost::json::object{{"k", s}, {"l", {s}}}});

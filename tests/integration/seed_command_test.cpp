@@ -19,7 +19,7 @@ struct Seeded {
   std::string stdout_text;
 };
 
-CommandOutput kvmrun_cli(const std::vector<std::string> &args) {
+CommandOutput kvmrun_cli(const std::vector<std::string>& args) {
   std::vector<std::string> argv{KVMRUN_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = run_command(argv);
@@ -29,31 +29,31 @@ CommandOutput kvmrun_cli(const std::vector<std::string> &args) {
 
 std::vector<std::pair<std::filesystem::path, std::string>> example_instances() {
   std::vector<std::pair<std::filesystem::path, std::string>> out;
-  for (const auto &entry : std::filesystem::directory_iterator(KVMRUN_SOURCE_DIR "/configs")) {
+  for (const auto& entry : std::filesystem::directory_iterator(KVMRUN_SOURCE_DIR "/configs")) {
     if (entry.path().extension() != ".toml")
       continue;
     auto lab = lab::load_lab(entry.path());
     EXPECT_TRUE(lab.ok()) << entry.path();
     if (lab.ok())
-      for (const auto &inst : lab->instances)
+      for (const auto& inst : lab->instances)
         out.emplace_back(entry.path(), inst.name);
   }
   return out;
 }
 
 TEST(SeedCommand, EveryExampleInstanceGetsAValidReproducibleCidataIso) {
-  for (const char *tool : {"xorriso", "isoinfo"})
+  for (const char* tool : {"xorriso", "isoinfo"})
     if (!find_executable(tool))
       GTEST_SKIP() << tool << " is not installed";
   const bool have_yaml = testing::python_with_yaml().has_value();
   const auto instances = example_instances();
   ASSERT_GE(instances.size(), 5U);
-  for (const auto &[config, name] : instances) {
+  for (const auto& [config, name] : instances) {
     SCOPED_TRACE(config.filename().string() + " " + name);
     testing::TempDir dir;
     const auto first = dir / "first.iso";
     const auto second = dir / "second.iso";
-    for (const auto &path : {first, second}) {
+    for (const auto& path : {first, second}) {
       const auto r = kvmrun_cli({"seed", name, "--config", config.string(), "-o", path.string()});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       EXPECT_NE(r.out.find("instance-id " + name + "-"), std::string::npos) << r.out;
@@ -77,7 +77,7 @@ TEST(SeedCommand, EveryExampleInstanceGetsAValidReproducibleCidataIso) {
     ASSERT_TRUE(user_data.ok());
     EXPECT_EQ(user_data->rfind("#cloud-config\n", 0), 0U);
     if (have_yaml) {
-      for (const char *doc : {"user-data", "meta-data", "network-config"}) {
+      for (const char* doc : {"user-data", "meta-data", "network-config"}) {
         const auto parsed = testing::pyyaml_load(*read_file(dir / "x" / doc));
         ASSERT_TRUE(parsed.ok()) << doc << ": " << parsed.error().describe();
         EXPECT_TRUE(parsed->is_object()) << doc;

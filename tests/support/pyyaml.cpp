@@ -9,7 +9,7 @@
 namespace kvmrun::testing {
 
 std::optional<std::string> python_with_yaml() {
-  for (const char *python : {"/usr/bin/python3", "python3"}) {
+  for (const char* python : {"/usr/bin/python3", "python3"}) {
     if (!find_executable(python))
       continue;
     const auto r = run_command({python, "-c", "import yaml"});
@@ -19,7 +19,7 @@ std::optional<std::string> python_with_yaml() {
   return std::nullopt;
 }
 
-Result<boost::json::value> pyyaml_load(const std::string &yaml_text) {
+Result<boost::json::value> pyyaml_load(const std::string& yaml_text) {
   const auto python = python_with_yaml();
   if (!python)
     return Error(ErrorCode::host, "no python3 with PyYAML");

@@ -15,6 +15,6 @@ namespace kvmrun::testing {
 [[nodiscard]] std::optional<std::string> python_with_yaml();
 
 // safe_load of `yaml_text` (after an optional "#cloud-config" line), as JSON.
-[[nodiscard]] Result<boost::json::value> pyyaml_load(const std::string &yaml_text);
+[[nodiscard]] Result<boost::json::value> pyyaml_load(const std::string& yaml_text);
 
 } // namespace kvmrun::testing

@@ -18,7 +18,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(m_path, ec);
 }
 
-void write_file(const std::filesystem::path &path, std::string_view content,
+void write_file(const std::filesystem::path& path, std::string_view content,
                 std::filesystem::perms perms) {
   std::filesystem::create_directories(path.parent_path());
   {
@@ -30,7 +30,7 @@ void write_file(const std::filesystem::path &path, std::string_view content,
   std::filesystem::permissions(path, perms);
 }
 
-void write_script(const std::filesystem::path &path, std::string_view body) {
+void write_script(const std::filesystem::path& path, std::string_view body) {
   using std::filesystem::perms;
   write_file(path, "#!/bin/sh\n" + std::string(body) + "\n",
              perms::owner_read | perms::owner_write | perms::owner_exec);

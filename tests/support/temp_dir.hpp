@@ -11,10 +11,10 @@ class TempDir {
 public:
   TempDir();
   ~TempDir();
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
 
-  [[nodiscard]] const std::filesystem::path &path() const { return m_path; }
+  [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
   [[nodiscard]] std::filesystem::path operator/(std::string_view name) const {
     return m_path / name;
   }
@@ -24,11 +24,11 @@ private:
 };
 
 // Writes `content` to `path` (creating parent directories) with the given permission bits.
-void write_file(const std::filesystem::path &path, std::string_view content,
+void write_file(const std::filesystem::path& path, std::string_view content,
                 std::filesystem::perms perms = std::filesystem::perms::owner_read |
                                                std::filesystem::perms::owner_write);
 
 // Writes an executable /bin/sh script.
-void write_script(const std::filesystem::path &path, std::string_view body);
+void write_script(const std::filesystem::path& path, std::string_view body);
 
 } // namespace kvmrun::testing

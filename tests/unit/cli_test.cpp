@@ -13,9 +13,9 @@ struct CliRun {
   std::string err;
 };
 
-CliRun run(const std::vector<std::string> &args) {
+CliRun run(const std::vector<std::string>& args) {
   std::ostringstream out, err;
-  const CliEnvironment env{[](const char *) -> const char * { return nullptr; }, 1000, "/"};
+  const CliEnvironment env{[](const char*) -> const char* { return nullptr; }, 1000, "/"};
   const int code = run_cli(args, out, err, env);
   return {code, out.str(), err.str()};
 }
@@ -27,7 +27,7 @@ TEST(Cli, WithoutACommandPrintsUsageAndExitsWithTheUsageCode) {
 }
 
 TEST(Cli, HelpGoesToStdoutAndSucceeds) {
-  for (const auto &args : {std::vector<std::string>{"help"}, {"--help"}}) {
+  for (const auto& args : {std::vector<std::string>{"help"}, {"--help"}}) {
     const auto r = run(args);
     EXPECT_EQ(r.code, 0);
     EXPECT_NE(r.out.find("preflight"), std::string::npos);
@@ -38,7 +38,7 @@ TEST(Cli, HelpGoesToStdoutAndSucceeds) {
 TEST(Cli, VersionListsEveryLinkedLibrary) {
   const auto r = run({"--version"});
   EXPECT_EQ(r.code, 0);
-  for (const char *name : {"kvmrun ", "libcurl ", "OpenSSL ", "Boost 1.81", "toml++ ", "zlib "})
+  for (const char* name : {"kvmrun ", "libcurl ", "OpenSSL ", "Boost 1.81", "toml++ ", "zlib "})
     EXPECT_NE(r.out.find(name), std::string::npos) << name;
 }
 

@@ -20,13 +20,13 @@ SeedSpec web() {
   return s;
 }
 
-SeedDocuments render(const SeedSpec &s) {
+SeedDocuments render(const SeedSpec& s) {
   auto r = render_seed(s);
   EXPECT_TRUE(r.ok()) << r.error().describe();
   return r.ok() ? *r : SeedDocuments{};
 }
 
-bool has(const std::string &text, std::string_view part) {
+bool has(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
 }
 

@@ -8,9 +8,9 @@
 namespace kvmrun::runner {
 namespace {
 
-Dirs dirs_for(const std::map<std::string, std::string> &env, uid_t uid = 1000) {
+Dirs dirs_for(const std::map<std::string, std::string>& env, uid_t uid = 1000) {
   return default_dirs(
-      [&](const char *name) -> const char * {
+      [&](const char* name) -> const char* {
         const auto it = env.find(name);
         return it == env.end() ? nullptr : it->second.c_str();
       },

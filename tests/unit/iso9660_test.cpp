@@ -11,13 +11,13 @@ std::vector<IsoFile> nocloud_files() {
           {"network-config", "version: 2\n"}};
 }
 
-std::string iso(const std::vector<IsoFile> &files, IsoOptions options = {}) {
+std::string iso(const std::vector<IsoFile>& files, IsoOptions options = {}) {
   auto r = build_iso9660(files, options);
   EXPECT_TRUE(r.ok()) << r.error().describe();
   return r.ok() ? std::move(r).value() : std::string();
 }
 
-std::string_view sector(const std::string &image, std::size_t n) {
+std::string_view sector(const std::string& image, std::size_t n) {
   return std::string_view(image).substr(n * iso_sector_size, iso_sector_size);
 }
 
@@ -109,7 +109,7 @@ TEST(Iso9660, EmptyFilesAndAnEmptyVolumeAreValid) {
 }
 
 TEST(Iso9660, RejectsNamesJolietCannotCarry) {
-  for (const std::string &bad :
+  for (const std::string& bad :
        std::vector<std::string>{"", ".", "..", "a/b", "a;1", "a:b", "x*", "q?", "back\\slash",
                                 std::string("nul\0x", 5), std::string(65, 'n'), "\xff\xfe",
                                 "\xf0\x9f\x98\x80" /* outside the BMP */, "\xc0\xaf"}) {
@@ -128,7 +128,7 @@ TEST(Iso9660, RejectsDuplicateNames) {
 }
 
 TEST(Iso9660, RejectsABadVolumeId) {
-  for (const char *bad : {"", "a-volume-id-of-17c", "ci/data"})
+  for (const char* bad : {"", "a-volume-id-of-17c", "ci/data"})
     EXPECT_FALSE(build_iso9660(nocloud_files(), IsoOptions{bad, 0}).ok()) << bad;
 }
 

@@ -13,13 +13,13 @@ url = "https://example.org/deb.qcow2"
 checksum_url = "https://example.org/SHA512SUMS"
 )";
 
-LabSpec parse_ok(const std::string &text) {
+LabSpec parse_ok(const std::string& text) {
   auto r = parse_lab(text, "lab.toml");
   EXPECT_TRUE(r.ok()) << r.error().describe();
   return r.ok() ? std::move(r).value() : LabSpec{};
 }
 
-std::string parse_error(const std::string &text) {
+std::string parse_error(const std::string& text) {
   auto r = parse_lab(text, "lab.toml");
   EXPECT_FALSE(r.ok()) << "accepted:\n" << text;
   if (r.ok())
@@ -28,7 +28,7 @@ std::string parse_error(const std::string &text) {
   return r.error().message();
 }
 
-bool has(const std::string &text, std::string_view part) {
+bool has(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
 }
 
@@ -36,7 +36,7 @@ TEST(LabLoader, AMinimalLabGetsDefaultsForEverythingUnsaid) {
   const auto lab = parse_ok(image_table + "[instances.web]\nimage = \"deb\"\n");
   EXPECT_EQ(lab.name, "lab");
   ASSERT_EQ(lab.instances.size(), 1U);
-  const auto &web = lab.instances[0];
+  const auto& web = lab.instances[0];
   EXPECT_EQ(web.cpus, 2U);
   EXPECT_EQ(web.memory_bytes, 2ULL << 30U);
   EXPECT_FALSE(web.disk_bytes.has_value());
@@ -70,8 +70,8 @@ network = { address = "10.0.2.12/24" }
 runcmd = ["echo b"]
 )");
   ASSERT_EQ(lab.instances.size(), 2U);
-  const auto &a = lab.instances[0];
-  const auto &b = lab.instances[1];
+  const auto& a = lab.instances[0];
+  const auto& b = lab.instances[1];
   EXPECT_EQ(a.cpus, 1U);
   EXPECT_EQ(b.cpus, 4U);
   EXPECT_EQ(b.memory_bytes, 1ULL << 30U);
@@ -125,7 +125,7 @@ TEST(LabLoader, OutOfRangeValuesSayTheRange) {
 }
 
 TEST(LabLoader, NamesThatArePathsOrTooLongAreRefused) {
-  for (const char *name :
+  for (const char* name :
        {"\"../etc\"", "\"a/b\"", "Web", "\"web-with-a-name-longer-than-32-chars\""}) {
     const auto e = parse_error(image_table + "[instances." + name + "]\nimage = \"deb\"\n");
     EXPECT_TRUE(has(e, "instance names are 1 to 32 of [a-z0-9-]")) << e;
@@ -203,7 +203,7 @@ TEST(LabLoader, PasswordsAreHashedAndPlainTextNeedsAnExplicitSetting) {
   const std::string lab = image_table + "[instances.web]\nimage = \"deb\"\n";
   const auto hashed =
       parse_ok(lab + "[[instances.web.cloud_init.users]]\nname = \"ann\"\npassword = \"s3cret\"\n");
-  const auto &ann = hashed.instances[0].seed.users[0];
+  const auto& ann = hashed.instances[0].seed.users[0];
   EXPECT_EQ(ann.password_hash.rfind("$6$", 0), 0U);
   EXPECT_TRUE(ann.plain_password.empty());
   EXPECT_TRUE(hashed.instances[0].warnings.empty());
@@ -225,10 +225,10 @@ TEST(LabLoader, ExtraDisksBecomeCloudInitFilesystemsAndMounts) {
   const auto lab = parse_ok(
       image_table + "[instances.web]\nimage = \"deb\"\n"
                     "disks = [{ name = \"data\", size = \"1GiB\", mount = \"/srv/data\" }]\n");
-  const auto &disk = lab.instances[0].disks.at(0);
+  const auto& disk = lab.instances[0].disks.at(0);
   EXPECT_EQ(disk.size_bytes, 1ULL << 30U);
   EXPECT_EQ(disk.filesystem, "ext4");
-  const auto &seed_disk = lab.instances[0].seed.disks.at(0);
+  const auto& seed_disk = lab.instances[0].seed.disks.at(0);
   EXPECT_EQ(seed_disk.device, "/dev/disk/by-id/virtio-data");
   EXPECT_EQ(seed_disk.mount_point, "/srv/data");
   EXPECT_TRUE(has(
@@ -264,7 +264,7 @@ TEST(LabLoader, TheConfigHashFollowsTheText) {
 
 TEST(ExampleLabs, EveryConfigInTheConfigsFolderLoads) {
   std::size_t count = 0;
-  for (const auto &entry : std::filesystem::directory_iterator(KVMRUN_SOURCE_DIR "/configs")) {
+  for (const auto& entry : std::filesystem::directory_iterator(KVMRUN_SOURCE_DIR "/configs")) {
     if (entry.path().extension() != ".toml")
       continue;
     ++count;

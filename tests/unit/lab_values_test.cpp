@@ -13,7 +13,7 @@ TEST(ParseSize, AcceptsBinaryUnitsAndRejectsEverythingElse) {
   EXPECT_EQ(parse_size("2G"), 2ULL << 30U);
   EXPECT_EQ(parse_size("1T"), 1ULL << 40U);
   EXPECT_EQ(parse_size("4096B"), 4096U);
-  for (const char *bad : {"", "2", "GiB", "1.5GiB", "-1GiB", "2 GiB", "2gib", "2GB",
+  for (const char* bad : {"", "2", "GiB", "1.5GiB", "-1GiB", "2 GiB", "2gib", "2GB",
                           "99999999999999999999GiB", "20000000000T"})
     EXPECT_FALSE(parse_size(bad).has_value()) << bad;
 }
@@ -23,14 +23,14 @@ TEST(ParseDuration, AcceptsMillisecondsSecondsMinutesHours) {
   EXPECT_EQ(parse_duration("90s"), 90s);
   EXPECT_EQ(parse_duration("5m"), 5min);
   EXPECT_EQ(parse_duration("1h"), 1h);
-  for (const char *bad : {"", "90", "s", "1.5s", "10 s", "1d"})
+  for (const char* bad : {"", "90", "s", "1.5s", "10 s", "1d"})
     EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
 }
 
 TEST(Names, AreShortLowerCaseWordsThatCannotBePaths) {
-  for (const char *good : {"a", "web-1", "node-3", "x0", "abcdefghijklmnopqrstuvwxyz012345"})
+  for (const char* good : {"a", "web-1", "node-3", "x0", "abcdefghijklmnopqrstuvwxyz012345"})
     EXPECT_TRUE(is_valid_name(good)) << good;
-  for (const char *bad : {"", "1web", "-a", "a-", "Web", "a_b", "a.b", "../etc", "a/b", "a b",
+  for (const char* bad : {"", "1web", "-a", "a-", "Web", "a_b", "a.b", "../etc", "a/b", "a b",
                           "abcdefghijklmnopqrstuvwxyz0123456"})
     EXPECT_FALSE(is_valid_name(bad)) << bad;
 }
@@ -55,7 +55,7 @@ TEST(Hostnames, AreDotSeparatedLabels) {
 
 TEST(Mac, IsNormalisedToLowerCaseAndMustBeUnicast) {
   EXPECT_EQ(parse_mac("52:54:00:AB:cd:01"), "52:54:00:ab:cd:01");
-  for (const char *bad : {"", "52:54:00:ab:cd", "52-54-00-ab-cd-01", "53:54:00:ab:cd:01",
+  for (const char* bad : {"", "52:54:00:ab:cd", "52-54-00-ab-cd-01", "53:54:00:ab:cd:01",
                           "00:00:00:00:00:00", "52:54:00:ab:cd:0g"})
     EXPECT_FALSE(parse_mac(bad).has_value()) << bad;
 }

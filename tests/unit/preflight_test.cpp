@@ -39,15 +39,15 @@ HostFacts pvm_host() {
   return f;
 }
 
-Verdict verdict_of(const PreflightReport &r, std::string_view name) {
-  const Check *c = r.find(name);
+Verdict verdict_of(const PreflightReport& r, std::string_view name) {
+  const Check* c = r.find(name);
   EXPECT_NE(c, nullptr) << name;
   return c == nullptr ? Verdict::fail : c->verdict;
 }
 
 TEST(Preflight, AHealthyKvmHostPassesEveryCheckAndChoosesKvm) {
   const auto r = evaluate_preflight(healthy_host(), Accel::automatic);
-  for (const auto &c : r.checks)
+  for (const auto& c : r.checks)
     EXPECT_EQ(c.verdict, Verdict::pass) << c.name << ": " << c.summary;
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.accel.chosen, Accel::kvm);
@@ -113,7 +113,7 @@ TEST(Preflight, PermissionDeniedOnKvmNamesTheOwningGroup) {
   f.kvm_device.user_in_group = false;
   f.kvm_probe.reset();
   const auto r = evaluate_preflight(f, Accel::kvm);
-  const Check *c = r.find("kvm-device");
+  const Check* c = r.find("kvm-device");
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->verdict, Verdict::fail);
   EXPECT_NE(c->summary.find("group 'kvm'"), std::string::npos);
@@ -186,7 +186,7 @@ TEST(PreflightJson, IsValidJsonWithEveryCheckAndTheAccelDecision) {
   EXPECT_EQ(doc.at("accel").at("chosen").as_string(), "tcg");
   EXPECT_EQ(doc.at("accel").at("requested").as_string(), "auto");
   EXPECT_EQ(doc.at("checks").as_array().size(), r.checks.size());
-  for (const auto &c : doc.at("checks").as_array()) {
+  for (const auto& c : doc.at("checks").as_array()) {
     EXPECT_TRUE(c.as_object().contains("name"));
     EXPECT_TRUE(c.as_object().contains("verdict"));
     EXPECT_TRUE(c.as_object().contains("evidence"));
