@@ -42,7 +42,9 @@ Status write_all(int fd, std::string_view bytes, const std::string& what) {
 
 } // namespace
 
-Status write_file_atomic(const std::filesystem::path& target, std::string_view bytes, mode_t mode) {
+Status write_file_atomic(const std::filesystem::path& target, std::string_view bytes, mode_t mode,
+                         Durability durability) {
+  const bool durable = durability == Durability::durable;
   const std::filesystem::path dir =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
@@ -57,12 +59,14 @@ Status write_file_atomic(const std::filesystem::path& target, std::string_view b
     return fail(system_error(ErrorCode::io, "setting the mode of " + temp, errno));
   if (auto written = write_all(fd.get(), bytes, temp); !written)
     return fail(std::move(written).error());
-  if (::fsync(fd.get()) != 0)
+  if (durable && ::fsync(fd.get()) != 0)
     return fail(system_error(ErrorCode::io, "flushing " + temp, errno));
   if (::close(fd.release()) != 0)
     return fail(system_error(ErrorCode::io, "closing " + temp, errno));
   if (::rename(temp.c_str(), target.c_str()) != 0)
     return fail(system_error(ErrorCode::io, "renaming " + temp + " to " + target.string(), errno));
+  if (!durable)
+    return {};
   Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0)
     return system_error(ErrorCode::io, "flushing the directory " + dir.string(), errno);

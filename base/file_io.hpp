@@ -14,10 +14,21 @@
 
 namespace kvmrun {
 
+// How much a replacement must survive.
+enum class Durability {
+  // fsync the file before the rename and the directory after it: after a crash the target is
+  // the old or the new version. For kvmrun's own state (instance records, cache entries).
+  durable,
+  // Atomic rename only: readers never see a torn file, but a crash may lose the new version.
+  // For derived artifacts kvmrun rewrites on every run (seed ISOs).
+  regenerated,
+};
+
 // Replaces `target` with `bytes`, created with permission bits `mode` (not widened by umask).
 // On failure the target is untouched and no temporary file is left. ErrorCode::io.
 [[nodiscard]] Status write_file_atomic(const std::filesystem::path& target, std::string_view bytes,
-                                       mode_t mode = 0600);
+                                       mode_t mode = 0600,
+                                       Durability durability = Durability::durable);
 
 // Reads a whole file; refuses files larger than `max_bytes`. ErrorCode::io.
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,

@@ -162,7 +162,9 @@ int run_seed(const ParsedArgs& args, std::ostream& out, std::ostream& err,
         << seed->documents.user_data << "# network-config\n"
         << seed->documents.network_config;
   if (output) {
-    if (auto written = write_file_atomic(*output, seed->iso, 0600); !written)
+    // Seeds are derived from the lab and rewritten by every run: atomic, not fsynced.
+    if (auto written = write_file_atomic(*output, seed->iso, 0600, Durability::regenerated);
+        !written)
       return fail(err, std::move(written).error().add_context("writing the seed ISO of " + name));
     out << "wrote " << *output << ": instance-id " << seed->documents.instance_id << ", "
         << seed->iso.size() << " bytes, sha256 " << sha256_hex(seed->iso) << '\n';

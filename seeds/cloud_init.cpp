@@ -184,14 +184,11 @@ object network_document(const NetworkSpec& n) {
 
 Result<SeedDocuments> render_seed(const SeedSpec& spec) {
   SeedDocuments docs;
-  auto user_data = to_yaml(user_data_document(spec));
-  if (!user_data)
-    return std::move(user_data).error().add_context("rendering user-data of " + spec.name);
-  auto network = to_yaml(network_document(spec.network));
-  if (!network)
-    return std::move(network).error().add_context("rendering network-config of " + spec.name);
-  docs.user_data = "#cloud-config\n" + *user_data;
-  docs.network_config = *network;
+  docs.user_data = "#cloud-config\n";
+  if (auto status = append_yaml(user_data_document(spec), docs.user_data); !status)
+    return std::move(status).error().add_context("rendering user-data of " + spec.name);
+  if (auto status = append_yaml(network_document(spec.network), docs.network_config); !status)
+    return std::move(status).error().add_context("rendering network-config of " + spec.name);
 
   // The instance-id changes whenever anything cloud-init acts on changes, so it runs again.
   Digest d(DigestAlgorithm::sha256);
@@ -209,7 +206,7 @@ Result<SeedDocuments> render_seed(const SeedSpec& spec) {
   return docs;
 }
 
-std::vector<IsoFile> seed_files(const SeedDocuments& documents) {
+std::vector<IsoFileRef> seed_files(const SeedDocuments& documents) {
   return {{"meta-data", documents.meta_data},
           {"user-data", documents.user_data},
           {"network-config", documents.network_config}};

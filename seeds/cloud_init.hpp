@@ -94,7 +94,7 @@ inline constexpr std::string_view ready_marker = "kvmrun-ready";
 // Fails with ErrorCode::config when a value cannot be represented (invalid UTF-8 in text).
 [[nodiscard]] Result<SeedDocuments> render_seed(const SeedSpec& spec);
 
-// The files of the cidata volume, in a fixed order.
-[[nodiscard]] std::vector<IsoFile> seed_files(const SeedDocuments& documents);
+// The files of the cidata volume, in a fixed order; they refer into `documents`.
+[[nodiscard]] std::vector<IsoFileRef> seed_files(const SeedDocuments& documents);
 
 } // namespace kvmrun::seeds

@@ -301,13 +301,21 @@ void write_volume_descriptor(std::string& image, std::uint32_t sector, const Vol
   put_bytes(image, at, d);
 }
 
-Error name_error(const std::string& name, const std::string& why) {
-  return Error(ErrorCode::disk, "cannot put '" + name + "' on the ISO image: " + why);
+Error name_error(std::string_view name, const std::string& why) {
+  return Error(ErrorCode::disk, "cannot put '" + std::string(name) + "' on the ISO image: " + why);
 }
 
 } // namespace
 
 Result<std::string> build_iso9660(std::span<const IsoFile> files, const IsoOptions& options) {
+  std::vector<IsoFileRef> refs;
+  refs.reserve(files.size());
+  for (const auto& f : files)
+    refs.push_back(IsoFileRef{f.name, f.content});
+  return build_iso9660(refs, options);
+}
+
+Result<std::string> build_iso9660(std::span<const IsoFileRef> files, const IsoOptions& options) {
   if (options.volume_id.empty() || options.volume_id.size() > 16 ||
       std::any_of(options.volume_id.begin(), options.volume_id.end(), [](char c) {
         return static_cast<unsigned char>(c) >= 0x80 || joliet_forbidden(c);
@@ -321,7 +329,7 @@ Result<std::string> build_iso9660(std::span<const IsoFile> files, const IsoOptio
   std::vector<std::size_t> order(files.size()); // files sorted by Joliet identifier
   std::vector<std::string> joliet_ids(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const std::string& name = files[i].name;
+    const std::string_view name = files[i].name;
     if (name.empty() || name == "." || name == "..")
       return name_error(name, "it is not a file name");
     if (std::any_of(name.begin(), name.end(), joliet_forbidden))
@@ -331,7 +339,7 @@ Result<std::string> build_iso9660(std::span<const IsoFile> files, const IsoOptio
       return name_error(name, "it is not valid UTF-8 within the Basic Multilingual Plane");
     if (ucs2->size() > 2 * 64)
       return name_error(name, "Joliet names hold at most 64 characters");
-    if (!joliet_taken.insert(name).second)
+    if (!joliet_taken.insert(std::string(name)).second)
       return name_error(name, "another file has the same name");
     joliet_ids[i] = *ucs2; // no ";1" version suffix, as genisoimage and xorriso write Joliet
     order[i] = i;

@@ -167,14 +167,14 @@ bool literal_safe(std::string_view s) {
   return last_line.find_first_not_of(" \t") != std::string_view::npos;
 }
 
-std::string literal_block(std::string_view s, std::size_t indent) {
+void append_literal_block(std::string_view s, std::size_t indent, std::string& out) {
   std::size_t trailing = 0;
   while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n')
     ++trailing;
-  std::string out = trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+";
+  out += trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+";
   out += '\n';
   const std::string pad(indent, ' ');
-  out.reserve(s.size() + s.size() / 16 * indent + 16);
+  out.reserve(out.size() + s.size() + s.size() / 16 * indent + 16);
   std::string_view body = s.substr(0, s.size() - trailing);
   while (true) {
     const auto nl = body.find('\n');
@@ -189,72 +189,79 @@ std::string literal_block(std::string_view s, std::size_t indent) {
   }
   for (std::size_t k = 1; k < trailing; ++k)
     out += '\n';
-  return out;
 }
 
 bool is_nonempty_container(const boost::json::value& v) {
   return (v.is_object() && !v.get_object().empty()) || (v.is_array() && !v.get_array().empty());
 }
 
-// A scalar (or empty container) on the current line; `indent` is for literal block bodies.
-// Returns it with its line end.
-std::string scalar(const boost::json::value& v, std::size_t indent) {
+// Appends a scalar (or an empty container) and its line end; `indent` is for literal block
+// bodies.
+void append_scalar(const boost::json::value& v, std::size_t indent, std::string& out) {
   switch (v.kind()) {
-  case boost::json::kind::null: return "null\n";
-  case boost::json::kind::bool_: return v.get_bool() ? "true\n" : "false\n";
+  case boost::json::kind::null: out += "null\n"; return;
+  case boost::json::kind::bool_: out += v.get_bool() ? "true\n" : "false\n"; return;
   case boost::json::kind::int64:
   case boost::json::kind::uint64:
-  case boost::json::kind::double_: return boost::json::serialize(v) + "\n";
-  case boost::json::kind::object: return "{}\n";
-  case boost::json::kind::array: return "[]\n";
+  case boost::json::kind::double_: out += boost::json::serialize(v) + "\n"; return;
+  case boost::json::kind::object: out += "{}\n"; return;
+  case boost::json::kind::array: out += "[]\n"; return;
   case boost::json::kind::string: {
     const std::string_view s = v.get_string();
-    if (plain_safe(s))
-      return std::string(s) + "\n";
-    if (literal_safe(s))
-      return literal_block(s, indent);
-    return double_quoted(s) + "\n";
+    if (plain_safe(s)) {
+      out += s;
+      out += '\n';
+    } else if (literal_safe(s)) {
+      append_literal_block(s, indent, out);
+    } else {
+      out += double_quoted(s);
+      out += '\n';
+    }
+    return;
   }
   }
-  return "null\n";
 }
 
 std::string key_text(std::string_view key) {
   return plain_safe(key) ? std::string(key) : double_quoted(key);
 }
 
-void emit(const boost::json::value& v, std::size_t indent, std::string& out);
-
-// Emits a container whose first line continues the current one (after "- ").
-void emit_inline_first(const boost::json::value& v, std::size_t indent, std::string& out) {
-  std::string nested;
-  emit(v, indent, nested);
-  out += nested.substr(indent); // the first line's indentation is already on the line
-}
-
-void emit(const boost::json::value& v, std::size_t indent, std::string& out) {
+// Emits `v` at `indent`. With `continues_line`, the first line goes on the current line (after
+// "- "), which already holds its indentation.
+void emit(const boost::json::value& v, std::size_t indent, std::string& out,
+          bool continues_line = false) {
   const std::string pad(indent, ' ');
+  bool first = true;
+  const auto start_line = [&] {
+    if (!(first && continues_line))
+      out += pad;
+    first = false;
+  };
   if (v.is_object()) {
     for (const auto& [key, value] : v.get_object()) {
-      out += pad + key_text(key) + ":";
+      start_line();
+      out += key_text(key);
+      out += ':';
       if (is_nonempty_container(value)) {
         out += '\n';
         emit(value, indent + 2, out);
       } else {
         out += ' ';
-        out += scalar(value, indent + 2);
+        append_scalar(value, indent + 2, out);
       }
     }
   } else if (v.is_array()) {
     for (const auto& item : v.get_array()) {
-      out += pad + "- ";
+      start_line();
+      out += "- ";
       if (is_nonempty_container(item))
-        emit_inline_first(item, indent + 2, out);
+        emit(item, indent + 2, out, true);
       else
-        out += scalar(item, indent + 2);
+        append_scalar(item, indent + 2, out);
     }
   } else {
-    out += pad + scalar(v, indent + 2);
+    start_line();
+    append_scalar(v, indent + 2, out);
   }
 }
 
@@ -275,12 +282,18 @@ bool all_strings_valid(const boost::json::value& v) {
 
 bool is_valid_utf8(std::string_view text) { return scan_text(text).valid_utf8; }
 
-Result<std::string> to_yaml(const boost::json::value& document) {
+Status append_yaml(const boost::json::value& document, std::string& out) {
   if (!all_strings_valid(document))
     return Error(ErrorCode::config, "a cloud-init value is not valid UTF-8",
                  "use UTF-8 text, or base64 for binary file contents");
-  std::string out;
   emit(document, 0, out);
+  return {};
+}
+
+Result<std::string> to_yaml(const boost::json::value& document) {
+  std::string out;
+  if (auto status = append_yaml(document, out); !status)
+    return std::move(status).error();
   return out;
 }
 

@@ -15,6 +15,8 @@ namespace kvmrun::seeds {
 
 // Fails (ErrorCode::config) on a string that is not valid UTF-8: YAML cannot carry raw bytes.
 [[nodiscard]] Result<std::string> to_yaml(const boost::json::value& document);
+// The same, appended to `out` (which may be partly written on failure).
+[[nodiscard]] Status append_yaml(const boost::json::value& document, std::string& out);
 
 // Whether `text` is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view text);

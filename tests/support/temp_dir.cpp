@@ -1,5 +1,9 @@
 #include "tests/support/temp_dir.hpp"
 
+#include "base/subprocess.hpp"
+
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -16,6 +20,26 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(m_path, ec);
+}
+
+TmpfsMount::TmpfsMount(std::size_t bytes) {
+  if (::geteuid() != 0) {
+    m_why = "not root";
+    return;
+  }
+  const auto r = run_command({"mount", "-t", "tmpfs", "-o", "size=" + std::to_string(bytes),
+                              "kvmrun-test", m_dir.path().string()});
+  if (!r.ok()) {
+    m_why = r.error().describe();
+    return;
+  }
+  m_mounted = r->success();
+  m_why = r->err;
+}
+
+TmpfsMount::~TmpfsMount() {
+  if (m_mounted)
+    (void)run_command({"umount", m_dir.path().string()});
 }
 
 void write_file(const std::filesystem::path& path, std::string_view content,

@@ -23,6 +23,25 @@ private:
   std::filesystem::path m_path;
 };
 
+// A tmpfs of `bytes` mounted on a fresh temporary directory (needs root; mounted() says whether
+// it worked), unmounted on destruction. For disk-full tests with a real file system.
+class TmpfsMount {
+public:
+  explicit TmpfsMount(std::size_t bytes);
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+
+  [[nodiscard]] bool mounted() const { return m_mounted; }
+  [[nodiscard]] const std::string& why() const { return m_why; }
+  [[nodiscard]] std::filesystem::path path() const { return m_dir.path(); }
+
+private:
+  TempDir m_dir;
+  bool m_mounted = false;
+  std::string m_why;
+};
+
 // Writes `content` to `path` (creating parent directories) with the given permission bits.
 void write_file(const std::filesystem::path& path, std::string_view content,
                 std::filesystem::perms perms = std::filesystem::perms::owner_read |
