@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 namespace kvmrun {
@@ -42,8 +43,12 @@ Status write_all(int fd, std::string_view bytes, const std::string& what) {
 
 } // namespace
 
-Status write_file_atomic(const std::filesystem::path& target, std::string_view bytes, mode_t mode,
-                         Durability durability) {
+namespace {
+
+// Writes a temporary file beside `target` and moves it into place: over an existing file when
+// `replace`, else only if nothing is there (renameat2 RENAME_NOREPLACE).
+Status write_via_temp(const std::filesystem::path& target, std::string_view bytes, mode_t mode,
+                      Durability durability, bool replace) {
   const bool durable = durability == Durability::durable;
   const std::filesystem::path dir =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
@@ -63,14 +68,34 @@ Status write_file_atomic(const std::filesystem::path& target, std::string_view b
     return fail(system_error(ErrorCode::io, "flushing " + temp, errno));
   if (::close(fd.release()) != 0)
     return fail(system_error(ErrorCode::io, "closing " + temp, errno));
-  if (::rename(temp.c_str(), target.c_str()) != 0)
+  const int moved =
+      replace ? ::rename(temp.c_str(), target.c_str())
+              : ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE);
+  if (moved != 0) {
+    if (errno == EEXIST)
+      return fail(Error(ErrorCode::io,
+                        target.string() + " already exists; kvmrun never replaces it",
+                        "remove it first if it is no longer needed"));
     return fail(system_error(ErrorCode::io, "renaming " + temp + " to " + target.string(), errno));
+  }
   if (!durable)
     return {};
   Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0)
     return system_error(ErrorCode::io, "flushing the directory " + dir.string(), errno);
   return {};
+}
+
+} // namespace
+
+Status write_file_atomic(const std::filesystem::path& target, std::string_view bytes, mode_t mode,
+                         Durability durability) {
+  return write_via_temp(target, bytes, mode, durability, true);
+}
+
+Status create_file_exclusive(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
+                             Durability durability) {
+  return write_via_temp(path, bytes, mode, durability, false);
 }
 
 Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes) {

@@ -30,6 +30,12 @@ enum class Durability {
                                        mode_t mode = 0600,
                                        Durability durability = Durability::durable);
 
+// Creates `path` with `bytes`, failing (ErrorCode::io, EEXIST) if anything already exists there:
+// for disks and other files that must never be replaced by accident. Same durability rules.
+[[nodiscard]] Status create_file_exclusive(const std::filesystem::path& path,
+                                           std::string_view bytes, mode_t mode = 0600,
+                                           Durability durability = Durability::durable);
+
 // Reads a whole file; refuses files larger than `max_bytes`. ErrorCode::io.
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,
                                             std::size_t max_bytes = 64U << 20U);

@@ -3,11 +3,14 @@
 #include "base/digest.hpp"
 #include "base/file_io.hpp"
 #include "base/result.hpp"
+#include "lab/values.hpp"
 #include "runner/build_info.hpp"
+#include "runner/disk_command.hpp"
 #include "runner/lab_source.hpp"
 #include "runner/preflight.hpp"
 #include "runner/seed_command.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -27,6 +30,12 @@ Commands:
   seed INSTANCE -o FILE.iso [--print]
                      write one instance's cloud-init NoCloud seed ISO (mode 0600);
                      --print shows meta-data, user-data and network-config
+  disk overlay BASE OUT [--backing-format qcow2|raw] [--size SIZE]
+                     a qcow2 overlay over a base image whose header was checked first
+  disk create OUT SIZE
+                     a blank qcow2 disk, e.g. kvmrun disk create data.qcow2 10GiB
+  disk info FILE [--format qcow2|raw] [--json]
+                     header, backing chain and a safety verdict (exit 6 if unsafe)
   version            the versions of kvmrun and of the libraries inside it
   help               this text
 
@@ -172,10 +181,75 @@ int run_seed(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   return 0;
 }
 
+std::optional<images::DiskFormat> format_option(const ParsedArgs& args, std::string_view option,
+                                                std::ostream& err, int& code) {
+  const auto text = args.value(option);
+  if (!text)
+    return images::DiskFormat::qcow2;
+  const auto format = images::parse_disk_format(*text);
+  if (!format)
+    code = fail(
+        err, Error(ErrorCode::usage, "unknown image format '" + *text + "'", "use qcow2 or raw"));
+  return format;
+}
+
+int run_disk(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  const auto& pos = args.positional;
+  const std::string sub = pos.empty() ? "" : pos.front();
+  int code = 0;
+  if (sub == "overlay" && pos.size() == 3) {
+    const auto format = format_option(args, "--backing-format", err, code);
+    if (!format)
+      return code;
+    std::optional<std::uint64_t> size;
+    if (const auto text = args.value("--size")) {
+      size = lab::parse_size(*text);
+      if (!size)
+        return fail(
+            err, Error(ErrorCode::usage, "'" + *text + "' is not a size", "write it like 20GiB"));
+    }
+    auto spec = plan_overlay(pos[1], *format, size);
+    if (!spec)
+      return fail(err, spec.error());
+    if (auto made = images::create_qcow2(pos[2], *spec); !made)
+      return fail(err, made.error());
+    out << "created " << pos[2] << ": qcow2 overlay of " << spec->virtual_size << " bytes over "
+        << spec->backing_file << " (" << images::to_string(*format) << ")\n";
+    return 0;
+  }
+  if (sub == "create" && pos.size() == 3) {
+    const auto size = lab::parse_size(pos[2]);
+    if (!size)
+      return fail(err,
+                  Error(ErrorCode::usage, "'" + pos[2] + "' is not a size", "write it like 10GiB"));
+    images::Qcow2Spec spec;
+    spec.virtual_size = (*size + 511) / 512 * 512;
+    if (auto made = images::create_qcow2(pos[1], spec); !made)
+      return fail(err, made.error());
+    out << "created " << pos[1] << ": blank qcow2 disk of " << spec.virtual_size << " bytes\n";
+    return 0;
+  }
+  if (sub == "info" && pos.size() == 2) {
+    const auto format = format_option(args, "--format", err, code);
+    if (!format)
+      return code;
+    auto chain = images::inspect_chain(pos[1], *format);
+    if (!chain)
+      return fail(err, chain.error());
+    out << (args.has("--json") ? render_chain_json(*chain) : render_chain_text(*chain));
+    const bool unsafe = std::any_of(chain->begin(), chain->end(),
+                                    [](const images::ImageInfo& i) { return !i.problems.empty(); });
+    return unsafe ? exit_code(ErrorCode::disk) : 0;
+  }
+  return fail(err, Error(ErrorCode::usage, "usage: kvmrun disk overlay BASE OUT | disk create OUT "
+                                           "SIZE | disk info FILE"));
+}
+
 // Which options each command accepts (besides --help and --version).
 const std::map<std::string, std::set<std::string, std::less<>>, std::less<>> command_options = {
     {"preflight", {"--json", "--accel"}},
     {"seed", {"--config", "--output", "--print"}},
+    {"disk", {"--backing-format", "--size", "--format", "--json"}},
 };
 
 } // namespace
@@ -183,8 +257,9 @@ const std::map<std::string, std::set<std::string, std::less<>>, std::less<>> com
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
             const CliEnvironment& env) {
   const std::map<std::string, bool, std::less<>> known = {
-      {"--json", false},  {"--accel", true},  {"--help", false}, {"--version", false},
-      {"--config", true}, {"--output", true}, {"--print", false}};
+      {"--json", false},  {"--accel", true},  {"--help", false},  {"--version", false},
+      {"--config", true}, {"--output", true}, {"--print", false}, {"--backing-format", true},
+      {"--size", true},   {"--format", true}};
   auto parsed = parse(args, known);
   if (!parsed)
     return fail(err, parsed.error());
@@ -213,6 +288,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return run_preflight(*parsed, out, err, env);
   if (command == "seed")
     return run_seed(*parsed, out, err, env);
+  if (command == "disk")
+    return run_disk(*parsed, out, err);
   return fail(err,
               Error(ErrorCode::usage, "unknown command '" + command + "'", "see 'kvmrun help'"));
 }
