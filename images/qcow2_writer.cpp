@@ -1,9 +1,9 @@
 // Writing new qcow2 v3 images (docs/interop/qcow2.txt). Layout, in clusters:
 //
 //   0            header (104 bytes), header extensions, backing file name
-//   1 .. R       refcount table (R = 1 cluster: 8 bytes per refcount block)
-//   R+1          refcount block 0 (16-bit refcounts for the first clusters)
-//   R+2 ..       L1 table, all entries zero: every guest cluster is unallocated, so reads fall
+//   1 .. T       refcount table (8 bytes per refcount block; usually one cluster)
+//   T+1 .. T+B   refcount blocks (16-bit refcounts; usually one block covers everything)
+//   T+B+1 ..     L1 table, all entries zero: every guest cluster is unallocated, so reads fall
 //                through to the backing file (or read as zeros without one)
 //
 // Every cluster of the file is referenced exactly once, so `qemu-img check` finds it clean.
@@ -59,13 +59,23 @@ Result<std::string> build_qcow2(const Qcow2Spec& spec) {
     return Error(ErrorCode::disk, "the virtual size is too large for this cluster size");
   const std::uint64_t l1_clusters =
       std::max<std::uint64_t>(1, (l1_size * 8 + cluster - 1) / cluster);
-  const std::uint64_t refcount_table_clusters = 1;
-  const std::uint64_t refcount_block = 1 + refcount_table_clusters;
-  const std::uint64_t l1_first = refcount_block + 1;
-  const std::uint64_t total_clusters = l1_first + l1_clusters;
+  // Refcount blocks must count every cluster, themselves and the table included: grow the
+  // table and the blocks until they cover the whole file.
   const std::uint64_t refcounts_per_block = cluster * 8 / (1U << refcount_order);
-  if (total_clusters > refcounts_per_block)
-    return Error(ErrorCode::disk, "the L1 table does not fit one refcount block");
+  std::uint64_t refcount_table_clusters = 1;
+  std::uint64_t refcount_blocks = 1;
+  std::uint64_t total_clusters = 0;
+  while (true) {
+    total_clusters = 1 + refcount_table_clusters + refcount_blocks + l1_clusters;
+    const std::uint64_t blocks = (total_clusters + refcounts_per_block - 1) / refcounts_per_block;
+    const std::uint64_t table = std::max<std::uint64_t>(1, (blocks * 8 + cluster - 1) / cluster);
+    if (blocks == refcount_blocks && table == refcount_table_clusters)
+      break;
+    refcount_blocks = blocks;
+    refcount_table_clusters = table;
+  }
+  const std::uint64_t refcount_block = 1 + refcount_table_clusters; // the first block
+  const std::uint64_t l1_first = refcount_block + refcount_blocks;
 
   // Header extensions: the backing format (always, with a backing file), then the end marker.
   std::string extensions;
@@ -108,10 +118,11 @@ Result<std::string> build_qcow2(const Qcow2Spec& spec) {
   image.replace(header_length, extensions.size(), extensions);
   image.replace(backing_offset, spec.backing_file.size(), spec.backing_file);
 
-  // Refcount table entry 0 -> refcount block; the block counts every cluster once.
-  put_be(image, cluster, refcount_block * cluster, 8);
+  // Refcount table entries point at the blocks; the blocks count every cluster once.
+  for (std::uint64_t b = 0; b < refcount_blocks; ++b)
+    put_be(image, cluster + b * 8, (refcount_block + b) * cluster, 8);
   for (std::uint64_t c = 0; c < total_clusters; ++c)
-    put_be(image, refcount_block * cluster + c * 2, 1, 2);
+    put_be(image, refcount_block * cluster + c * 2, 1, 2); // blocks are contiguous
   return image;
 }
 
