@@ -2,8 +2,9 @@
 // so `kvmrun --version` tells what is really inside the binary.
 #include "runner/build_info.hpp"
 
+#include "images/download.hpp"
+
 #include <boost/version.hpp>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <toml++/impl/version.h>
 #include <zlib.h>
@@ -13,12 +14,8 @@ namespace kvmrun::runner {
 std::string kvmrun_version() { return KVMRUN_VERSION; }
 
 std::string version_report() {
-  const curl_version_info_data* curl = curl_version_info(CURLVERSION_NOW);
   std::string text = "kvmrun " + kvmrun_version() + "\n";
-  text += "  libcurl " + std::string(curl->version);
-  if (curl->ssl_version != nullptr)
-    text += " (" + std::string(curl->ssl_version) + ")";
-  text += "\n";
+  text += "  libcurl " + images::curl_version_text() + "\n";
   text += "  " + std::string(OpenSSL_version(OPENSSL_VERSION)) + "\n";
   text += "  Boost " + std::to_string(BOOST_VERSION / 100000) + "." +
           std::to_string(BOOST_VERSION / 100 % 1000) + "." + std::to_string(BOOST_VERSION % 100) +

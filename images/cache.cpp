@@ -1,0 +1,345 @@
+#include "images/cache.hpp"
+
+#include "base/file_io.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <map>
+
+namespace kvmrun::images {
+
+namespace {
+
+// An open file descriptor, closed on destruction (which also releases any flock on it).
+class FileHandle {
+public:
+  explicit FileHandle(int fd = -1) : m_fd(fd) {}
+  ~FileHandle() {
+    if (m_fd >= 0)
+      ::close(m_fd);
+  }
+  FileHandle(FileHandle&& other) noexcept : m_fd(other.release()) {}
+  FileHandle& operator=(FileHandle&& other) noexcept {
+    std::swap(m_fd, other.m_fd);
+    return *this;
+  }
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+  [[nodiscard]] int get() const { return m_fd; }
+  int release() { return std::exchange(m_fd, -1); }
+
+private:
+  int m_fd;
+};
+
+std::string file_stem(const ExpectedDigest& d) {
+  return std::string(to_string(d.algorithm)) + "-" + d.hex;
+}
+
+Status write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return system_error(ErrorCode::io, "writing " + path.string(), errno,
+                          errno == ENOSPC ? "free space in the image cache (KVMRUN_CACHE_DIR)"
+                                          : "");
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+// Feeds every byte of an open file (from its start) to `digest`.
+Status hash_fd(int fd, Digest& digest, const std::filesystem::path& path) {
+  std::string buffer(1U << 20U, '\0');
+  off_t offset = 0;
+  while (true) {
+    const ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return system_error(ErrorCode::io, "reading " + path.string(), errno);
+    }
+    if (n == 0)
+      return {};
+    digest.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    offset += n;
+  }
+}
+
+// Parses "<algorithm>-<hex>.<format>" file names.
+std::optional<std::pair<ExpectedDigest, DiskFormat>> parse_entry_name(const std::string& name) {
+  const auto dash = name.find('-');
+  const auto dot = name.rfind('.');
+  if (dash == std::string::npos || dot == std::string::npos || dot < dash)
+    return std::nullopt;
+  const std::string algorithm = name.substr(0, dash);
+  const std::string hex = name.substr(dash + 1, dot - dash - 1);
+  const auto format = parse_disk_format(name.substr(dot + 1));
+  if (!format)
+    return std::nullopt;
+  ExpectedDigest d;
+  if (algorithm == "sha256" && hex.size() == 64)
+    d.algorithm = DigestAlgorithm::sha256;
+  else if (algorithm == "sha512" && hex.size() == 128)
+    d.algorithm = DigestAlgorithm::sha512;
+  else
+    return std::nullopt;
+  d.hex = hex;
+  return std::make_pair(d, *format);
+}
+
+CacheEntry read_entry(const std::string& name, const std::filesystem::path& file,
+                      const ExpectedDigest& digest, DiskFormat format) {
+  CacheEntry e{name, digest, format, file, 0, "", 0};
+  std::error_code ec;
+  e.size = std::filesystem::file_size(file, ec);
+  auto meta = read_file(file.string() + ".json", 1U << 16U);
+  if (meta) {
+    boost::system::error_code jec;
+    const auto doc = boost::json::parse(*meta, jec);
+    if (!jec && doc.is_object()) {
+      if (const auto* url = doc.as_object().if_contains("url"); url && url->is_string())
+        e.url = std::string(url->as_string());
+      if (const auto* at = doc.as_object().if_contains("fetched_at"); at && at->is_int64())
+        e.fetched_at = at->as_int64();
+    }
+  }
+  if (e.fetched_at == 0) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0)
+      e.fetched_at = st.st_mtime;
+  }
+  return e;
+}
+
+// Holds the per-name fetch lock.
+Result<FileHandle> lock_name(const std::filesystem::path& dir) {
+  const auto path = dir / ".lock";
+  FileHandle fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0)
+    return system_error(ErrorCode::io, "opening " + path.string(), errno);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK)
+      return system_error(ErrorCode::io, "locking " + path.string(), errno);
+    // Another kvmrun is fetching this image; its transfer has its own timeouts.
+    while (::flock(fd.get(), LOCK_EX) != 0)
+      if (errno != EINTR)
+        return system_error(ErrorCode::io, "locking " + path.string(), errno);
+  }
+  return FileHandle(fd.release());
+}
+
+} // namespace
+
+Result<std::string> hash_file(const std::filesystem::path& path, DigestAlgorithm algorithm) {
+  FileHandle fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0)
+    return system_error(ErrorCode::io, "opening " + path.string(), errno);
+  Digest d(algorithm);
+  if (auto status = hash_fd(fd.get(), d, path); !status)
+    return std::move(status).error();
+  return to_hex(d.finish());
+}
+
+ImageCache::ImageCache(std::filesystem::path root) : m_root(std::move(root)) {}
+
+std::filesystem::path ImageCache::entry_path(const std::string& name, const ExpectedDigest& digest,
+                                             DiskFormat format) const {
+  return m_root / name / (file_stem(digest) + "." + std::string(to_string(format)));
+}
+
+Result<ExpectedDigest> ImageCache::expected_digest(const ImageSource& source) const {
+  if (source.digest)
+    return *source.digest;
+  auto manifest = download_text(source.checksum_url, source.policy);
+  if (!manifest)
+    return std::move(manifest).error().add_context("reading the checksum manifest of " +
+                                                   source.name);
+  auto found = find_in_manifest(*manifest, url_file_name(source.url));
+  if (!found)
+    return std::move(found).error().add_context("reading " + source.checksum_url);
+  return found;
+}
+
+Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressSink& progress) {
+  auto expected = expected_digest(source);
+  if (!expected)
+    return std::move(expected).error();
+  const auto final_path = entry_path(source.name, *expected, source.format);
+  const auto dir = final_path.parent_path();
+  std::error_code ec;
+  if (std::filesystem::exists(final_path, ec))
+    return FetchResult{read_entry(source.name, final_path, *expected, source.format), false, false};
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return Error(ErrorCode::io, "creating " + dir.string() + ": " + ec.message(),
+                 "set KVMRUN_CACHE_DIR to a writable directory");
+  auto lock = lock_name(dir);
+  if (!lock)
+    return std::move(lock).error();
+  if (std::filesystem::exists(final_path, ec)) // fetched by whoever held the lock
+    return FetchResult{read_entry(source.name, final_path, *expected, source.format), false, false};
+
+  const auto partial = dir / (".partial-" + file_stem(*expected));
+  bool resumed = false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    FileHandle fd(::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (fd.get() < 0)
+      return system_error(ErrorCode::io, "opening " + partial.string(), errno);
+    Digest digest(expected->algorithm);
+    if (auto hashed = hash_fd(fd.get(), digest, partial); !hashed)
+      return std::move(hashed).error();
+    const off_t have = ::lseek(fd.get(), 0, SEEK_END);
+    resumed = have > 0;
+    const ChunkSink sink = [&](std::string_view chunk) -> Status {
+      digest.update(chunk);
+      return write_all(fd.get(), chunk, partial);
+    };
+    auto outcome =
+        download(source.url, static_cast<std::uint64_t>(have), sink, source.policy, progress);
+    if (!outcome && resumed && outcome.error().message().rfind("cannot resume", 0) == 0) {
+      // The server ignores byte ranges: start over.
+      if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
+        return system_error(ErrorCode::io, "truncating " + partial.string(), errno);
+      digest.reset();
+      resumed = false;
+      outcome = download(source.url, 0, sink, source.policy, progress);
+    }
+    if (!outcome)
+      return std::move(outcome).error().add_context("fetching image " + source.name);
+
+    const std::string actual = to_hex(digest.finish());
+    if (actual != expected->hex) {
+      ::unlink(partial.c_str());
+      if (resumed)
+        continue; // the partial file may be from an older upstream version: once more, whole
+      return Error(ErrorCode::image,
+                   "checksum mismatch for image " + source.name + " from " + source.url +
+                       ": expected " + expected->label() + ", got " +
+                       std::string(to_string(expected->algorithm)) + ":" + actual +
+                       "; the download was discarded and the cache is unchanged",
+                   "check the url and checksum in the image catalog");
+    }
+    if (::fsync(fd.get()) != 0)
+      return system_error(ErrorCode::io, "flushing " + partial.string(), errno);
+
+    // Untrusted input: inspect the header before anything else may use it.
+    auto info = inspect_image(partial, source.format);
+    std::vector<std::string> reasons;
+    if (!info)
+      reasons.push_back(info.error().message());
+    else
+      reasons = info->unsafe_as_base();
+    if (!reasons.empty()) {
+      ::unlink(partial.c_str());
+      std::string why;
+      for (const auto& r : reasons)
+        why += (why.empty() ? "" : "; ") + r;
+      return Error(ErrorCode::image,
+                   "image " + source.name +
+                       " matches its checksum but is not safe as a base: " + why,
+                   "use another image; it was not added to the cache");
+    }
+    if (::fchmod(fd.get(), 0444) != 0)
+      return system_error(ErrorCode::io, "making " + partial.string() + " read-only", errno);
+    const boost::json::object meta{{"name", source.name},
+                                   {"url", source.url},
+                                   {"digest", expected->label()},
+                                   {"format", to_string(source.format)},
+                                   {"size", static_cast<std::uint64_t>(info->file_size)},
+                                   {"fetched_at", static_cast<std::int64_t>(std::time(nullptr))}};
+    if (auto written = write_file_atomic(final_path.string() + ".json",
+                                         boost::json::serialize(meta) + "\n", 0644);
+        !written)
+      return std::move(written).error();
+    if (::rename(partial.c_str(), final_path.c_str()) != 0)
+      return system_error(ErrorCode::io, "renaming " + partial.string(), errno);
+    FileHandle dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0)
+      return system_error(ErrorCode::io, "flushing " + dir.string(), errno);
+    return FetchResult{read_entry(source.name, final_path, *expected, source.format), true,
+                       resumed};
+  }
+  return Error(ErrorCode::image,
+               "checksum mismatch for image " + source.name +
+                   " even after downloading it again from the start",
+               "check the url and checksum in the image catalog");
+}
+
+std::vector<CacheEntry> ImageCache::list() const {
+  std::vector<CacheEntry> entries;
+  std::error_code ec;
+  for (const auto& group : std::filesystem::directory_iterator(m_root, ec)) {
+    if (!group.is_directory())
+      continue;
+    const std::string name = group.path().filename().string();
+    for (const auto& file : std::filesystem::directory_iterator(group.path(), ec)) {
+      const std::string fname = file.path().filename().string();
+      if (fname.front() == '.' || file.path().extension() == ".json")
+        continue;
+      if (const auto parsed = parse_entry_name(fname))
+        entries.push_back(read_entry(name, file.path(), parsed->first, parsed->second));
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const CacheEntry& a, const CacheEntry& b) {
+    return std::tie(a.name, a.fetched_at, a.file) < std::tie(b.name, b.fetched_at, b.file);
+  });
+  return entries;
+}
+
+VerifyResult ImageCache::verify(const CacheEntry& entry) const {
+  auto actual = hash_file(entry.file, entry.digest.algorithm);
+  if (!actual)
+    return {entry, false, actual.error().describe()};
+  if (*actual != entry.digest.hex)
+    return {entry, false,
+            "content digest " + std::string(to_string(entry.digest.algorithm)) + ":" + *actual +
+                " does not match its name"};
+  return {entry, true, "digest matches"};
+}
+
+Result<PruneResult> ImageCache::prune(const std::set<std::filesystem::path>& in_use, bool all,
+                                      bool dry_run) const {
+  PruneResult result;
+  std::map<std::string, std::vector<CacheEntry>> by_name;
+  for (auto& e : list())
+    by_name[e.name].push_back(std::move(e));
+  for (auto& [name, entries] : by_name) {
+    auto lock = lock_name(m_root / name); // no fetch of this name meanwhile
+    if (!lock)
+      return std::move(lock).error();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& e = entries[i];
+      std::error_code ec;
+      const auto canonical = std::filesystem::weakly_canonical(e.file, ec);
+      if (in_use.contains(ec ? e.file : canonical)) {
+        result.kept_in_use.push_back(e);
+        continue;
+      }
+      if (!all && i + 1 == entries.size())
+        continue; // the newest of its name
+      if (!dry_run) {
+        if (::unlink(e.file.c_str()) != 0 && errno != ENOENT)
+          return system_error(ErrorCode::io, "removing " + e.file.string(), errno);
+        ::unlink((e.file.string() + ".json").c_str());
+      }
+      result.removed.push_back(e);
+    }
+  }
+  return result;
+}
+
+} // namespace kvmrun::images
