@@ -9,6 +9,7 @@
 int main(int argc, char** argv) {
   std::error_code ec;
   const kvmrun::runner::CliEnvironment env{[](const char* name) { return std::getenv(name); },
-                                           ::getuid(), std::filesystem::current_path(ec)};
+                                           ::getuid(), std::filesystem::current_path(ec),
+                                           ::isatty(STDERR_FILENO) == 1};
   return kvmrun::runner::run_cli({argv + 1, argv + argc}, std::cout, std::cerr, env);
 }

@@ -4,11 +4,16 @@
 #include "base/file_io.hpp"
 #include "base/result.hpp"
 #include "lab/values.hpp"
+
 #include "runner/build_info.hpp"
 #include "runner/disk_command.hpp"
+#include "runner/image_command.hpp"
 #include "runner/lab_source.hpp"
 #include "runner/preflight.hpp"
 #include "runner/seed_command.hpp"
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -36,6 +41,15 @@ Commands:
                      a blank qcow2 disk, e.g. kvmrun disk create data.qcow2 10GiB
   disk info FILE [--format qcow2|raw] [--json]
                      header, backing chain and a safety verdict (exit 6 if unsafe)
+  image fetch [NAME...]
+                     download, verify (SHA-256/512) and cache the lab's base images
+  image list [--json]
+                     the cached images
+  image verify [NAME...]
+                     re-hash cached images (exit 5 if one does not match its digest)
+  image prune [--all] [--dry-run]
+                     remove cached images no instance disk uses (without --all, the
+                     newest of each name stays)
   version            the versions of kvmrun and of the libraries inside it
   help               this text
 
@@ -245,11 +259,103 @@ int run_disk(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
                                            "SIZE | disk info FILE"));
 }
 
+std::string short_digest(const images::ExpectedDigest& d) {
+  return std::string(to_string(d.algorithm)) + ":" + d.hex.substr(0, 16) + "...";
+}
+
+int run_image(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+              const CliEnvironment& env) {
+  const auto& pos = args.positional;
+  const std::string sub = pos.empty() ? "" : pos.front();
+  const std::vector<std::string> names(pos.size() > 1 ? pos.begin() + 1 : pos.end(), pos.end());
+  const auto wanted = [&](const std::string& name) {
+    return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
+  };
+  const Dirs dirs = default_dirs(env.getenv, env.uid);
+  images::ImageCache cache(dirs.cache / "images");
+
+  if (sub == "fetch") {
+    const auto config = args.value("--config");
+    auto lab = resolve_lab(config ? std::optional<std::filesystem::path>(*config) : std::nullopt,
+                           env.working_dir);
+    if (!lab)
+      return fail(err, lab.error());
+    for (const auto& name : names)
+      if (!lab->images.contains(name))
+        return fail(err, Error(ErrorCode::config, "no image '" + name + "' in " + lab->source));
+    for (const auto& [name, spec] : lab->images) {
+      if (!wanted(name))
+        continue;
+      auto fetched =
+          cache.fetch(image_source(spec), terminal_progress(name, env.stderr_is_terminal));
+      if (!fetched)
+        return fail(err, fetched.error());
+      out << name << ": "
+          << (fetched->downloaded ? (fetched->resumed ? "downloaded (resumed)" : "downloaded")
+                                  : "cached")
+          << ", " << short_digest(fetched->entry.digest) << ", " << fetched->entry.size
+          << " bytes, " << fetched->entry.file.string() << "\n";
+    }
+    return 0;
+  }
+  if (sub == "list" && names.empty()) {
+    const auto entries = cache.list();
+    if (args.has("--json")) {
+      boost::json::array list;
+      for (const auto& e : entries)
+        list.push_back(boost::json::object{{"name", e.name},
+                                           {"digest", e.digest.label()},
+                                           {"format", images::to_string(e.format)},
+                                           {"size", e.size},
+                                           {"file", e.file.string()},
+                                           {"url", e.url},
+                                           {"fetched_at", e.fetched_at}});
+      out << boost::json::serialize(boost::json::object{{"images", std::move(list)}}) << "\n";
+    } else {
+      for (const auto& e : entries)
+        out << e.name << "  " << short_digest(e.digest) << "  " << e.size << " bytes  "
+            << e.file.string() << "\n";
+      if (entries.empty())
+        out << "no cached images in " << cache.root().string() << "\n";
+    }
+    return 0;
+  }
+  if (sub == "verify") {
+    bool all_ok = true;
+    for (const auto& e : cache.list()) {
+      if (!wanted(e.name))
+        continue;
+      const auto v = cache.verify(e);
+      all_ok = all_ok && v.ok;
+      out << (v.ok ? "ok    " : "BAD   ") << e.name << "  " << e.file.string() << ": " << v.detail
+          << "\n";
+    }
+    if (!all_ok)
+      return fail(err, Error(ErrorCode::image, "a cached image does not match its digest",
+                             "remove it and run kvmrun image fetch again"));
+    return 0;
+  }
+  if (sub == "prune" && names.empty()) {
+    const bool dry_run = args.has("--dry-run");
+    auto pruned = cache.prune(bases_in_use(dirs.state), args.has("--all"), dry_run);
+    if (!pruned)
+      return fail(err, pruned.error());
+    for (const auto& e : pruned->removed)
+      out << (dry_run ? "would remove " : "removed ") << e.name << "  " << e.file.string() << "\n";
+    for (const auto& e : pruned->kept_in_use)
+      out << "kept (in use) " << e.name << "  " << e.file.string() << "\n";
+    return 0;
+  }
+  return fail(err, Error(ErrorCode::usage, "usage: kvmrun image fetch [NAME...] | list | verify "
+                                           "[NAME...] | prune [--all] [--dry-run]"));
+}
+
 // Which options each command accepts (besides --help and --version).
 const std::map<std::string, std::set<std::string, std::less<>>, std::less<>> command_options = {
     {"preflight", {"--json", "--accel"}},
     {"seed", {"--config", "--output", "--print"}},
     {"disk", {"--backing-format", "--size", "--format", "--json"}},
+    {"image", {"--config", "--json", "--all", "--dry-run"}},
 };
 
 } // namespace
@@ -259,7 +365,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const std::map<std::string, bool, std::less<>> known = {
       {"--json", false},  {"--accel", true},  {"--help", false},  {"--version", false},
       {"--config", true}, {"--output", true}, {"--print", false}, {"--backing-format", true},
-      {"--size", true},   {"--format", true}};
+      {"--size", true},   {"--format", true}, {"--all", false},   {"--dry-run", false}};
   auto parsed = parse(args, known);
   if (!parsed)
     return fail(err, parsed.error());
@@ -290,6 +396,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return run_seed(*parsed, out, err, env);
   if (command == "disk")
     return run_disk(*parsed, out, err);
+  if (command == "image")
+    return run_image(*parsed, out, err, env);
   return fail(err,
               Error(ErrorCode::usage, "unknown command '" + command + "'", "see 'kvmrun help'"));
 }

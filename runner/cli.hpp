@@ -15,6 +15,7 @@ struct CliEnvironment {
   EnvLookup getenv;
   uid_t uid = 0;
   std::filesystem::path working_dir; // where kvmrun.toml is looked for
+  bool stderr_is_terminal = false;   // progress bars only on a terminal
 };
 
 // `args` excludes the program name.

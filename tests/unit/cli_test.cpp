@@ -15,7 +15,7 @@ struct CliRun {
 
 CliRun run(const std::vector<std::string>& args) {
   std::ostringstream out, err;
-  const CliEnvironment env{[](const char*) -> const char* { return nullptr; }, 1000, "/"};
+  const CliEnvironment env{[](const char*) -> const char* { return nullptr; }, 1000, "/", false};
   const int code = run_cli(args, out, err, env);
   return {code, out.str(), err.str()};
 }
