@@ -28,16 +28,46 @@ private:
   int m_fd;
 };
 
-Status write_all(int fd, std::string_view bytes, const std::string& what) {
+Status write_all(int fd, std::string_view bytes, off_t offset, const std::string& what) {
   while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), offset);
     if (n < 0) {
       if (errno == EINTR)
         continue;
       return system_error(ErrorCode::io, "writing " + what, errno);
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
+    offset += n;
   }
+  return {};
+}
+
+// Writes `bytes` into a new, empty file, leaving all-zero 4 KiB blocks as holes (disk images
+// and ISOs are mostly zeros; holes read back as zeros and cost nothing to write or flush).
+Status write_sparse(int fd, std::string_view bytes, const std::string& what) {
+  constexpr std::size_t block = 4096;
+  static const std::string zeros(block, '\0');
+  std::size_t run_start = 0;
+  bool in_run = false;
+  for (std::size_t at = 0; at < bytes.size(); at += block) {
+    const auto piece = bytes.substr(at, block);
+    const bool zero = piece.size() == block && piece == std::string_view(zeros);
+    if (!zero && !in_run) {
+      run_start = at;
+      in_run = true;
+    } else if (zero && in_run) {
+      if (auto w = write_all(fd, bytes.substr(run_start, at - run_start),
+                             static_cast<off_t>(run_start), what);
+          !w)
+        return w;
+      in_run = false;
+    }
+  }
+  if (in_run)
+    if (auto w = write_all(fd, bytes.substr(run_start), static_cast<off_t>(run_start), what); !w)
+      return w;
+  if (::ftruncate(fd, static_cast<off_t>(bytes.size())) != 0)
+    return system_error(ErrorCode::io, "sizing " + what, errno);
   return {};
 }
 
@@ -49,7 +79,7 @@ namespace {
 // `replace`, else only if nothing is there (renameat2 RENAME_NOREPLACE).
 Status write_via_temp(const std::filesystem::path& target, std::string_view bytes, mode_t mode,
                       Durability durability, bool replace) {
-  const bool durable = durability == Durability::durable;
+  const bool sync_file = durability != Durability::regenerated;
   const std::filesystem::path dir =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
@@ -62,9 +92,9 @@ Status write_via_temp(const std::filesystem::path& target, std::string_view byte
   };
   if (::fchmod(fd.get(), mode) != 0)
     return fail(system_error(ErrorCode::io, "setting the mode of " + temp, errno));
-  if (auto written = write_all(fd.get(), bytes, temp); !written)
+  if (auto written = write_sparse(fd.get(), bytes, temp); !written)
     return fail(std::move(written).error());
-  if (durable && ::fsync(fd.get()) != 0)
+  if (sync_file && ::fsync(fd.get()) != 0)
     return fail(system_error(ErrorCode::io, "flushing " + temp, errno));
   if (::close(fd.release()) != 0)
     return fail(system_error(ErrorCode::io, "closing " + temp, errno));
@@ -78,15 +108,19 @@ Status write_via_temp(const std::filesystem::path& target, std::string_view byte
                         "remove it first if it is no longer needed"));
     return fail(system_error(ErrorCode::io, "renaming " + temp + " to " + target.string(), errno));
   }
-  if (!durable)
+  if (durability != Durability::durable)
     return {};
+  return sync_directory(dir);
+}
+
+} // namespace
+
+Status sync_directory(const std::filesystem::path& dir) {
   Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0)
     return system_error(ErrorCode::io, "flushing the directory " + dir.string(), errno);
   return {};
 }
-
-} // namespace
 
 Status write_file_atomic(const std::filesystem::path& target, std::string_view bytes, mode_t mode,
                          Durability durability) {

@@ -19,6 +19,9 @@ enum class Durability {
   // fsync the file before the rename and the directory after it: after a crash the target is
   // the old or the new version. For kvmrun's own state (instance records, cache entries).
   durable,
+  // fsync the file only; the caller syncs the directory once after creating several files in
+  // it (sync_directory), as provisioning an instance does.
+  file_synced,
   // Atomic rename only: readers never see a torn file, but a crash may lose the new version.
   // For derived artifacts kvmrun rewrites on every run (seed ISOs).
   regenerated,
@@ -35,6 +38,9 @@ enum class Durability {
 [[nodiscard]] Status create_file_exclusive(const std::filesystem::path& path,
                                            std::string_view bytes, mode_t mode = 0600,
                                            Durability durability = Durability::durable);
+
+// fsync a directory, making the names created in it durable. ErrorCode::io.
+[[nodiscard]] Status sync_directory(const std::filesystem::path& dir);
 
 // Reads a whole file; refuses files larger than `max_bytes`. ErrorCode::io.
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,

@@ -17,7 +17,10 @@ def main(path):
         if not m:
             continue
         unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
-        groups.setdefault(m.group(1), []).append((m.group(2), b["real_time"] * unit, b["iterations"]))
+        rate = b.get("bytes_per_second")
+        # Throughput benchmarks compare seconds per byte; others, seconds per run.
+        cost = 1e6 / rate if rate else b["real_time"] * unit
+        groups.setdefault(m.group(1), []).append((m.group(2), b["real_time"] * unit, rate, cost))
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
@@ -32,15 +35,23 @@ def main(path):
     print(f"- kvmrun build: the `ci` preset (-O2); Google Benchmark library from Debian "
           f"(reports itself as {ctx.get('library_build_type')})\n")
     for group, rows in groups.items():
-        ours = [(name, t) for name, t, _ in rows if name.startswith("Kvmrun")]
+        ours = [(name, cost) for name, _, _, cost in rows if name.startswith("Kvmrun")]
+        throughput = any(rate for _, _, rate, _ in rows)
         print(f"## {group}\n")
-        print("| contender | wall time per run | " +
-              " | ".join(f"x {name}" for name, _ in ours) + " |")
-        print("|---|---:|" + "---:|" * len(ours))
-        for name, t, iters in rows:
-            print(f"| {name} | {t:,.1f} us | " +
-                  " | ".join(f"{t / base:,.1f}" for _, base in ours) + " |")
+        print("| contender | wall time per run |" + (" throughput |" if throughput else "") +
+              " ".join(f" cost / {name} |" for name, _ in ours))
+        print("|---|---:|" + ("---:|" if throughput else "") + "---:|" * len(ours))
+        for name, t, rate, cost in rows:
+            line = f"| {name} | {t:,.1f} us |"
+            if throughput:
+                line += f" {rate / 1e6:,.0f} MB/s |" if rate else " |"
+            line += "".join(f" {cost / base:,.2f} |" for _, base in ours)
+            print(line)
         print()
+    print("A cost above 1 means slower than that kvmrun variant (for throughput rows: time per")
+    print("byte). `Written` and `InMemory` variants leave flushing to the caller; `FileSynced`")
+    print("and `Durable` flush the file (and its directory) before returning; `ToDisk` writes a")
+    print("seed ISO as `kvmrun seed` does (atomic rename, no flush: seeds are rewritten each run).")
 
 if __name__ == "__main__":
     main(sys.argv[1])

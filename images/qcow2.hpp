@@ -6,6 +6,7 @@
 // with a verdict on whether it is safe to use as a base image.
 #pragma once
 
+#include "base/file_io.hpp"
 #include "base/result.hpp"
 
 #include <cstdint>
@@ -34,8 +35,11 @@ struct Qcow2Spec {
 // block, and an all-zero L1 table. Pure. ErrorCode::disk for an impossible spec.
 [[nodiscard]] Result<std::string> build_qcow2(const Qcow2Spec& spec);
 
-// Writes a new image at `path` (mode 0600, fsynced); never replaces an existing file.
-[[nodiscard]] Status create_qcow2(const std::filesystem::path& path, const Qcow2Spec& spec);
+// Writes a new image at `path` (mode 0600); never replaces an existing file. By default the
+// file and its directory are fsynced; provisioning passes Durability::file_synced and syncs the
+// instance directory once for all its files.
+[[nodiscard]] Status create_qcow2(const std::filesystem::path& path, const Qcow2Spec& spec,
+                                  Durability durability = Durability::durable);
 
 // What an image header says. Fields past `format`/sizes are for qcow2 only.
 struct ImageInfo {

@@ -126,12 +126,12 @@ Result<std::string> build_qcow2(const Qcow2Spec& spec) {
   return image;
 }
 
-Status create_qcow2(const std::filesystem::path& path, const Qcow2Spec& spec) {
+Status create_qcow2(const std::filesystem::path& path, const Qcow2Spec& spec,
+                    Durability durability) {
   auto bytes = build_qcow2(spec);
   if (!bytes)
     return std::move(bytes).error().add_context("creating " + path.string());
-  return create_file_exclusive(path, *bytes, 0600, Durability::durable)
-      .context("creating " + path.string());
+  return create_file_exclusive(path, *bytes, 0600, durability).context("creating " + path.string());
 }
 
 } // namespace kvmrun::images
