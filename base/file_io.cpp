@@ -1,5 +1,7 @@
 #include "base/file_io.hpp"
 
+#include "base/unique_fd.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,22 +13,6 @@
 namespace kvmrun {
 
 namespace {
-
-class Fd {
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0)
-      ::close(m_fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
-private:
-  int m_fd;
-};
 
 Status write_all(int fd, std::string_view bytes, off_t offset, const std::string& what) {
   while (!bytes.empty()) {
@@ -83,7 +69,7 @@ Status write_via_temp(const std::filesystem::path& target, std::string_view byte
   const std::filesystem::path dir =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (fd.get() < 0)
     return system_error(ErrorCode::io, "creating a temporary file in " + dir.string(), errno);
   const auto fail = [&](Error error) {
@@ -116,7 +102,7 @@ Status write_via_temp(const std::filesystem::path& target, std::string_view byte
 } // namespace
 
 Status sync_directory(const std::filesystem::path& dir) {
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0)
     return system_error(ErrorCode::io, "flushing the directory " + dir.string(), errno);
   return {};
@@ -133,7 +119,7 @@ Status create_file_exclusive(const std::filesystem::path& path, std::string_view
 }
 
 Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)
     return system_error(ErrorCode::io, "opening " + path.string(), errno);
   struct stat st {};

@@ -1,6 +1,7 @@
 #include "images/cache.hpp"
 
 #include "base/file_io.hpp"
+#include "base/unique_fd.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -19,28 +20,6 @@
 namespace kvmrun::images {
 
 namespace {
-
-// An open file descriptor, closed on destruction (which also releases any flock on it).
-class FileHandle {
-public:
-  explicit FileHandle(int fd = -1) : m_fd(fd) {}
-  ~FileHandle() {
-    if (m_fd >= 0)
-      ::close(m_fd);
-  }
-  FileHandle(FileHandle&& other) noexcept : m_fd(other.release()) {}
-  FileHandle& operator=(FileHandle&& other) noexcept {
-    std::swap(m_fd, other.m_fd);
-    return *this;
-  }
-  FileHandle(const FileHandle&) = delete;
-  FileHandle& operator=(const FileHandle&) = delete;
-  [[nodiscard]] int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
-private:
-  int m_fd;
-};
 
 std::string file_stem(const ExpectedDigest& d) {
   return std::string(to_string(d.algorithm)) + "-" + d.hex;
@@ -126,9 +105,9 @@ CacheEntry read_entry(const std::string& name, const std::filesystem::path& file
 }
 
 // Holds the per-name fetch lock.
-Result<FileHandle> lock_name(const std::filesystem::path& dir) {
+Result<UniqueFd> lock_name(const std::filesystem::path& dir) {
   const auto path = dir / ".lock";
-  FileHandle fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (fd.get() < 0)
     return system_error(ErrorCode::io, "opening " + path.string(), errno);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -139,13 +118,13 @@ Result<FileHandle> lock_name(const std::filesystem::path& dir) {
       if (errno != EINTR)
         return system_error(ErrorCode::io, "locking " + path.string(), errno);
   }
-  return FileHandle(fd.release());
+  return UniqueFd(fd.release());
 }
 
 } // namespace
 
 Result<std::string> hash_file(const std::filesystem::path& path, DigestAlgorithm algorithm) {
-  FileHandle fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)
     return system_error(ErrorCode::io, "opening " + path.string(), errno);
   Digest d(algorithm);
@@ -196,7 +175,7 @@ Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressS
   const auto partial = dir / (".partial-" + file_stem(*expected));
   bool resumed = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    FileHandle fd(::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    UniqueFd fd(::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (fd.get() < 0)
       return system_error(ErrorCode::io, "opening " + partial.string(), errno);
     Digest digest(expected->algorithm);
@@ -267,7 +246,7 @@ Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressS
       return std::move(written).error();
     if (::rename(partial.c_str(), final_path.c_str()) != 0)
       return system_error(ErrorCode::io, "renaming " + partial.string(), errno);
-    FileHandle dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0)
       return system_error(ErrorCode::io, "flushing " + dir.string(), errno);
     return FetchResult{read_entry(source.name, final_path, *expected, source.format), true,

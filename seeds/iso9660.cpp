@@ -19,6 +19,8 @@
 // boundary (ECMA-119 6.8.1.1); a record that would is moved to the next sector.
 #include "seeds/iso9660.hpp"
 
+#include "base/utf8.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <cstdio>
@@ -85,31 +87,9 @@ std::size_t sectors_for(std::uint64_t bytes) {
 std::optional<std::string> to_ucs2be(std::string_view utf8) {
   std::string out;
   for (std::size_t i = 0; i < utf8.size();) {
-    const auto c = static_cast<unsigned char>(utf8[i]);
     std::uint32_t cp = 0;
-    std::size_t len = 0;
-    if (c < 0x80) {
-      cp = c;
-      len = 1;
-    } else if ((c & 0xE0U) == 0xC0U) {
-      cp = c & 0x1FU;
-      len = 2;
-    } else if ((c & 0xF0U) == 0xE0U) {
-      cp = c & 0x0FU;
-      len = 3;
-    } else {
-      return std::nullopt; // 4-byte sequences are outside the BMP; others are invalid
-    }
-    if (i + len > utf8.size())
-      return std::nullopt;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(utf8[i + k]);
-      if ((cc & 0xC0U) != 0x80U)
-        return std::nullopt;
-      cp = (cp << 6U) | (cc & 0x3FU);
-    }
-    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800);
-    if (overlong || (cp >= 0xD800 && cp <= 0xDFFF))
+    const std::size_t len = decode_utf8(utf8, i, cp);
+    if (len == 0 || cp > 0xFFFF)
       return std::nullopt;
     out.push_back(static_cast<char>(cp >> 8U));
     out.push_back(static_cast<char>(cp & 0xFFU));
