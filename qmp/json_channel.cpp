@@ -65,6 +65,8 @@ Status JsonChannel::send(std::string_view bytes) {
                                           " bytes are still waiting to be sent");
   m_out.append(bytes);
   flush();
+  if (!m_fd.valid()) // the write found the peer gone
+    return Error(ErrorCode::qemu, "connection lost: the peer closed the socket");
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,13 +11,20 @@
 
 namespace kvmrun::testing {
 
-BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) {
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const std::vector<std::pair<int, int>>& inherit) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return;
   m_pid = ::fork();
   if (m_pid == 0) {
     ::dup2(fds[1], STDOUT_FILENO);
+    for (const auto& [from, to] : inherit) {
+      if (from == to)
+        ::fcntl(to, F_SETFD, 0); // dup2 onto itself would keep close-on-exec
+      else
+        ::dup2(from, to); // dup2 clears close-on-exec on the new number
+    }
     const int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, STDIN_FILENO);
     std::vector<char*> args;
@@ -28,6 +36,24 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) {
   }
   ::close(fds[1]);
   m_stdout = fds[0];
+}
+
+std::optional<int> BackgroundProcess::wait_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, m_pid, 0));
+  if (pidfd >= 0) {
+    pollfd pfd{pidfd, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    ::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+    ::close(pidfd);
+  }
+  int status = 0;
+  if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+    m_pid = -1;
+    return status;
+  }
+  return std::nullopt;
 }
 
 BackgroundProcess::~BackgroundProcess() {

@@ -13,7 +13,9 @@ namespace kvmrun::testing {
 
 class BackgroundProcess {
 public:
-  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  // `inherit` maps a descriptor of this process to the number the child gets it as.
+  explicit BackgroundProcess(const std::vector<std::string>& argv,
+                             const std::vector<std::pair<int, int>>& inherit = {});
   ~BackgroundProcess();
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
@@ -22,6 +24,8 @@ public:
   [[nodiscard]] std::optional<std::string> wait_for_line(const std::string& prefix,
                                                          std::chrono::milliseconds timeout);
   [[nodiscard]] pid_t pid() const { return m_pid; }
+  // Waits up to `timeout` for the process to exit; its wait status, or nullopt.
+  [[nodiscard]] std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
 private:
   pid_t m_pid = -1;

@@ -310,3 +310,19 @@ TEST_F(QmpClientTest, APeerThatStopsReadingCannotBlockTheClient) {
 
 } // namespace
 } // namespace kvmrun::qmp
+
+namespace kvmrun::qmp {
+namespace {
+
+TEST_F(QmpClientTest, ACommandSentAfterThePeerLeftFailsAtOnceNotAtItsDeadline) {
+  connect();
+  peer.hang_up(); // nobody has run the loop since, so the client has not seen the EOF yet
+  const auto started = Clock::now();
+  const auto r = client.execute_sync("query-status", {}, deadline_after(10s));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().describe().find("connection lost"), std::string::npos);
+  EXPECT_LT(Clock::now() - started, 1s);
+}
+
+} // namespace
+} // namespace kvmrun::qmp
