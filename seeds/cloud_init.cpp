@@ -1,5 +1,6 @@
 #include "seeds/cloud_init.hpp"
 
+#include "base/base64.hpp"
 #include "base/digest.hpp"
 #include "seeds/yaml.hpp"
 
@@ -24,22 +25,6 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
   for (const auto& s : items)
     out += (out.empty() ? "" : std::string(sep)) + s;
-  return out;
-}
-
-std::string base64(std::string_view bytes) {
-  static constexpr char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
-    std::uint32_t w = 0;
-    for (std::size_t k = 0; k < 3; ++k)
-      w = (w << 8U) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0U);
-    for (std::size_t k = 0; k < 4; ++k)
-      out.push_back(k <= n ? table[(w >> (18 - 6 * k)) & 0x3FU] : '=');
-  }
   return out;
 }
 
@@ -88,7 +73,7 @@ object write_file_object(const WriteFileSpec& f) {
     o["content"] = f.content;
   } else {
     o["encoding"] = "b64";
-    o["content"] = base64(f.content);
+    o["content"] = base64_encode(f.content);
   }
   o["permissions"] = f.permissions;
   o["owner"] = f.owner;

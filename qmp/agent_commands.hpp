@@ -1,0 +1,64 @@
+// Typed guest-agent commands over an AgentClient, blocking with a deadline (they run the
+// client's event loop). guest-exec output arrives base64-encoded and is decoded here.
+#pragma once
+
+#include "base/result.hpp"
+#include "qmp/agent_client.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kvmrun::qmp {
+
+[[nodiscard]] Status guest_ping(AgentClient& agent, Deadline deadline);
+
+struct GuestInfo {
+  std::string version;
+  std::vector<std::string> enabled_commands;
+};
+[[nodiscard]] Result<GuestInfo> guest_info(AgentClient& agent, Deadline deadline);
+
+struct GuestOsInfo {
+  std::string id, name, pretty_name, version_id, kernel_release, machine;
+};
+[[nodiscard]] Result<GuestOsInfo> guest_osinfo(AgentClient& agent, Deadline deadline);
+
+struct GuestInterface {
+  std::string name;
+  std::string mac;
+  std::vector<std::string> addresses; // "10.0.2.15/24", "fe80::.../64"
+};
+[[nodiscard]] Result<std::vector<GuestInterface>> guest_network_interfaces(AgentClient& agent,
+                                                                           Deadline deadline);
+
+struct ExecStatus {
+  bool exited = false;
+  int exit_code = -1; // when exited normally
+  int signal = 0;     // when killed by a signal
+  std::string out;    // decoded stdout
+  std::string err;    // decoded stderr
+  bool truncated = false;
+};
+
+// Starts `path args...` in the guest with its output captured; returns the guest pid.
+[[nodiscard]] Result<std::int64_t> guest_exec(AgentClient& agent, const std::string& path,
+                                              const std::vector<std::string>& args,
+                                              Deadline deadline,
+                                              const std::optional<std::string>& input = {});
+[[nodiscard]] Result<ExecStatus> guest_exec_status(AgentClient& agent, std::int64_t pid,
+                                                   Deadline deadline);
+// guest-exec, then guest-exec-status until it exits (polled on timers: the agent has no
+// completion event), all before `deadline`. ErrorCode::timeout names the command.
+[[nodiscard]] Result<ExecStatus> guest_run(AgentClient& agent, const std::string& path,
+                                           const std::vector<std::string>& args, Deadline deadline);
+
+// A whole file from the guest (guest-file-open/read/close), refusing more than `max_bytes`.
+[[nodiscard]] Result<std::string> guest_read_file(AgentClient& agent, const std::string& path,
+                                                  Deadline deadline,
+                                                  std::size_t max_bytes = 16U << 20U);
+
+// guest-shutdown (mode "powerdown", "halt" or "reboot"); the agent sends no reply on success.
+[[nodiscard]] Status guest_shutdown(AgentClient& agent, const std::string& mode, Deadline deadline);
+
+} // namespace kvmrun::qmp
