@@ -6,8 +6,17 @@
 
 namespace kvmrun::qmp {
 
+namespace {
+
+ChannelLimits with_sentinels(ChannelLimits limits) {
+  limits.framer.agent_sentinels = true;
+  return limits;
+}
+
+} // namespace
+
 AgentClient::AgentClient(EventLoop& loop, ChannelLimits limits)
-    : m_loop(loop), m_channel(loop, limits) {}
+    : m_loop(loop), m_channel(loop, with_sentinels(limits)) {}
 
 AgentClient::~AgentClient() {
   *m_alive = false;

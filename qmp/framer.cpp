@@ -12,13 +12,26 @@ void LineFramer::skip_until_sentinel() {
 }
 
 Status LineFramer::feed(std::string_view bytes, std::vector<boost::json::object>& out) {
-  if (m_skipping) {
-    const auto sentinel = bytes.find('\xFF');
+  while (true) {
+    if (m_skipping) {
+      const auto sentinel = bytes.find('\xFF');
+      if (sentinel == std::string_view::npos)
+        return {};
+      m_skipping = false;
+      bytes.remove_prefix(sentinel + 1);
+    }
+    const auto sentinel = m_limits.agent_sentinels ? bytes.find('\xFF') : std::string_view::npos;
+    if (auto fed = feed_lines(bytes.substr(0, sentinel), out); !fed)
+      return fed;
     if (sentinel == std::string_view::npos)
       return {};
-    m_skipping = false;
+    m_buffer.clear(); // the partial line before the marker is garbage
+    m_scanned = 0;
     bytes.remove_prefix(sentinel + 1);
   }
+}
+
+Status LineFramer::feed_lines(std::string_view bytes, std::vector<boost::json::object>& out) {
   m_buffer.append(bytes);
   boost::json::parse_options options;
   options.max_depth = m_limits.max_depth;

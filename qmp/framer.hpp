@@ -18,6 +18,9 @@ namespace kvmrun::qmp {
 struct FramerLimits {
   std::size_t max_message = 32U << 20U; // bytes in one message
   std::size_t max_depth = 64;           // nesting of arrays and objects
+  // Guest agent: a 0xFF byte (the agent's resynchronisation marker) ends and discards any
+  // partial line before it; complete lines before it are still delivered.
+  bool agent_sentinels = false;
 };
 
 class LineFramer {
@@ -35,6 +38,8 @@ public:
   [[nodiscard]] std::size_t buffered() const { return m_buffer.size(); }
 
 private:
+  [[nodiscard]] Status feed_lines(std::string_view bytes, std::vector<boost::json::object>& out);
+
   FramerLimits m_limits;
   std::string m_buffer;
   std::size_t m_scanned = 0; // bytes of m_buffer known to hold no newline

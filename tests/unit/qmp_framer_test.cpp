@@ -101,5 +101,16 @@ TEST(LineFramer, SkipsStaleBytesUpToTheAgentsSentinel) {
   EXPECT_EQ(out[0].at("return").as_int64(), 42);
 }
 
+TEST(LineFramer, AgentSentinelsDiscardAPartialLineButKeepWholeOnes) {
+  LineFramer f(FramerLimits{1U << 20U, 64, true});
+  std::vector<boost::json::object> out;
+  ASSERT_TRUE(
+      f.feed("{\"return\": 1}\n{\"half\xff{\"return\": 2}\n\xff{\"return\": 3}\n", out).ok());
+  ASSERT_EQ(out.size(), 3U);
+  EXPECT_EQ(out[2].at("return").as_int64(), 3);
+  LineFramer qmp;
+  EXPECT_FALSE(qmp.feed("\xff{\"return\": 2}\n", out).ok()) << "QMP never sends 0xFF";
+}
+
 } // namespace
 } // namespace kvmrun::qmp
