@@ -135,6 +135,12 @@ void QmpClient::wait_event(std::string name, Deadline deadline, EventHandler don
   m_waiters.push_back(Waiter{std::move(name), std::move(done), timer, key});
 }
 
+void QmpClient::stream_events(std::function<void(const QmpEvent&)> handler) {
+  for (auto& e : take_events())
+    handler(e);
+  m_event_stream = std::move(handler);
+}
+
 std::vector<QmpEvent> QmpClient::take_events() {
   std::vector<QmpEvent> out(std::make_move_iterator(m_events.begin()),
                             std::make_move_iterator(m_events.end()));
@@ -193,6 +199,10 @@ void QmpClient::on_message(boost::json::object message) {
         done(std::move(e));
         return;
       }
+    if (m_event_stream) {
+      m_event_stream(e);
+      return;
+    }
     m_events.push_back(std::move(e));
     while (m_events.size() > m_options.max_queued_events) {
       m_events.pop_front();

@@ -53,6 +53,9 @@ public:
   // The next event called `name` (a queued one first), or ErrorCode::timeout.
   void wait_event(std::string name, Deadline deadline, EventHandler done);
 
+  // From now on, events nobody waits for go to `handler` instead of the queue (which is
+  // handed over first).
+  void stream_events(std::function<void(const QmpEvent&)> handler);
   // Queued events nobody waited for, oldest first; clears the queue.
   [[nodiscard]] std::vector<QmpEvent> take_events();
   [[nodiscard]] bool ready() const { return m_state == State::ready; }
@@ -96,6 +99,7 @@ private:
   std::map<std::string, Pending> m_pending;
   std::deque<QmpEvent> m_events;
   std::vector<Waiter> m_waiters;
+  std::function<void(const QmpEvent&)> m_event_stream;
   std::size_t m_dropped_events = 0;
   std::size_t m_unmatched_replies = 0;
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);

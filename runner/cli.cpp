@@ -6,10 +6,12 @@
 #include "lab/values.hpp"
 
 #include "runner/build_info.hpp"
+#include "runner/cli_args.hpp"
 #include "runner/disk_command.hpp"
 #include "runner/image_command.hpp"
 #include "runner/lab_source.hpp"
 #include "runner/preflight.hpp"
+#include "runner/qmp_command.hpp"
 #include "runner/seed_command.hpp"
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -50,6 +52,8 @@ Commands:
   image prune [--all] [--dry-run]
                      remove cached images no instance disk uses (without --all, the
                      newest of each name stays)
+  qmp INSTANCE|SOCKET COMMAND [JSON-ARGS] [--events]
+                     one QMP command, its reply as JSON; --events then streams events
   version            the versions of kvmrun and of the libraries inside it
   help               this text
 
@@ -67,20 +71,6 @@ Environment:
 Exit codes: 0 ok, 2 usage, 3 config, 4 host, 5 image, 6 disk, 7 qemu, 8 timeout,
             9 guest, 10 io, 11 protocol, 12 busy, 70 internal error.
 )";
-
-// The parsed command line: the command, its options (flag -> value, "" for switches) and the
-// remaining positional arguments.
-struct ParsedArgs {
-  std::string command;
-  std::map<std::string, std::string, std::less<>> options;
-  std::vector<std::string> positional;
-
-  [[nodiscard]] bool has(std::string_view option) const { return options.contains(option); }
-  [[nodiscard]] std::optional<std::string> value(std::string_view option) const {
-    const auto it = options.find(option);
-    return it == options.end() ? std::nullopt : std::optional(it->second);
-  }
-};
 
 Result<ParsedArgs> parse(const std::vector<std::string>& args,
                          const std::map<std::string, bool, std::less<>>& known) {
@@ -116,11 +106,6 @@ Result<ParsedArgs> parse(const std::vector<std::string>& args,
     parsed.options[name] = value.value_or("");
   }
   return parsed;
-}
-
-int fail(std::ostream& err, const Error& error) {
-  err << "kvmrun: error: " << error.describe() << '\n';
-  return exit_code(error.code());
 }
 
 HostPaths host_paths(const CliEnvironment& env) {
@@ -356,6 +341,7 @@ const std::map<std::string, std::set<std::string, std::less<>>, std::less<>> com
     {"seed", {"--config", "--output", "--print"}},
     {"disk", {"--backing-format", "--size", "--format", "--json"}},
     {"image", {"--config", "--json", "--all", "--dry-run"}},
+    {"qmp", {"--config", "--events"}},
 };
 
 } // namespace
@@ -365,7 +351,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const std::map<std::string, bool, std::less<>> known = {
       {"--json", false},  {"--accel", true},  {"--help", false},  {"--version", false},
       {"--config", true}, {"--output", true}, {"--print", false}, {"--backing-format", true},
-      {"--size", true},   {"--format", true}, {"--all", false},   {"--dry-run", false}};
+      {"--size", true},   {"--format", true}, {"--all", false},   {"--dry-run", false},
+      {"--events", false}};
   auto parsed = parse(args, known);
   if (!parsed)
     return fail(err, parsed.error());
@@ -398,6 +385,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return run_disk(*parsed, out, err);
   if (command == "image")
     return run_image(*parsed, out, err, env);
+  if (command == "qmp")
+    return run_qmp_command(*parsed, out, err, env);
   return fail(err,
               Error(ErrorCode::usage, "unknown command '" + command + "'", "see 'kvmrun help'"));
 }

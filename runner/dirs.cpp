@@ -29,4 +29,9 @@ Dirs default_dirs(const EnvLookup& getenv, uid_t uid) {
   return dirs;
 }
 
+std::filesystem::path instance_runtime_dir(const Dirs& dirs, std::string_view lab,
+                                           std::string_view instance) {
+  return dirs.runtime / lab / instance;
+}
+
 } // namespace kvmrun::runner

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <string_view>
 #include <sys/types.h>
 
 namespace kvmrun::runner {
@@ -19,5 +20,9 @@ struct Dirs {
 // for the runtime directory, suffixed with the uid).
 using EnvLookup = std::function<const char*(const char*)>;
 [[nodiscard]] Dirs default_dirs(const EnvLookup& getenv, uid_t uid);
+
+// Where one instance's sockets live: <runtime>/<lab>/<instance>/{qmp,qga}.sock.
+[[nodiscard]] std::filesystem::path instance_runtime_dir(const Dirs& dirs, std::string_view lab,
+                                                         std::string_view instance);
 
 } // namespace kvmrun::runner
