@@ -20,7 +20,7 @@ find_package(Threads REQUIRED)
 find_path(TOMLPLUSPLUS_INCLUDE_DIR toml++/toml.h REQUIRED)
 add_library(kvmrun_tomlplusplus INTERFACE)
 target_include_directories(kvmrun_tomlplusplus SYSTEM INTERFACE ${TOMLPLUSPLUS_INCLUDE_DIR})
-target_compile_definitions(kvmrun_tomlplusplus INTERFACE TOML_HEADER_ONLY=1 TOML_EXCEPTIONS=0)
+target_compile_definitions(kvmrun_tomlplusplus INTERFACE TOML_HEADER_ONLY=1 TOML_EXCEPTIONS=1)
 
 if(DEFINED ENV{KVMRUN_CACHE_DIR})
   set(_kvmrun_cache "$ENV{KVMRUN_CACHE_DIR}")

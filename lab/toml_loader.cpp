@@ -8,8 +8,44 @@
 #include "lab/values.hpp"
 #include "seeds/password.hpp"
 
+// toml++ 3.3.0 checks internal preconditions of its parser with TOML_ASSERT, and some hostile
+// inputs violate them (found by tests/fuzz; e.g. "a = [}"): with assert() kvmrun would abort,
+// and with NDEBUG the parser would go on in a broken state. Here a failed precondition throws,
+// and parse_lab() turns it into an ordinary syntax error. NDEBUG is lifted for this file so
+// that TOML_ASSERT_ASSUME checks instead of assuming.
+#undef NDEBUG
+#include <stdexcept>
+namespace kvmrun::lab {
+struct TomlPreconditionFailed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+[[noreturn]] inline void toml_precondition_failed(const char* expression) {
+  throw TomlPreconditionFailed(expression);
+}
+} // namespace kvmrun::lab
+#define TOML_ASSERT(expr)                                                                          \
+  ((expr) ? static_cast<void>(0) : ::kvmrun::lab::toml_precondition_failed(#expr))
+// Its Unicode whitespace table is also wrong for U+00A1..U+0499 and reaches
+// __builtin_unreachable() (undefined behaviour) on some malformed input with such characters;
+// that code is noexcept, so the best available is a deterministic stop with an explanation.
+// The precheck below rejects most such input first.
+#include <cstdio>
+#include <cstdlib>
+#include <toml++/impl/preprocessor.h>
+namespace kvmrun::lab {
+[[noreturn]] inline void toml_unreachable() noexcept {
+  std::fputs("kvmrun: internal error: the TOML parser (toml++ 3.3.0) reached a state it "
+             "cannot handle on this lab file; look for stray non-ASCII characters outside "
+             "strings\n",
+             stderr);
+  std::abort();
+}
+} // namespace kvmrun::lab
+#undef TOML_UNREACHABLE
+#define TOML_UNREACHABLE ::kvmrun::lab::toml_unreachable()
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <functional>
 #include <set>
 
@@ -602,19 +638,99 @@ void cross_checks(Problems& problems, const toml::table& root, LabSpec& lab) {
   }
 }
 
+// toml++ 3.3.0 (Debian 12) has two bugs that hostile input reaches (both found by
+// tests/fuzz): it asserts when a table header has no key after its brackets ("[#", "[[[",
+// "[="; fixed upstream in toml++ PR #301), and it reaches __builtin_unreachable() on some
+// non-ASCII characters outside strings (its whitespace table). Neither is valid TOML, so both
+// are found here first, outside strings and comments, and reported as ordinary syntax errors.
+std::optional<Error> toml_precheck(std::string_view text, std::string_view source) {
+  const auto key_start = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '"' ||
+           c == '\'';
+  };
+  constexpr std::string_view basic_multi = "\"\"\"";
+  constexpr std::string_view literal_multi = "'''";
+  std::string_view open_string; // the delimiter of the multi-line string we are in
+  std::size_t line_no = 1;
+  for (std::size_t pos = 0; pos <= text.size(); ++line_no) {
+    const auto end = std::min(text.find('\n', pos), text.size());
+    const std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    std::size_t i = 0;
+    if (open_string.empty()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+        ++i;
+      if (i < line.size() && line[i] == '[') {
+        const std::size_t column = i + 1;
+        std::size_t k = i + 1;
+        if (k < line.size() && line[k] == '[')
+          ++k;
+        while (k < line.size() && (line[k] == ' ' || line[k] == '\t'))
+          ++k;
+        if (k >= line.size() || !key_start(line[k]))
+          return Error(ErrorCode::config,
+                       std::string(source) + ":" + std::to_string(line_no) + ":" +
+                           std::to_string(column) + ": invalid TOML: a table header needs a key",
+                       "fix the TOML syntax");
+      }
+    }
+    // Track multi-line strings so that lines inside them are not taken for headers.
+    for (; i < line.size(); ++i) {
+      if (open_string.empty()) {
+        if (line[i] == '#')
+          break;
+        if (static_cast<unsigned char>(line[i]) >= 0x80)
+          return Error(ErrorCode::config,
+                       std::string(source) + ":" + std::to_string(line_no) + ":" +
+                           std::to_string(i + 1) +
+                           ": invalid TOML: non-ASCII text outside a string or comment",
+                       "quote it: keys and values with such characters go in \"...\"");
+        if (line.substr(i, 3) == basic_multi || line.substr(i, 3) == literal_multi) {
+          open_string = line.substr(i, 3) == basic_multi ? basic_multi : literal_multi;
+          i += 2;
+        } else if (line[i] == '"' || line[i] == '\'') {
+          const char q = line[i]; // a one-line string: skip to its end
+          const std::size_t column = i + 1;
+          for (++i; i < line.size() && line[i] != q; ++i)
+            if (q == '"' && line[i] == '\\')
+              ++i;
+          if (i >= line.size())
+            return Error(ErrorCode::config,
+                         std::string(source) + ":" + std::to_string(line_no) + ":" +
+                             std::to_string(column) + ": invalid TOML: unterminated string",
+                         "close the string on the same line, or use \"\"\" for several lines");
+        }
+      } else if (open_string == basic_multi && line[i] == '\\') {
+        ++i;
+      } else if (line.substr(i, 3) == open_string) {
+        open_string = {};
+        i += 2;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
-  toml::parse_result parsed = toml::parse(text, source);
-  if (!parsed) {
-    const auto& err = parsed.error();
+  if (auto header = toml_precheck(text, source))
+    return *header;
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& err) {
     return Error(ErrorCode::config,
                  std::string(source) + ":" + std::to_string(err.source().begin.line) + ":" +
                      std::to_string(err.source().begin.column) +
                      ": invalid TOML: " + std::string(err.description()),
                  "fix the TOML syntax");
+  } catch (const TomlPreconditionFailed&) {
+    return Error(ErrorCode::config,
+                 std::string(source) + ": invalid TOML (the parser stopped "
+                                       "on malformed syntax it cannot place)",
+                 "check brackets, braces and commas");
   }
-  const toml::table& root = parsed.table();
   Problems problems{std::string(source)};
   LabSpec lab;
   lab.source = std::string(source);

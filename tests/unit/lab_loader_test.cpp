@@ -293,3 +293,56 @@ TEST(LoadLab, AMissingFileIsAnIoErrorNamingIt) {
 
 } // namespace
 } // namespace kvmrun::lab
+
+namespace kvmrun::lab {
+namespace {
+
+// Found by tests/fuzz: toml++ 3.3.0 aborted on these instead of reporting an error.
+TEST(LabLoader, TableHeadersWithoutAKeyAreSyntaxErrorsNotCrashes) {
+  for (const char* text : {"[[[1]]]\n", "[[=\n", "[#comment]\n", "x = 1\n  [ ]\n", "[\n"}) {
+    const auto r = parse_lab(text, "lab.toml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().code(), ErrorCode::config);
+    EXPECT_NE(r.error().message().find("invalid TOML"), std::string::npos) << text;
+  }
+}
+
+TEST(LabLoader, NonAsciiOutsideStringsIsASyntaxErrorNotUndefinedBehaviour) {
+  for (const char* text : {"\xc3\xab  \n", "x = 1 \xc2\xa0\n",
+                           "[instances.w\xc3\xa9"
+                           "b]\n",
+                           "c=2\"\xc6\x8c\n"}) {
+    const auto r = parse_lab(text, "lab.toml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.error().message().find("invalid TOML"), std::string::npos) << r.error().message();
+  }
+  const auto ok =
+      parse_lab(image_table + "# caf\xc3\xa9\n[instances.web]\nimage = \"deb\"\n"
+                              "[instances.web.cloud_init]\ntimezone = \"caf\xc3\xa9\"\n",
+                "lab.toml");
+  EXPECT_TRUE(ok.ok()) << ok.error().describe();
+}
+
+TEST(LabLoader, InputThatBreaksTheTomlParsersPreconditionsIsASyntaxError) {
+  for (const char* text : {"a = [}\n", "[instances.a]\nforwards = [}\n", "a = [1,}\n"}) {
+    const auto r = parse_lab(text, "lab.toml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().code(), ErrorCode::config);
+    EXPECT_NE(r.error().message().find("invalid TOML"), std::string::npos);
+  }
+}
+
+TEST(LabLoader, BracketLinesInsideMultiLineStringsAreNotTakenForHeaders) {
+  const auto r = parse_lab(image_table + "[instances.web]\nimage = \"deb\"\n"
+                                         "[[instances.web.cloud_init.write_files]]\n"
+                                         "path = \"/etc/x\"\ncontent = \"\"\"\n[ ]\n[#]\n\"\"\"\n"
+                                         "[[instances.web.cloud_init.write_files]]\n"
+                                         "path = \"/etc/y\"\ncontent = '''\n[=\n'''\n",
+                           "lab.toml");
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->instances[0].seed.write_files[0].content, "[ ]\n[#]\n");
+  EXPECT_EQ(r->instances[0].seed.write_files[1].content, "[=\n");
+}
+
+} // namespace
+} // namespace kvmrun::lab
