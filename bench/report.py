@@ -13,14 +13,17 @@ def main(path):
     for b in data["benchmarks"]:
         if b.get("error_occurred"):
             continue
-        m = re.match(r"BM_([A-Za-z0-9]+)_(.+?)(/real_time)?$", b["name"])
+        m = re.match(r"BM_([A-Za-z0-9]+)_([^/]+)", b["name"])
         if not m:
             continue
         unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
         rate = b.get("bytes_per_second")
-        # Throughput benchmarks compare seconds per byte; others, seconds per run.
-        cost = 1e6 / rate if rate else b["real_time"] * unit
-        groups.setdefault(m.group(1), []).append((m.group(2), b["real_time"] * unit, rate, cost))
+        median = b.get("median_us")
+        # Latency benchmarks compare medians; throughput ones, seconds per byte; others, per run.
+        cost = median if median else (1e6 / rate if rate else b["real_time"] * unit)
+        shown = median if median else b["real_time"] * unit
+        label = m.group(2) + (f" (p99 {b['p99_us']:,.0f} us)" if median else "")
+        groups.setdefault(m.group(1), []).append((label, shown, rate, cost))
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
@@ -38,7 +41,7 @@ def main(path):
         ours = [(name, cost) for name, _, _, cost in rows if name.startswith("Kvmrun")]
         throughput = any(rate for _, _, rate, _ in rows)
         print(f"## {group}\n")
-        print("| contender | wall time per run |" + (" throughput |" if throughput else "") +
+        print("| contender | wall time per run (median for round trips) |" + (" throughput |" if throughput else "") +
               " ".join(f" cost / {name} |" for name, _ in ours))
         print("|---|---:|" + ("---:|" if throughput else "") + "---:|" * len(ours))
         for name, t, rate, cost in rows:
