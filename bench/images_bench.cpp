@@ -7,6 +7,8 @@
 #include "images/qcow2.hpp"
 #include "runner/disk_command.hpp"
 
+#include "bench/scratch.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
@@ -25,13 +27,7 @@ void must(const Status& status) {
 }
 
 std::filesystem::path scratch() {
-  static const std::filesystem::path dir = [] {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "kvmrun-bench-img-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    return std::filesystem::path(pattern);
-  }();
+  static const std::filesystem::path dir = kvmrun::bench::make_scratch_dir("img");
   return dir;
 }
 

@@ -6,6 +6,8 @@
 #include "qmp/framer.hpp"
 #include "qmp/qmp_client.hpp"
 
+#include "bench/scratch.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <signal.h>
@@ -58,13 +60,7 @@ private:
 };
 
 std::filesystem::path scratch() {
-  static const std::filesystem::path dir = [] {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "kvmrun-bench-qmp-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    return std::filesystem::path(pattern);
-  }();
+  static const std::filesystem::path dir = kvmrun::bench::make_scratch_dir("qmp");
   return dir;
 }
 

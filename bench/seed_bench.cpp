@@ -8,6 +8,8 @@
 #include "seeds/cloud_init.hpp"
 #include "seeds/iso9660.hpp"
 
+#include "bench/scratch.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -49,12 +51,7 @@ const lab::InstanceSpec& big_instance() {
 }
 
 std::filesystem::path scratch_dir() {
-  static const std::filesystem::path dir = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kvmrun-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    return std::filesystem::path(pattern);
-  }();
+  static const std::filesystem::path dir = kvmrun::bench::make_scratch_dir("seed");
   return dir;
 }
 
