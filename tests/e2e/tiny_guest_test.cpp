@@ -3,6 +3,7 @@
 // instance-id, runcmd) and the real qemu-guest-agent inside answers.
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
+#include "images/qcow2.hpp"
 #include "lab/loader.hpp"
 #include "qmp/agent_commands.hpp"
 #include "qmp/commands.hpp"
@@ -42,6 +43,7 @@ url = "/unused"
 checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 [instances.tiny-1]
 image = "tiny"
+disks = [{ name = "data", size = "64MiB", mount = "/srv/data" }]
 [instances.tiny-1.cloud_init]
 runcmd = ["echo hello-from-runcmd > /var/lib/kvmrun/marker"]
 )",
@@ -52,31 +54,41 @@ runcmd = ["echo hello-from-runcmd > /var/lib/kvmrun/marker"]
 
   testing::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir / "seed.iso", seed->iso).ok());
+  ASSERT_TRUE(images::create_qcow2(dir / "data.qcow2", images::Qcow2Spec{64ULL << 20U, 16, "",
+                                                                         images::DiskFormat::qcow2})
+                  .ok());
   const auto serial = dir / "serial.log";
   const auto qga = dir / "qga.sock";
-  testing::QemuProcess qemu("q35", {"-m",
-                                    "256",
-                                    "-kernel",
-                                    (guest / "vmlinuz").string(),
-                                    "-initrd",
-                                    (guest / "initrd.img").string(),
-                                    "-append",
-                                    "console=ttyS0",
-                                    "-serial",
-                                    "file:" + serial.string(),
-                                    "-blockdev",
-                                    "driver=file,filename=" + (dir / "seed.iso").string() +
-                                        ",node-name=seedfile,read-only=on",
-                                    "-blockdev",
-                                    "driver=raw,file=seedfile,node-name=seed,read-only=on",
-                                    "-device",
-                                    "virtio-blk-pci,drive=seed",
-                                    "-device",
-                                    "virtio-serial-pci",
-                                    "-chardev",
-                                    "socket,id=qga,path=" + qga.string() + ",server=on,wait=off",
-                                    "-device",
-                                    "virtserialport,chardev=qga,name=org.qemu.guest_agent.0"});
+  testing::QemuProcess qemu(
+      "q35",
+      {"-m",
+       "256",
+       "-kernel",
+       (guest / "vmlinuz").string(),
+       "-initrd",
+       (guest / "initrd.img").string(),
+       "-append",
+       "console=ttyS0",
+       "-serial",
+       "file:" + serial.string(),
+       "-blockdev",
+       "driver=file,filename=" + (dir / "seed.iso").string() + ",node-name=seedfile,read-only=on",
+       "-blockdev",
+       "driver=raw,file=seedfile,node-name=seed,read-only=on",
+       "-device",
+       "virtio-blk-pci,drive=seed",
+       "-blockdev",
+       "driver=file,filename=" + (dir / "data.qcow2").string() + ",node-name=datafile",
+       "-blockdev",
+       "driver=qcow2,file=datafile,node-name=data",
+       "-device",
+       "virtio-blk-pci,drive=data,serial=data",
+       "-device",
+       "virtio-serial-pci",
+       "-chardev",
+       "socket,id=qga,path=" + qga.string() + ",server=on,wait=off",
+       "-device",
+       "virtserialport,chardev=qga,name=org.qemu.guest_agent.0"});
   EventLoop loop;
   qmp::QmpClient monitor(loop);
   ASSERT_TRUE(monitor.connect_sync(qemu.qmp_socket(), deadline_after(30s)).ok());
@@ -109,6 +121,16 @@ runcmd = ["echo hello-from-runcmd > /var/lib/kvmrun/marker"]
   const auto id = qmp::guest_read_file(agent, "/var/lib/kvmrun/instance-id", deadline_after(30s));
   ASSERT_TRUE(id.ok()) << id.error().describe();
   EXPECT_EQ(*id, seed->documents.instance_id + "\n");
+
+  // The extra disk was given a filesystem and mounted where the lab said; the guest writes to it.
+  const auto mounts = qmp::guest_read_file(agent, "/proc/mounts", deadline_after(30s));
+  ASSERT_TRUE(mounts.ok());
+  EXPECT_NE(mounts->find("/dev/vd"), std::string::npos);
+  EXPECT_NE(mounts->find(" /srv/data "), std::string::npos) << *mounts << "serial:\n"
+                                                            << *read_file(serial);
+  const auto wrote = qmp::guest_run(agent, "/bin/sh", {"-c", "echo kept > /srv/data/f && sync"},
+                                    deadline_after(30s));
+  ASSERT_TRUE(wrote.ok() && wrote->exit_code == 0);
 
   // The agent powers the guest off; QEMU reports the shutdown.
   ASSERT_TRUE(qmp::guest_shutdown(agent, "powerdown", deadline_after(10s)).ok());
