@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 namespace kvmrun {
@@ -61,6 +63,29 @@ std::string digest(DigestAlgorithm algorithm, std::string_view bytes) {
   Digest d(algorithm);
   d.update(bytes);
   return d.finish();
+}
+
+std::optional<DigestAlgorithm> algorithm_of_hex_digest(std::string_view hex) {
+  if (!std::all_of(hex.begin(), hex.end(),
+                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }))
+    return std::nullopt;
+  for (const auto algorithm : {DigestAlgorithm::sha256, DigestAlgorithm::sha512})
+    if (hex.size() == 2 * digest_size(algorithm))
+      return algorithm;
+  return std::nullopt;
+}
+
+std::optional<HexDigest> parse_hex_digest(std::string_view algorithm, std::string_view hex) {
+  std::string name(algorithm);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const auto by_length = algorithm_of_hex_digest(hex);
+  if (!by_length || name != to_string(*by_length))
+    return std::nullopt;
+  HexDigest d{*by_length, std::string(hex)};
+  std::transform(d.hex.begin(), d.hex.end(), d.hex.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return d;
 }
 
 std::string to_hex(std::string_view bytes) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,19 @@ private:
   DigestAlgorithm m_algorithm;
   std::unique_ptr<Context> m_context;
 };
+
+// The algorithm whose hex digest has this length (64: SHA-256, 128: SHA-512), if `hex` is all
+// hex digits.
+[[nodiscard]] std::optional<DigestAlgorithm> algorithm_of_hex_digest(std::string_view hex);
+
+struct HexDigest {
+  DigestAlgorithm algorithm;
+  std::string hex; // lower case
+};
+// A digest named by its algorithm ("sha256", "sha512"; any case) and written in hex of that
+// algorithm's length, as in "sha512:<hex>", "SHA512 (f) = <hex>" and cache file names.
+[[nodiscard]] std::optional<HexDigest> parse_hex_digest(std::string_view algorithm,
+                                                        std::string_view hex);
 
 [[nodiscard]] std::string digest(DigestAlgorithm algorithm, std::string_view bytes); // raw
 [[nodiscard]] std::string to_hex(std::string_view bytes);

@@ -14,20 +14,6 @@ namespace kvmrun {
 
 namespace {
 
-Status write_all(int fd, std::string_view bytes, off_t offset, const std::string& what) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), offset);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return system_error(ErrorCode::io, "writing " + what, errno);
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-    offset += n;
-  }
-  return {};
-}
-
 // Writes `bytes` into a new, empty file, leaving all-zero 4 KiB blocks as holes (disk images
 // and ISOs are mostly zeros; holes read back as zeros and cost nothing to write or flush).
 Status write_sparse(int fd, std::string_view bytes, const std::string& what) {
@@ -42,15 +28,15 @@ Status write_sparse(int fd, std::string_view bytes, const std::string& what) {
       run_start = at;
       in_run = true;
     } else if (zero && in_run) {
-      if (auto w = write_all(fd, bytes.substr(run_start, at - run_start),
-                             static_cast<off_t>(run_start), what);
+      if (auto w = write_at(fd, bytes.substr(run_start, at - run_start),
+                            static_cast<off_t>(run_start), what);
           !w)
         return w;
       in_run = false;
     }
   }
   if (in_run)
-    if (auto w = write_all(fd, bytes.substr(run_start), static_cast<off_t>(run_start), what); !w)
+    if (auto w = write_at(fd, bytes.substr(run_start), static_cast<off_t>(run_start), what); !w)
       return w;
   if (::ftruncate(fd, static_cast<off_t>(bytes.size())) != 0)
     return system_error(ErrorCode::io, "sizing " + what, errno);
@@ -100,6 +86,23 @@ Status write_via_temp(const std::filesystem::path& target, std::string_view byte
 }
 
 } // namespace
+
+Status write_at(int fd, std::string_view bytes, off_t offset, const std::string& what) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), offset);
+    if (n < 0) {
+      const int err = errno;
+      if (err == EINTR)
+        continue;
+      return system_error(
+          ErrorCode::io, "writing " + what, err,
+          err == ENOSPC || err == EDQUOT ? "free space on the file system that holds " + what : "");
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+    offset += n;
+  }
+  return {};
+}
 
 Status sync_directory(const std::filesystem::path& dir) {
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -39,6 +39,11 @@ enum class Durability {
                                            std::string_view bytes, mode_t mode = 0600,
                                            Durability durability = Durability::durable);
 
+// Writes all of `bytes` at `offset` of an open file (retrying short writes and EINTR).
+// ErrorCode::io naming `what`.
+[[nodiscard]] Status write_at(int fd, std::string_view bytes, off_t offset,
+                              const std::string& what);
+
 // fsync a directory, making the names created in it durable. ErrorCode::io.
 [[nodiscard]] Status sync_directory(const std::filesystem::path& dir);
 

@@ -25,21 +25,6 @@ std::string file_stem(const ExpectedDigest& d) {
   return std::string(to_string(d.algorithm)) + "-" + d.hex;
 }
 
-Status write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return system_error(ErrorCode::io, "writing " + path.string(), errno,
-                          errno == ENOSPC ? "free space in the image cache (KVMRUN_CACHE_DIR)"
-                                          : "");
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
 // Feeds every byte of an open file (from its start) to `digest`.
 Status hash_fd(int fd, Digest& digest, const std::filesystem::path& path) {
   std::string buffer(1U << 20U, '\0');
@@ -69,14 +54,10 @@ std::optional<std::pair<ExpectedDigest, DiskFormat>> parse_entry_name(const std:
   const auto format = parse_disk_format(name.substr(dot + 1));
   if (!format)
     return std::nullopt;
-  ExpectedDigest d;
-  if (algorithm == "sha256" && hex.size() == 64)
-    d.algorithm = DigestAlgorithm::sha256;
-  else if (algorithm == "sha512" && hex.size() == 128)
-    d.algorithm = DigestAlgorithm::sha512;
-  else
-    return std::nullopt;
-  d.hex = hex;
+  const auto digest = parse_hex_digest(algorithm, hex);
+  if (!digest || algorithm != to_string(digest->algorithm))
+    return std::nullopt; // kvmrun writes the algorithm in lower case
+  const ExpectedDigest d{digest->algorithm, hex};
   return std::make_pair(d, *format);
 }
 
@@ -183,16 +164,20 @@ Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressS
       return std::move(hashed).error();
     const off_t have = ::lseek(fd.get(), 0, SEEK_END);
     resumed = have > 0;
+    off_t offset = have;
     const ChunkSink sink = [&](std::string_view chunk) -> Status {
       digest.update(chunk);
-      return write_all(fd.get(), chunk, partial);
+      auto status = write_at(fd.get(), chunk, offset, partial.string());
+      offset += static_cast<off_t>(chunk.size());
+      return status;
     };
     auto outcome =
         download(source.url, static_cast<std::uint64_t>(have), sink, source.policy, progress);
     if (!outcome && resumed && outcome.error().message().rfind("cannot resume", 0) == 0) {
       // The server ignores byte ranges: start over.
-      if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
+      if (::ftruncate(fd.get(), 0) != 0)
         return system_error(ErrorCode::io, "truncating " + partial.string(), errno);
+      offset = 0;
       digest.reset();
       resumed = false;
       outcome = download(source.url, 0, sink, source.policy, progress);

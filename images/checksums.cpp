@@ -7,24 +7,6 @@ namespace kvmrun::images {
 
 namespace {
 
-std::optional<DigestAlgorithm> algorithm_for_hex(std::string_view hex) {
-  if (!std::all_of(hex.begin(), hex.end(),
-                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }))
-    return std::nullopt;
-  if (hex.size() == 64)
-    return DigestAlgorithm::sha256;
-  if (hex.size() == 128)
-    return DigestAlgorithm::sha512;
-  return std::nullopt;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
     s.remove_prefix(1);
@@ -40,20 +22,18 @@ std::optional<std::pair<std::string, ExpectedDigest>> parse_line(std::string_vie
   if (const auto open = line.find(" (");
       open != std::string_view::npos && line.find(") = ") != std::string_view::npos) {
     const auto close = line.rfind(") = ");
-    const std::string tag = lower(line.substr(0, open));
     const auto name = line.substr(open + 2, close - open - 2);
-    const auto hex = trim(line.substr(close + 4));
-    const auto algorithm = algorithm_for_hex(hex);
-    if (!algorithm || (tag != "sha256" && tag != "sha512") || tag != to_string(*algorithm))
+    const auto digest = parse_hex_digest(line.substr(0, open), trim(line.substr(close + 4)));
+    if (!digest)
       return std::nullopt;
-    return std::make_pair(std::string(name), ExpectedDigest{*algorithm, lower(hex)});
+    return std::make_pair(std::string(name), ExpectedDigest{digest->algorithm, digest->hex});
   }
   // GNU: "hex  name" or "hex *name"
   const auto space = line.find(' ');
   if (space == std::string_view::npos)
     return std::nullopt;
   const auto hex = line.substr(0, space);
-  const auto algorithm = algorithm_for_hex(hex);
+  const auto algorithm = algorithm_of_hex_digest(hex);
   if (!algorithm)
     return std::nullopt;
   std::string_view name = line.substr(space + 1);
@@ -63,7 +43,8 @@ std::optional<std::pair<std::string, ExpectedDigest>> parse_line(std::string_vie
     name.remove_prefix(2);
   if (name.empty())
     return std::nullopt;
-  return std::make_pair(std::string(name), ExpectedDigest{*algorithm, lower(hex)});
+  const auto digest = parse_hex_digest(to_string(*algorithm), hex); // lower-cases the hex
+  return std::make_pair(std::string(name), ExpectedDigest{digest->algorithm, digest->hex});
 }
 
 } // namespace

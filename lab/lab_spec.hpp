@@ -2,6 +2,7 @@
 // downstream (provisioning, argv, seeds, gates) takes these types and never re-validates.
 #pragma once
 
+#include "base/digest.hpp"
 #include "seeds/cloud_init.hpp"
 
 #include <chrono>
@@ -16,10 +17,8 @@ namespace kvmrun::lab {
 
 enum class Firmware { bios, uefi };
 enum class ImageFormat { qcow2, raw };
-enum class ChecksumAlgorithm { sha256, sha512 };
-
 struct Checksum {
-  ChecksumAlgorithm algorithm = ChecksumAlgorithm::sha512;
+  DigestAlgorithm algorithm = DigestAlgorithm::sha512;
   std::string hex; // lower case
 };
 

@@ -162,20 +162,10 @@ std::optional<Checksum> parse_checksum(std::string_view text) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos)
     return std::nullopt;
-  const auto algorithm = text.substr(0, colon);
-  const auto hex = text.substr(colon + 1);
-  Checksum c;
-  if (algorithm == "sha256" && hex.size() == 64)
-    c.algorithm = ChecksumAlgorithm::sha256;
-  else if (algorithm == "sha512" && hex.size() == 128)
-    c.algorithm = ChecksumAlgorithm::sha512;
-  else
-    return std::nullopt;
-  if (!std::all_of(hex.begin(), hex.end(), is_hex))
-    return std::nullopt;
-  for (char ch : hex)
-    c.hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
-  return c;
+  const auto parsed = parse_hex_digest(text.substr(0, colon), text.substr(colon + 1));
+  if (!parsed || text.substr(0, colon) != to_string(parsed->algorithm))
+    return std::nullopt; // the algorithm is written in lower case here
+  return Checksum{parsed->algorithm, parsed->hex};
 }
 
 bool is_valid_permissions(std::string_view text) {

@@ -152,9 +152,8 @@ Result<ExecStatus> guest_run(AgentClient& agent, const std::string& path,
     if (wake >= deadline)
       return Error(ErrorCode::timeout, path + " was still running in the guest at its deadline");
     bool woke = false;
-    const auto timer = agent.loop().add_timer(wake, [&] { woke = true; });
+    agent.loop().add_timer(wake, [&] { woke = true; });
     agent.loop().run_until([&] { return woke; }, Deadline::max());
-    (void)timer;
     interval = std::min(interval * 2, std::chrono::milliseconds(200));
   }
 }

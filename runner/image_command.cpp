@@ -10,10 +10,7 @@ images::ImageSource image_source(const lab::ImageSpec& spec) {
   s.name = spec.name;
   s.url = spec.url;
   if (spec.checksum)
-    s.digest = images::ExpectedDigest{spec.checksum->algorithm == lab::ChecksumAlgorithm::sha256
-                                          ? DigestAlgorithm::sha256
-                                          : DigestAlgorithm::sha512,
-                                      spec.checksum->hex};
+    s.digest = images::ExpectedDigest{spec.checksum->algorithm, spec.checksum->hex};
   s.checksum_url = spec.checksum_url;
   s.format =
       spec.format == lab::ImageFormat::raw ? images::DiskFormat::raw : images::DiskFormat::qcow2;

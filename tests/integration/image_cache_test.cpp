@@ -358,6 +358,7 @@ TEST_F(ImageCacheTest, ADiskFullDuringDownloadIsAnIoErrorWithARemedy) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::io);
   EXPECT_NE(r.error().message().find("No space left"), std::string::npos) << r.error().describe();
+  EXPECT_NE(r.error().remedy().find("free space"), std::string::npos) << r.error().describe();
   EXPECT_TRUE(tiny.list().empty());
 }
 

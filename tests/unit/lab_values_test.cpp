@@ -85,7 +85,7 @@ TEST(Ipv4, AddressesAndPrefixes) {
 TEST(Checksums, NameTheirAlgorithmAndHaveTheRightLength) {
   const auto sha256 = parse_checksum("sha256:" + std::string(64, 'A'));
   ASSERT_TRUE(sha256.has_value());
-  EXPECT_EQ(sha256->algorithm, ChecksumAlgorithm::sha256);
+  EXPECT_EQ(sha256->algorithm, DigestAlgorithm::sha256);
   EXPECT_EQ(sha256->hex, std::string(64, 'a'));
   EXPECT_TRUE(parse_checksum("sha512:" + std::string(128, '0')).has_value());
   EXPECT_FALSE(parse_checksum("sha512:" + std::string(64, '0')).has_value());
