@@ -145,7 +145,9 @@ object user_data_document(const SeedSpec& s) {
 }
 
 object network_document(const NetworkSpec& n) {
-  object nic{{"match", object{{"macaddress", n.mac}}}};
+  // The interface is matched by MAC and named eth0: cloud-init 22.4's networkd renderer writes the
+  // ethernets key as the interface's Name, so the key and set-name must agree with the real name.
+  object nic{{"match", object{{"macaddress", n.mac}}}, {"set-name", "eth0"}};
   if (!n.address) {
     nic["dhcp4"] = true;
   } else {
@@ -162,7 +164,7 @@ object network_document(const NetworkSpec& n) {
       nic["nameservers"] = std::move(ns);
     }
   }
-  return object{{"version", 2}, {"ethernets", object{{"primary", std::move(nic)}}}};
+  return object{{"version", 2}, {"ethernets", object{{"eth0", std::move(nic)}}}};
 }
 
 } // namespace

@@ -104,8 +104,8 @@ TEST(CloudInit, ExtraDisksGetAFilesystemAndAMountByLabel) {
 
 TEST(CloudInit, NetworkConfigMatchesByMacWithDhcpByDefault) {
   EXPECT_EQ(render(web()).network_config,
-            "version: 2\nethernets:\n  primary:\n    match:\n"
-            "      macaddress: \"52:54:00:12:34:56\"\n    dhcp4: true\n");
+            "version: 2\nethernets:\n  eth0:\n    match:\n"
+            "      macaddress: \"52:54:00:12:34:56\"\n    set-name: eth0\n    dhcp4: true\n");
 }
 
 TEST(CloudInit, StaticNetworkConfigHasAddressRouteAndNameservers) {
@@ -115,8 +115,8 @@ TEST(CloudInit, StaticNetworkConfigHasAddressRouteAndNameservers) {
   s.network.nameservers = {"10.0.2.3"};
   s.network.search = {"lab.internal"};
   EXPECT_EQ(render(s).network_config,
-            "version: 2\nethernets:\n  primary:\n    match:\n"
-            "      macaddress: \"52:54:00:12:34:56\"\n    dhcp4: false\n"
+            "version: 2\nethernets:\n  eth0:\n    match:\n"
+            "      macaddress: \"52:54:00:12:34:56\"\n    set-name: eth0\n    dhcp4: false\n"
             "    addresses:\n      - \"10.0.2.20/24\"\n"
             "    routes:\n      - to: \"0.0.0.0/0\"\n        via: \"10.0.2.2\"\n"
             "    nameservers:\n      addresses:\n        - \"10.0.2.3\"\n"
