@@ -9,6 +9,9 @@
 // are compiled exactly once, here.
 #include <boost/process/v2/src.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -148,6 +151,66 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
                                          std::to_string(options.timeout.count()) +
                                          " ms and was killed");
   return result;
+}
+
+namespace {
+
+// Runs in the child between fork and exec: passes the descriptors on (through numbers above
+// every target first, so a source that is another's target is not clobbered), then leaves the
+// session and ties the child's life to ours when asked.
+struct BackgroundInit {
+  const BackgroundOptions& options;
+
+  bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
+                          const char* const*) const {
+    for (const auto& [target, source] : options.fds)
+      launcher.fd_whitelist.push_back(target);
+    return {};
+  }
+
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+                               const char* const*) const {
+    std::vector<int> high;
+    for (const auto& [target, source] : options.fds) {
+      const int copy = ::fcntl(source, F_DUPFD_CLOEXEC, 64);
+      if (copy < 0)
+        return {errno, bp::system_category()};
+      high.push_back(copy);
+    }
+    for (std::size_t i = 0; i < high.size(); ++i)
+      if (::dup2(high[i], options.fds[i].first) < 0) // the new number is not close-on-exec
+        return {errno, bp::system_category()};
+    if (options.new_session && ::setsid() < 0)
+      return {errno, bp::system_category()};
+    if (options.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+      return {errno, bp::system_category()};
+    return {};
+  }
+};
+
+} // namespace
+
+Result<pid_t> spawn_background(const std::vector<std::string>& argv,
+                               const BackgroundOptions& options) {
+  assert(!argv.empty());
+  const auto exe = find_executable(argv.front());
+  if (!exe)
+    return Error(ErrorCode::host, "cannot find the program '" + argv.front() + "'",
+                 "install it or put it on PATH");
+  asio::io_context ctx;
+  bp::error_code ec;
+  const auto out = options.output_fd >= 0 ? bp::process_stdio{nullptr, options.output_fd,
+                                                              options.output_fd}
+                                          : bp::process_stdio{nullptr, nullptr, nullptr};
+  bp::posix::default_launcher launcher;
+  auto proc = launcher(ctx, ec, exe->string(),
+                       std::vector<std::string>(argv.begin() + 1, argv.end()), out,
+                       BackgroundInit{options});
+  if (ec)
+    return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + ec.message());
+  const pid_t pid = proc.id();
+  proc.detach();
+  return pid;
 }
 
 } // namespace kvmrun

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <sys/types.h>
 #include <vector>
 
 namespace kvmrun {
@@ -35,6 +37,20 @@ struct CommandOutput {
 // deadline (it is killed and reaped first). A non-zero exit is not an error: check success().
 [[nodiscard]] Result<CommandOutput> run_command(const std::vector<std::string>& argv,
                                                 const CommandOptions& options = {});
+
+// A long-lived child (QEMU) that may outlive this process. Its stdin is /dev/null, stdout and
+// stderr go to `output_fd`, and exactly the descriptors in `fds` (target number, our descriptor)
+// are passed on; every other descriptor is closed before exec.
+struct BackgroundOptions {
+  std::vector<std::pair<int, int>> fds;
+  int output_fd = -1;           // -1: /dev/null
+  bool new_session = true;      // not in our session: a terminal's ^C does not reach it
+  bool die_with_parent = false; // SIGKILL when this process ends, however it ends
+};
+// Starts argv (argv[0] looked up in PATH unless it contains '/') and returns its pid. The child
+// is not waited for here: the caller reaps it (waitpid) or leaves it to init when it exits.
+[[nodiscard]] Result<pid_t> spawn_background(const std::vector<std::string>& argv,
+                                             const BackgroundOptions& options);
 
 // The first executable `name` in the ':'-separated `search_path` (PATH semantics).
 [[nodiscard]] std::optional<std::filesystem::path> find_executable(std::string_view name,

@@ -13,6 +13,10 @@ namespace kvmrun {
 // file at `path` is replaced; any other file there is an error. ErrorCode::io.
 [[nodiscard]] Result<UniqueFd> listen_unix(const std::filesystem::path& path, int backlog = 4);
 
+// A non-blocking connection to the listening socket at `path`. ErrorCode::qemu when nothing
+// listens there (the remedy asks whether the instance is running), ErrorCode::io otherwise.
+[[nodiscard]] Result<UniqueFd> connect_unix(const std::filesystem::path& path);
+
 // The longest path a unix socket can have (sun_path without its terminating NUL).
 [[nodiscard]] std::size_t max_unix_socket_path();
 

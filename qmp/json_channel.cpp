@@ -1,5 +1,7 @@
 #include "qmp/json_channel.hpp"
 
+#include "base/unix_socket.hpp"
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -20,24 +22,10 @@ JsonChannel::~JsonChannel() {
 }
 
 Status JsonChannel::connect(const std::filesystem::path& socket) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string path = socket.string();
-  if (path.size() >= sizeof addr.sun_path)
-    return Error(ErrorCode::io,
-                 "the socket path " + path + " is longer than " +
-                     std::to_string(sizeof addr.sun_path - 1) + " bytes",
-                 "use a shorter runtime directory (KVMRUN_RUNTIME_DIR)");
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid())
-    return system_error(ErrorCode::io, "creating a socket", errno);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-    return system_error(ErrorCode::qemu, "connecting to " + path, errno,
-                        errno == ENOENT || errno == ECONNREFUSED
-                            ? "is the instance running? kvmrun status shows it"
-                            : "");
-  adopt(std::move(fd));
+  auto fd = connect_unix(socket);
+  if (!fd)
+    return std::move(fd).error();
+  adopt(std::move(fd).value());
   return {};
 }
 

@@ -84,7 +84,8 @@ object write_file_object(const WriteFileSpec& f) {
   return o;
 }
 
-object user_data_document(const SeedSpec& s) {
+// `instance_id` is empty for the rendering the instance-id is computed from.
+object user_data_document(const SeedSpec& s, const std::string& instance_id) {
   object doc;
   doc["hostname"] = s.hostname;
   doc["preserve_hostname"] = false;
@@ -139,8 +140,11 @@ object user_data_document(const SeedSpec& s) {
     doc["mounts"] = std::move(mounts);
   if (!s.runcmd.empty())
     doc["runcmd"] = strings(s.runcmd);
-  doc["final_message"] =
-      std::string(ready_marker) + " uptime=$UPTIME datasource=$DATASOURCE version=$VERSION";
+  // On the serial console when cloud-init's last stage is done: the runner's boot and cloud-init
+  // gates wait for this line with this instance-id.
+  doc["final_message"] = std::string(ready_marker) +
+                         (instance_id.empty() ? "" : " instance-id=" + instance_id) +
+                         " uptime=$UPTIME datasource=$DATASOURCE version=$VERSION";
   return doc;
 }
 
@@ -172,7 +176,7 @@ object network_document(const NetworkSpec& n) {
 Result<SeedDocuments> render_seed(const SeedSpec& spec) {
   SeedDocuments docs;
   docs.user_data = "#cloud-config\n";
-  if (auto status = append_yaml(user_data_document(spec), docs.user_data); !status)
+  if (auto status = append_yaml(user_data_document(spec, {}), docs.user_data); !status)
     return std::move(status).error().add_context("rendering user-data of " + spec.name);
   if (auto status = append_yaml(network_document(spec.network), docs.network_config); !status)
     return std::move(status).error().add_context("rendering network-config of " + spec.name);
@@ -186,6 +190,10 @@ Result<SeedDocuments> render_seed(const SeedSpec& spec) {
     d.update(part);
   }
   docs.instance_id = spec.name + "-" + to_hex(d.finish()).substr(0, 16);
+  docs.user_data = "#cloud-config\n";
+  if (auto status = append_yaml(user_data_document(spec, docs.instance_id), docs.user_data);
+      !status)
+    return std::move(status).error().add_context("rendering user-data of " + spec.name);
   auto meta = to_yaml(object{{"instance-id", docs.instance_id}, {"local-hostname", spec.hostname}});
   if (!meta)
     return std::move(meta).error().add_context("rendering meta-data of " + spec.name);

@@ -44,7 +44,8 @@ TEST(CloudInit, UserDataIsACloudConfigWithUsersAndCommands) {
   EXPECT_TRUE(has(d.user_data, "    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n"));
   EXPECT_TRUE(has(d.user_data, "    lock_passwd: true\n"));
   EXPECT_TRUE(has(d.user_data, "runcmd:\n  - \"touch /var/lib/ready\"\n"));
-  EXPECT_TRUE(has(d.user_data, "final_message: \"kvmrun-ready uptime=$UPTIME"));
+  EXPECT_TRUE(has(d.user_data, "final_message: \"kvmrun-ready instance-id=" + d.instance_id +
+                                   " uptime=$UPTIME"));
   EXPECT_TRUE(has(d.user_data, "ssh_pwauth: false\n"));
 }
 

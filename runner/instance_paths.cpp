@@ -1,0 +1,28 @@
+#include "runner/instance_paths.hpp"
+
+#include "base/unix_socket.hpp"
+
+namespace kvmrun::runner {
+
+InstancePaths instance_paths(const Dirs& dirs, std::string_view lab, std::string_view instance) {
+  return InstancePaths{dirs.state / lab / instance, instance_runtime_dir(dirs, lab, instance)};
+}
+
+Status check_socket_paths(const Dirs& dirs, const lab::LabSpec& lab) {
+  for (const auto& instance : lab.instances) {
+    const auto paths = instance_paths(dirs, lab.name, instance.name);
+    for (const auto& socket : {paths.qmp_socket(), paths.agent_socket(), paths.serial_socket()}) {
+      if (socket.native().size() <= max_unix_socket_path())
+        continue;
+      return Error(ErrorCode::config,
+                   "instance '" + instance.name + "': socket path " + socket.string() + " is " +
+                       std::to_string(socket.native().size()) + " bytes, over the " +
+                       std::to_string(max_unix_socket_path()) + " a unix socket allows",
+                   "shorten the lab or instance name, or set KVMRUN_RUNTIME_DIR to a shorter "
+                   "directory");
+    }
+  }
+  return {};
+}
+
+} // namespace kvmrun::runner
