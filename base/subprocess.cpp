@@ -199,9 +199,10 @@ Result<pid_t> spawn_background(const std::vector<std::string>& argv,
                  "install it or put it on PATH");
   asio::io_context ctx;
   bp::error_code ec;
-  const auto out = options.output_fd >= 0 ? bp::process_stdio{nullptr, options.output_fd,
-                                                              options.output_fd}
-                                          : bp::process_stdio{nullptr, nullptr, nullptr};
+  // Not const: the launcher only calls a non-const process_stdio's setup.
+  auto out = options.output_fd >= 0
+                 ? bp::process_stdio{nullptr, options.output_fd, options.output_fd}
+                 : bp::process_stdio{nullptr, nullptr, nullptr};
   bp::posix::default_launcher launcher;
   auto proc = launcher(ctx, ec, exe->string(),
                        std::vector<std::string>(argv.begin() + 1, argv.end()), out,

@@ -34,6 +34,7 @@ struct ImageSpec {
   std::string cmdline;
   bool allow_http = false;
   std::string ca_file;
+  std::string missing_remedy; // what to do when the image cannot be fetched (built-in labs)
 };
 
 enum class Protocol { tcp, udp };

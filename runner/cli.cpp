@@ -9,6 +9,7 @@
 #include "runner/cli_args.hpp"
 #include "runner/disk_command.hpp"
 #include "runner/image_command.hpp"
+#include "runner/lab_commands.hpp"
 #include "runner/lab_source.hpp"
 #include "runner/preflight.hpp"
 #include "runner/qmp_command.hpp"
@@ -30,7 +31,28 @@ namespace {
 
 constexpr std::string_view usage_text = R"(usage: kvmrun COMMAND [OPTIONS]
 
-Commands:
+Lab lifecycle (the lab: --config FILE, ./kvmrun.toml, or the built-in default lab):
+  up [INSTANCE...] [--stage preflight|image-cache|provision|runtime|full]
+     [--accel auto|kvm|tcg] [--dry-run] [--attach]
+                     bring instances up and wait until every readiness gate passed;
+                     --dry-run prints what would be done (QEMU argv included);
+                     --attach stays in the foreground and stops them on exit
+  status [INSTANCE...] [--json]
+                     state, pid, uptime, ports and provenance of running instances
+  check [INSTANCE...]
+                     re-run the readiness gates, read-only
+  exec INSTANCE [--timeout SECONDS] -- COMMAND [ARGS...]
+                     run a command in the guest (guest agent); its exit code is ours
+  console INSTANCE [--follow]
+                     the serial console log; --follow streams it live
+  snapshot create|list|revert|delete INSTANCE [TAG]
+                     internal snapshots of the instance's disks and RAM
+  down [INSTANCE...] [--dry-run] [--purge-disks]
+                     ACPI powerdown, then QMP quit, SIGTERM, SIGKILL (each bounded);
+                     --purge-disks also removes the instance's disks (never base images)
+  report [RUN-DIR]   wall time, stage totals and slowest tasks of a run (default: latest)
+
+Tools:
   preflight [--json] [--accel auto|kvm|tcg]
                      read-only host checks: QEMU, KVM that really boots guests,
                      firmware, free space; prints the acceleration kvmrun will use
@@ -67,6 +89,7 @@ Environment:
   KVMRUN_QEMU        the qemu-system-x86_64 to use (default: found on PATH)
   KVMRUN_CACHE_DIR   image cache (default: $XDG_CACHE_HOME/kvmrun or ~/.cache/kvmrun)
   KVMRUN_STATE_DIR   instance state and evidence (default: ~/.local/state/kvmrun)
+  KVMRUN_RUNTIME_DIR sockets and locks (default: $XDG_RUNTIME_DIR/kvmrun)
 
 Exit codes: 0 ok, 2 usage, 3 config, 4 host, 5 image, 6 disk, 7 qemu, 8 timeout,
             9 guest, 10 io, 11 protocol, 12 busy, 70 internal error.
@@ -77,6 +100,10 @@ Result<ParsedArgs> parse(const std::vector<std::string>& args,
   ParsedArgs parsed;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    if (arg == "--" && !parsed.command.empty()) {
+      parsed.trailing.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      break;
+    }
     if ((arg.rfind("--", 0) != 0 && arg != "-o") || arg == "--") {
       if (parsed.command.empty())
         parsed.command = arg;
@@ -108,16 +135,6 @@ Result<ParsedArgs> parse(const std::vector<std::string>& args,
   return parsed;
 }
 
-HostPaths host_paths(const CliEnvironment& env) {
-  HostPaths paths;
-  if (const char* qemu = env.getenv("KVMRUN_QEMU"); qemu != nullptr && *qemu != '\0')
-    paths.qemu_program = qemu;
-  if (const char* path = env.getenv("PATH"); path != nullptr)
-    paths.search_path = path;
-  const Dirs dirs = default_dirs(env.getenv, env.uid);
-  paths.space = {{"state", dirs.state}, {"cache", dirs.cache}};
-  return paths;
-}
 
 int run_preflight(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                   const CliEnvironment& env) {
@@ -145,9 +162,7 @@ int run_seed(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   const auto output = args.value("--output");
   if (!output && !args.has("--print"))
     return fail(err, Error(ErrorCode::usage, "seed needs -o FILE.iso (or --print)"));
-  const auto config = args.value("--config");
-  auto lab = resolve_lab(config ? std::optional<std::filesystem::path>(*config) : std::nullopt,
-                         env.working_dir);
+  auto lab = resolve_lab(args, env);
   if (!lab)
     return fail(err, lab.error());
   const std::string& name = args.positional.front();
@@ -260,9 +275,7 @@ int run_image(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   images::ImageCache cache(dirs.cache / "images");
 
   if (sub == "fetch") {
-    const auto config = args.value("--config");
-    auto lab = resolve_lab(config ? std::optional<std::filesystem::path>(*config) : std::nullopt,
-                           env.working_dir);
+    auto lab = resolve_lab(args, env);
     if (!lab)
       return fail(err, lab.error());
     for (const auto& name : names)
@@ -342,9 +355,28 @@ const std::map<std::string, std::set<std::string, std::less<>>, std::less<>> com
     {"disk", {"--backing-format", "--size", "--format", "--json"}},
     {"image", {"--config", "--json", "--all", "--dry-run"}},
     {"qmp", {"--config", "--events"}},
+    {"up", {"--config", "--stage", "--accel", "--dry-run", "--attach"}},
+    {"down", {"--config", "--dry-run", "--purge-disks"}},
+    {"status", {"--config", "--json"}},
+    {"check", {"--config"}},
+    {"exec", {"--config", "--timeout"}},
+    {"console", {"--config", "--follow"}},
+    {"snapshot", {"--config"}},
+    {"report", {"--config"}},
 };
 
 } // namespace
+
+HostPaths host_paths(const CliEnvironment& env) {
+  HostPaths paths;
+  if (const char* qemu = env.getenv("KVMRUN_QEMU"); qemu != nullptr && *qemu != '\0')
+    paths.qemu_program = qemu;
+  if (const char* path = env.getenv("PATH"); path != nullptr)
+    paths.search_path = path;
+  const Dirs dirs = default_dirs(env.getenv, env.uid);
+  paths.space = {{"state", dirs.state}, {"cache", dirs.cache}};
+  return paths;
+}
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
             const CliEnvironment& env) {
@@ -352,7 +384,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       {"--json", false},  {"--accel", true},  {"--help", false},  {"--version", false},
       {"--config", true}, {"--output", true}, {"--print", false}, {"--backing-format", true},
       {"--size", true},   {"--format", true}, {"--all", false},   {"--dry-run", false},
-      {"--events", false}};
+      {"--events", false}, {"--stage", true}, {"--attach", false}, {"--purge-disks", false},
+      {"--follow", false}, {"--timeout", true}};
   auto parsed = parse(args, known);
   if (!parsed)
     return fail(err, parsed.error());
@@ -387,6 +420,13 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return run_image(*parsed, out, err, env);
   if (command == "qmp")
     return run_qmp_command(*parsed, out, err, env);
+  using Command = int (*)(const ParsedArgs&, std::ostream&, std::ostream&, const CliEnvironment&);
+  static const std::map<std::string, Command, std::less<>> lifecycle = {
+      {"up", run_up},       {"down", run_down},         {"status", run_status},
+      {"check", run_check}, {"exec", run_exec},         {"console", run_console},
+      {"snapshot", run_snapshot}, {"report", run_report}};
+  if (const auto it = lifecycle.find(command); it != lifecycle.end())
+    return it->second(*parsed, out, err, env);
   return fail(err,
               Error(ErrorCode::usage, "unknown command '" + command + "'", "see 'kvmrun help'"));
 }

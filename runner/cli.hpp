@@ -3,6 +3,7 @@
 #pragma once
 
 #include "runner/dirs.hpp"
+#include "runner/host_facts.hpp"
 
 #include <filesystem>
 #include <ostream>
@@ -17,6 +18,9 @@ struct CliEnvironment {
   std::filesystem::path working_dir; // where kvmrun.toml is looked for
   bool stderr_is_terminal = false;   // progress bars only on a terminal
 };
+
+// The host paths preflight looks at, with KVMRUN_QEMU and PATH from the environment.
+[[nodiscard]] HostPaths host_paths(const CliEnvironment& env);
 
 // `args` excludes the program name.
 [[nodiscard]] int run_cli(const std::vector<std::string>& args, std::ostream& out,

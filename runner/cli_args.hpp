@@ -18,6 +18,7 @@ struct ParsedArgs {
   std::string command;
   std::map<std::string, std::string, std::less<>> options;
   std::vector<std::string> positional;
+  std::vector<std::string> trailing; // everything after "--", untouched (exec's command)
 
   [[nodiscard]] bool has(std::string_view option) const { return options.contains(option); }
   [[nodiscard]] std::optional<std::string> value(std::string_view option) const {

@@ -83,9 +83,17 @@ private:
     return Error(code, std::move(message), std::move(remedy));
   }
 
+  // QEMU's own words when it exits at start-up (bad option, missing file, busy port).
+  Error with_qemu_log(Error e) const {
+    const auto log = read_file(m_t.paths.qemu_log(), 1U << 20U);
+    if (log && !log->empty())
+      e = Error(e.code(), e.message() + "\nQEMU said:\n" + last_lines(*log, 6), e.remedy());
+    return e;
+  }
+
   Result<std::string> qemu(Deadline deadline) {
     if (auto c = m_qmp.connect_sync(m_t.paths.qmp_socket(), deadline); !c)
-      return std::move(c).error();
+      return with_qemu_log(std::move(c).error());
     m_qmp_up = true;
     auto status = qmp::query_status(m_qmp, deadline);
     if (!status)

@@ -97,7 +97,10 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   // the virtio serial, so the guest finds them as /dev/disk/by-id/virtio-<name>.
   add_blockdev(argv, p.disk(), root_node, l.disk_format == lab::ImageFormat::raw ? "raw" : "qcow2",
                false);
-  add(argv, "-device", std::string("virtio-blk-pci,drive=") + root_node + ",bootindex=0");
+  // With -kernel the kernel boots (it takes boot index 0 itself); otherwise the firmware
+  // boots this disk.
+  add(argv, "-device", std::string("virtio-blk-pci,drive=") + root_node +
+                           (l.image.kernel.empty() ? ",bootindex=0" : ""));
   add_blockdev(argv, p.seed(), "seed", "raw", true);
   add(argv, "-device", "virtio-blk-pci,drive=seed,serial=cidata");
   for (std::size_t i = 0; i < in.disks.size(); ++i) {

@@ -27,9 +27,7 @@ Result<std::filesystem::path> qmp_socket(const std::string& target, const Parsed
       return Error(ErrorCode::usage, target + " is not a unix socket");
     return std::filesystem::path(target);
   }
-  const auto config = args.value("--config");
-  auto lab = resolve_lab(config ? std::optional<std::filesystem::path>(*config) : std::nullopt,
-                         env.working_dir);
+  auto lab = resolve_lab(args, env);
   if (!lab)
     return std::move(lab).error();
   if (lab->find_instance(target) == nullptr)
