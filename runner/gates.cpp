@@ -279,13 +279,19 @@ private:
                         "raise timeouts.cloud_init, or read the guest's /var/log/cloud-init.log "
                         "(kvmrun exec INSTANCE -- cat /var/log/cloud-init.log)");
     }
-    auto result = qmp::guest_read_file(m_agent, "/run/cloud-init/result.json", deadline);
-    if (!result) {
-      auto which = qmp::guest_run(m_agent, "/bin/sh", {"-c", "command -v cloud-init"}, deadline);
-      if (which && which->exit_code == 0)
-        return Error(ErrorCode::guest, "cloud-init is installed but wrote no result.json");
+    // cloud-init prints the final message a moment before it writes result.json.
+    auto which = qmp::guest_run(m_agent, "/bin/sh", {"-c", "command -v cloud-init"}, deadline);
+    if (!which || which->exit_code != 0)
       return std::string("marker seen; the image's own init applied the seed (no cloud-init)");
+    auto result = qmp::guest_read_file(m_agent, "/run/cloud-init/result.json", deadline);
+    while (!result && Clock::now() < deadline) {
+      pause(m_loop, 500ms, deadline);
+      result = qmp::guest_read_file(m_agent, "/run/cloud-init/result.json", deadline);
     }
+    if (!result)
+      return Error(ErrorCode::guest, "cloud-init printed its final message but wrote no "
+                                     "/run/cloud-init/result.json",
+                   "read /var/log/cloud-init.log in the guest");
     boost::system::error_code ec;
     const auto doc = json::parse(*result, ec);
     const json::value* errors = nullptr;

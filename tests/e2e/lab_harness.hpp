@@ -1,0 +1,85 @@
+// The kvmrun binary driven as users drive it, with its cache, state and runtime directories in a
+// temporary tree (the guest images come from the shared cache where the recipes keep them).
+#pragma once
+
+#include "base/file_io.hpp"
+#include "base/subprocess.hpp"
+#include "tests/support/background_process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kvmrun::testing {
+
+inline std::filesystem::path shared_cache_dir() {
+  if (const char* c = std::getenv("KVMRUN_CACHE_DIR"))
+    return c;
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr ? home : "/tmp") / ".cache" / "kvmrun";
+}
+
+// Builds a guest recipe (cached) and returns its output directory.
+inline std::filesystem::path build_guest(const std::string& recipe) {
+  const auto built = run_command(
+      {KVMRUN_SOURCE_DIR "/images/recipes/" + recipe + "/build", shared_cache_dir().string()},
+      CommandOptions{std::chrono::minutes(15), 1U << 20U});
+  EXPECT_TRUE(built.ok() && built->success())
+      << (built.ok() ? built->err : built.error().describe());
+  if (!built.ok() || !built->success())
+    return {};
+  return built->out.substr(0, built->out.find('\n'));
+}
+
+class Lab {
+public:
+  explicit Lab(const std::string& toml) {
+    write_file(m_dir / "lab.toml", toml);
+    std::filesystem::create_directories(m_dir / "cache");
+  }
+  [[nodiscard]] std::filesystem::path state() const { return m_dir / "state"; }
+  [[nodiscard]] std::filesystem::path runtime() const { return m_dir / "run"; }
+
+  [[nodiscard]] std::vector<std::string> argv(const std::vector<std::string>& args) const {
+    std::vector<std::string> a{"env",
+                               "KVMRUN_CACHE_DIR=" + (m_dir / "cache").string(),
+                               "KVMRUN_STATE_DIR=" + state().string(),
+                               "KVMRUN_RUNTIME_DIR=" + runtime().string(),
+                               KVMRUN_BINARY};
+    a.insert(a.end(), args.begin(), args.end());
+    a.push_back("--config=" + (m_dir / "lab.toml").string());
+    return a;
+  }
+  [[nodiscard]] CommandOutput run(const std::vector<std::string>& args,
+                                  std::chrono::milliseconds timeout = std::chrono::minutes(15)) const {
+    auto r = run_command(argv(args), CommandOptions{timeout, 16U << 20U});
+    EXPECT_TRUE(r.ok()) << r.error().describe();
+    return r.ok() ? *r : CommandOutput{};
+  }
+
+private:
+  TempDir m_dir;
+};
+
+// Whether `pid` is a live process (a zombie waiting for its parent counts as gone).
+inline bool alive(pid_t pid) {
+  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!stat)
+    return false;
+  const auto close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] != 'Z';
+}
+
+inline pid_t pid_from(const std::string& output, const std::string& instance) {
+  const std::string key = instance + ": QEMU pid ";
+  const auto at = output.find(key);
+  return at == std::string::npos ? -1 : std::stoi(output.substr(at + key.size()));
+}
+
+} // namespace kvmrun::testing

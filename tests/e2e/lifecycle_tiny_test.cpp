@@ -1,0 +1,169 @@
+// End to end with the tiny guest under TCG: the whole lifecycle through the kvmrun binary, the
+// dry run, reattaching after kvmrun was killed, and attached mode taking QEMU down with it.
+#include "tests/e2e/lab_harness.hpp"
+
+#include <boost/json.hpp>
+
+#include <iostream>
+
+namespace kvmrun::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string tiny_lab(const std::string& lab_name) {
+  const auto guest = build_guest("tiny");
+  return "[lab]\nname = \"" + lab_name + "\"\n[images.tiny]\nurl = \"file://" + guest.string() +
+         "/tiny.qcow2\"\nchecksum_url = \"file://" + guest.string() +
+         "/SHA256SUMS\"\nkernel = \"" + guest.string() + "/vmlinuz\"\ninitrd = \"" +
+         guest.string() + "/initrd.img\"\ncmdline = \"console=ttyS0\"\n" +
+         R"([instances.tiny-1]
+image = "tiny"
+cpus = 1
+memory = "256MiB"
+disks = [{ name = "data", size = "64MiB", mount = "/srv/data" }]
+timeouts = { shutdown = "3s" }
+[instances.tiny-1.cloud_init]
+runcmd = ["echo hello-from-runcmd > /var/lib/kvmrun/marker"]
+)";
+}
+
+bool runtime_empty(const Lab& lab) {
+  std::error_code ec;
+  if (!std::filesystem::exists(lab.runtime(), ec))
+    return true;
+  return std::filesystem::recursive_directory_iterator(lab.runtime(), ec) ==
+         std::filesystem::recursive_directory_iterator();
+}
+
+TEST(TinyLifecycle, UpStatusExecSnapshotRevertDownLeavesNothingRunning) {
+  Lab lab(tiny_lab("life"));
+  const auto up = lab.run({"up"});
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  std::cout << up.out;
+  EXPECT_NE(up.out.find("ready: tiny-1"), std::string::npos);
+  for (const char* gate : {"qemu", "boot", "agent", "addresses", "disks", "cloud-init"})
+    EXPECT_NE(up.out.find(std::string(" ok   ") + gate), std::string::npos) << gate;
+  const pid_t pid = pid_from(up.out, "tiny-1");
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(alive(pid));
+
+  const auto status = lab.run({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const auto doc = boost::json::parse(status.out).as_object();
+  const auto& inst = doc.at("instances").as_array().at(0).as_object();
+  EXPECT_EQ(inst.at("state").as_string(), "running");
+  EXPECT_EQ(inst.at("pid").as_int64(), pid);
+
+  const auto marker = lab.run({"exec", "tiny-1", "--", "/bin/cat", "/var/lib/kvmrun/marker"});
+  EXPECT_EQ(marker.exit_code, 0);
+  EXPECT_EQ(marker.out, "hello-from-runcmd\n");
+  const auto code = lab.run({"exec", "tiny-1", "--", "/bin/sh", "-c", "echo e >&2; exit 3"});
+  EXPECT_EQ(code.exit_code, 3);
+  EXPECT_EQ(code.err, "e\n");
+
+  // A file written after the snapshot is gone once the snapshot is reverted.
+  ASSERT_EQ(lab.run({"snapshot", "create", "tiny-1", "before"}).exit_code, 0);
+  ASSERT_EQ(lab.run({"exec", "tiny-1", "--", "/bin/sh", "-c", "echo x > /srv/data/after && sync"})
+                .exit_code,
+            0);
+  EXPECT_EQ(lab.run({"exec", "tiny-1", "--", "/bin/test", "-e", "/srv/data/after"}).exit_code, 0);
+  EXPECT_NE(lab.run({"snapshot", "list", "tiny-1"}).out.find("before"), std::string::npos);
+  ASSERT_EQ(lab.run({"snapshot", "revert", "tiny-1", "before"}).exit_code, 0);
+  EXPECT_EQ(lab.run({"exec", "tiny-1", "--", "/bin/test", "-e", "/srv/data/after"}).exit_code, 1);
+  const auto again = lab.run({"snapshot", "create", "tiny-1", "before"});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("already has a snapshot 'before'"), std::string::npos);
+
+  EXPECT_EQ(lab.run({"check"}).exit_code, 0);
+  const auto report = lab.run({"report"});
+  EXPECT_EQ(report.exit_code, 0);
+  EXPECT_NE(report.out.find("stages:"), std::string::npos);
+  const auto run = std::filesystem::canonical(lab.state() / "life" / "runs" / "latest");
+  for (const char* f : {"timings.jsonl", "timings.csv", "summary.json", "tiny-1/argv.json",
+                        "tiny-1/serial.log"})
+    EXPECT_TRUE(std::filesystem::exists(run / f)) << f;
+
+  const auto down = lab.run({"down"});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_FALSE(alive(pid));
+  EXPECT_TRUE(runtime_empty(lab));
+  const auto after = lab.run({"exec", "tiny-1", "--", "/bin/true"});
+  EXPECT_EQ(after.exit_code, 7);
+  EXPECT_NE(after.err.find("is not running"), std::string::npos);
+  // The instance's disk stays (down without --purge-disks); purging removes it.
+  EXPECT_TRUE(std::filesystem::exists(lab.state() / "life" / "tiny-1" / "disk.qcow2"));
+  EXPECT_EQ(lab.run({"down", "--purge-disks"}).exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(lab.state() / "life" / "tiny-1"));
+}
+
+TEST(TinyLifecycle, DryRunPrintsTheQemuArgvAndChangesNothing) {
+  Lab lab(tiny_lab("dry"));
+  const auto up = lab.run({"up", "--dry-run"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("-nodefaults -no-user-config"), std::string::npos) << up.out;
+  EXPECT_NE(up.out.find("create "), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(lab.state()));
+  EXPECT_FALSE(std::filesystem::exists(lab.runtime()));
+  const auto down = lab.run({"down", "--dry-run"});
+  EXPECT_EQ(down.exit_code, 0);
+  EXPECT_NE(down.out.find("not running"), std::string::npos);
+}
+
+TEST(TinyLifecycle, StatusReattachesAfterKvmrunWasKilledAndDownStopsIt) {
+  Lab lab(tiny_lab("killed"));
+  pid_t qemu = -1;
+  {
+    BackgroundProcess up(lab.argv({"up"}));
+    const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
+    ASSERT_TRUE(line) << "kvmrun up never started QEMU";
+    qemu = std::stoi(line->substr(line->rfind(' ') + 1));
+    ::kill(up.pid(), SIGKILL); // in the middle of the gates
+    ASSERT_TRUE(up.wait_exit(10s));
+  }
+  ASSERT_TRUE(alive(qemu)) << "a detached instance outlives the kvmrun that started it";
+  const auto status = lab.run({"status", "--json"});
+  const auto inst =
+      boost::json::parse(status.out).as_object().at("instances").as_array().at(0).as_object();
+  EXPECT_EQ(inst.at("pid").as_int64(), qemu);
+  EXPECT_NE(inst.at("state").as_string(), "stopped");
+  const auto busy = lab.run({"up"});
+  EXPECT_NE(busy.out.find("already running"), std::string::npos) << busy.out << busy.err;
+  EXPECT_EQ(lab.run({"down"}).exit_code, 0);
+  EXPECT_FALSE(alive(qemu));
+  EXPECT_TRUE(runtime_empty(lab));
+}
+
+TEST(TinyLifecycle, AttachedModeTakesQemuDownWhenKvmrunIsKilled) {
+  Lab lab(tiny_lab("attached"));
+  BackgroundProcess up(lab.argv({"up", "--attach"}));
+  const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
+  ASSERT_TRUE(line);
+  const pid_t qemu = std::stoi(line->substr(line->rfind(' ') + 1));
+  ASSERT_TRUE(up.wait_for_line("attached:", 120s));
+  ::kill(up.pid(), SIGKILL);
+  ASSERT_TRUE(up.wait_exit(10s));
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (alive(qemu) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms); // test-side polling of /proc, bounded
+  EXPECT_FALSE(alive(qemu)) << "QEMU outlived an attached kvmrun";
+}
+
+TEST(TinyLifecycle, AttachedModeStopsItsInstancesOnSigterm) {
+  Lab lab(tiny_lab("term"));
+  BackgroundProcess up(lab.argv({"up", "--attach"}));
+  const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
+  ASSERT_TRUE(line);
+  const pid_t qemu = std::stoi(line->substr(line->rfind(' ') + 1));
+  ASSERT_TRUE(up.wait_for_line("attached:", 120s));
+  ::kill(up.pid(), SIGTERM);
+  ASSERT_TRUE(up.wait_for_line("  tiny-1: stopped", 30s));
+  const auto status = up.wait_exit(10s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  EXPECT_FALSE(alive(qemu));
+  EXPECT_TRUE(runtime_empty(lab));
+}
+
+} // namespace
+} // namespace kvmrun::testing

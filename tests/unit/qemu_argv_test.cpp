@@ -1,0 +1,124 @@
+// The QEMU command line is a pure function of the instance; these goldens pin it.
+#include "lab/loader.hpp"
+#include "runner/qemu_argv.hpp"
+
+#include <gtest/gtest.h>
+
+namespace kvmrun::runner {
+namespace {
+
+QemuLaunch launch(const std::string& toml) {
+  auto lab = lab::parse_lab(toml, "golden.toml");
+  EXPECT_TRUE(lab.ok()) << lab.error().describe();
+  QemuLaunch l;
+  l.qemu = "/usr/bin/qemu-system-x86_64";
+  l.lab = lab->name;
+  l.instance = lab->instances.front();
+  l.image = lab->images.at(l.instance.image);
+  l.paths = InstancePaths{"/s/lab/web", "/r/lab/web"};
+  return l;
+}
+
+std::string join(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv)
+    s += (s.empty() ? "" : "\n") + a;
+  return s;
+}
+
+constexpr const char* web = R"(
+[lab]
+name = "lab"
+[images.debian-12]
+url = "https://example.org/d.qcow2"
+checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+[instances.web]
+image = "debian-12"
+cpus = 2
+memory = "1GiB"
+network = { mac = "52:54:00:aa:bb:cc" }
+forwards = [{ host = 2222, guest = 22 }, { host = 8080, guest = 80, protocol = "udp" }]
+disks = [{ name = "data", size = "1GiB", filesystem = "ext4", mount = "/srv/data" }]
+)";
+
+TEST(QemuArgv, GoldenBiosInstanceWithForwardsAndAnExtraDisk) {
+  const auto l = launch(web);
+  EXPECT_EQ(join(qemu_argv(l)), join({
+    "/usr/bin/qemu-system-x86_64",
+    "-name", "guest=lab/web,debug-threads=on",
+    "-nodefaults", "-no-user-config", "-display", "none",
+    "-msg", "timestamp=on",
+    "-machine", "q35",
+    "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "1024M",
+    "-chardev", "socket,id=qmp,fd=3,server=on,wait=off",
+    "-mon", "chardev=qmp,mode=control",
+    "-chardev", "socket,id=serial0,fd=5,server=on,wait=off,logfile=/s/lab/web/serial.log,logappend=on",
+    "-serial", "chardev:serial0",
+    "-device", "virtio-serial-pci,id=vser0",
+    "-chardev", "socket,id=qga,fd=4,server=on,wait=off",
+    "-device", "virtserialport,bus=vser0.0,chardev=qga,name=org.qemu.guest_agent.0",
+    "-blockdev", "driver=file,filename=/s/lab/web/disk.qcow2,node-name=disk0-file,discard=unmap",
+    "-blockdev", "driver=qcow2,file=disk0-file,node-name=disk0,discard=unmap",
+    "-device", "virtio-blk-pci,drive=disk0,bootindex=0",
+    "-blockdev", "driver=file,filename=/s/lab/web/seed.iso,node-name=seed-file,read-only=on",
+    "-blockdev", "driver=raw,file=seed-file,node-name=seed,read-only=on",
+    "-device", "virtio-blk-pci,drive=seed,serial=cidata",
+    "-blockdev", "driver=file,filename=/s/lab/web/disk-data.qcow2,node-name=data0-file,discard=unmap",
+    "-blockdev", "driver=qcow2,file=data0-file,node-name=data0,discard=unmap",
+    "-device", "virtio-blk-pci,drive=data0,serial=data",
+    "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:127.0.0.1:8080-:80",
+    "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:aa:bb:cc",
+    "-object", "rng-random,id=rng0,filename=/dev/urandom",
+    "-device", "virtio-rng-pci,rng=rng0"}));
+}
+
+TEST(QemuArgv, KvmUsesTheHostCpu) {
+  auto l = launch(web);
+  l.kvm = true;
+  const auto s = join(qemu_argv(l));
+  EXPECT_NE(s.find("-accel\nkvm\n-cpu\nhost\n"), std::string::npos);
+}
+
+TEST(QemuArgv, UefiGetsReadOnlyCodeAndThisInstancesOwnVars) {
+  auto l = launch(web);
+  l.image.firmware = lab::Firmware::uefi;
+  l.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+  const auto s = join(qemu_argv(l));
+  EXPECT_NE(s.find("-machine\nq35,pflash0=fw-code,pflash1=fw-vars\n"), std::string::npos);
+  EXPECT_NE(s.find("driver=file,filename=/usr/share/OVMF/OVMF_CODE_4M.fd,node-name=fw-code,"
+                   "read-only=on"),
+            std::string::npos);
+  EXPECT_NE(s.find("driver=file,filename=/s/lab/web/efivars.fd,node-name=fw-vars"),
+            std::string::npos);
+}
+
+TEST(QemuArgv, DirectKernelBootLeavesBootOrderToTheKernel) {
+  auto l = launch(web);
+  l.image.kernel = "/g/vmlinuz";
+  l.image.initrd = "/g/initrd.img";
+  l.image.cmdline = "console=ttyS0";
+  const auto s = join(qemu_argv(l));
+  EXPECT_NE(s.find("-kernel\n/g/vmlinuz\n-initrd\n/g/initrd.img\n-append\nconsole=ttyS0\n"),
+            std::string::npos);
+  EXPECT_EQ(s.find("bootindex"), std::string::npos);
+}
+
+TEST(QemuArgv, CommasInPathsAreDoubledAsQemuOptionSyntaxRequires) {
+  auto l = launch(web);
+  l.paths.state = "/s/a,b";
+  const auto s = join(qemu_argv(l));
+  EXPECT_NE(s.find("filename=/s/a,,b/disk.qcow2,node-name"), std::string::npos);
+}
+
+TEST(QemuArgv, ForwardsAreBoundToLoopbackUnlessTheLabSaysOtherwise) {
+  EXPECT_EQ(user_netdev({}), "user,id=net0");
+  lab::PortForward f;
+  f.host_port = 2222;
+  f.guest_port = 22;
+  EXPECT_EQ(user_netdev({f}), "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22");
+  f.host_address = "0.0.0.0";
+  EXPECT_EQ(user_netdev({f}), "user,id=net0,hostfwd=tcp:0.0.0.0:2222-:22");
+}
+
+} // namespace
+} // namespace kvmrun::runner
