@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <functional>
@@ -168,7 +169,7 @@ struct BackgroundInit {
     return {};
   }
 
-  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+  bp::error_code on_exec_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
                                const char* const*) const {
     std::vector<int> high;
     for (const auto& [target, source] : options.fds) {
@@ -180,6 +181,19 @@ struct BackgroundInit {
     for (std::size_t i = 0; i < high.size(); ++i)
       if (::dup2(high[i], options.fds[i].first) < 0) // the new number is not close-on-exec
         return {errno, bp::system_category()};
+    // Boost.Process 1.81 leaves descriptors above the highest whitelisted one open, so a
+    // long-lived child would hold our pipes (a caller waiting for EOF would wait for QEMU).
+    std::vector<int> keep = launcher.fd_whitelist;
+    std::sort(keep.begin(), keep.end());
+    unsigned from = 0;
+    for (const int k : keep) {
+      if (k < 0)
+        continue;
+      if (static_cast<unsigned>(k) > from)
+        ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+      from = std::max(from, static_cast<unsigned>(k) + 1);
+    }
+    ::close_range(from, ~0U, 0);
     if (options.new_session && ::setsid() < 0)
       return {errno, bp::system_category()};
     if (options.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
@@ -204,9 +218,9 @@ Result<pid_t> spawn_background(const std::vector<std::string>& argv,
                  ? bp::process_stdio{nullptr, options.output_fd, options.output_fd}
                  : bp::process_stdio{nullptr, nullptr, nullptr};
   bp::posix::default_launcher launcher;
-  auto proc = launcher(ctx, ec, exe->string(),
-                       std::vector<std::string>(argv.begin() + 1, argv.end()), out,
-                       BackgroundInit{options});
+  auto proc =
+      launcher(ctx, ec, exe->string(), std::vector<std::string>(argv.begin() + 1, argv.end()), out,
+               BackgroundInit{options});
   if (ec)
     return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + ec.message());
   const pid_t pid = proc.id();

@@ -135,7 +135,6 @@ Result<ParsedArgs> parse(const std::vector<std::string>& args,
   return parsed;
 }
 
-
 int run_preflight(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                   const CliEnvironment& env) {
   if (!args.positional.empty())
@@ -381,10 +380,10 @@ HostPaths host_paths(const CliEnvironment& env) {
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
             const CliEnvironment& env) {
   const std::map<std::string, bool, std::less<>> known = {
-      {"--json", false},  {"--accel", true},  {"--help", false},  {"--version", false},
-      {"--config", true}, {"--output", true}, {"--print", false}, {"--backing-format", true},
-      {"--size", true},   {"--format", true}, {"--all", false},   {"--dry-run", false},
-      {"--events", false}, {"--stage", true}, {"--attach", false}, {"--purge-disks", false},
+      {"--json", false},   {"--accel", true},  {"--help", false},   {"--version", false},
+      {"--config", true},  {"--output", true}, {"--print", false},  {"--backing-format", true},
+      {"--size", true},    {"--format", true}, {"--all", false},    {"--dry-run", false},
+      {"--events", false}, {"--stage", true},  {"--attach", false}, {"--purge-disks", false},
       {"--follow", false}, {"--timeout", true}};
   auto parsed = parse(args, known);
   if (!parsed)
@@ -421,10 +420,14 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (command == "qmp")
     return run_qmp_command(*parsed, out, err, env);
   using Command = int (*)(const ParsedArgs&, std::ostream&, std::ostream&, const CliEnvironment&);
-  static const std::map<std::string, Command, std::less<>> lifecycle = {
-      {"up", run_up},       {"down", run_down},         {"status", run_status},
-      {"check", run_check}, {"exec", run_exec},         {"console", run_console},
-      {"snapshot", run_snapshot}, {"report", run_report}};
+  static const std::map<std::string, Command, std::less<>> lifecycle = {{"up", run_up},
+                                                                        {"down", run_down},
+                                                                        {"status", run_status},
+                                                                        {"check", run_check},
+                                                                        {"exec", run_exec},
+                                                                        {"console", run_console},
+                                                                        {"snapshot", run_snapshot},
+                                                                        {"report", run_report}};
   if (const auto it = lifecycle.find(command); it != lifecycle.end())
     return it->second(*parsed, out, err, env);
   return fail(err,

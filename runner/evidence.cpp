@@ -116,8 +116,7 @@ Status RunEvidence::finish(const std::string& outcome) {
   for (const auto& e : m_events) {
     csv += csv_field(e.kind) + "," + csv_field(e.name) + "," + csv_field(e.instance) + "," +
            iso_time(e.start) + "," + iso_time(e.start + e.duration) + "," +
-           std::to_string(e.duration.count()) + "," + e.outcome + "," + csv_field(e.detail) +
-           "\n";
+           std::to_string(e.duration.count()) + "," + e.outcome + "," + csv_field(e.detail) + "\n";
     if (e.kind == "stage")
       stages[e.name] += e.duration.count();
   }
@@ -135,12 +134,9 @@ Status RunEvidence::finish(const std::string& outcome) {
     stage_totals[name] = ms;
   const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now() - m_started);
-  const json::object summary{{"command", m_command},
-                             {"outcome", outcome},
-                             {"started", iso_time(m_started)},
-                             {"wall_ms", wall.count()},
-                             {"stage_ms", stage_totals},
-                             {"slowest", slowest},
+  const json::object summary{{"command", m_command},           {"outcome", outcome},
+                             {"started", iso_time(m_started)}, {"wall_ms", wall.count()},
+                             {"stage_ms", stage_totals},       {"slowest", slowest},
                              {"events", m_events.size()}};
   if (auto w = write_file_atomic(m_dir / "timings.csv", csv, 0600); !w)
     return w;
@@ -167,9 +163,10 @@ Result<std::string> render_report(const std::filesystem::path& run_dir) {
   std::ostringstream out;
   std::error_code canon_ec;
   const auto real = std::filesystem::canonical(run_dir, canon_ec);
-  out << "run " << (canon_ec ? run_dir : real).filename().string() << ": " << json::value_to<std::string>(s.at("command"))
-      << ", " << json::value_to<std::string>(s.at("outcome")) << ", wall time "
-      << ms(s.at("wall_ms")) << "\n";
+  out << "run " << (canon_ec ? run_dir : real).filename().string() << ": "
+      << json::value_to<std::string>(s.at("command")) << ", "
+      << json::value_to<std::string>(s.at("outcome")) << ", wall time " << ms(s.at("wall_ms"))
+      << "\n";
   out << "stages:\n";
   for (const auto& [name, v] : s.at("stage_ms").as_object())
     out << "  " << std::string(name) << std::string(std::max<std::size_t>(1, 14 - name.size()), ' ')
@@ -177,8 +174,8 @@ Result<std::string> render_report(const std::filesystem::path& run_dir) {
   out << "slowest:\n";
   for (const auto& e : s.at("slowest").as_array()) {
     const auto& o = e.as_object();
-    std::string what = json::value_to<std::string>(o.at("kind")) + " " +
-                       json::value_to<std::string>(o.at("name"));
+    std::string what =
+        json::value_to<std::string>(o.at("kind")) + " " + json::value_to<std::string>(o.at("name"));
     const auto inst = json::value_to<std::string>(o.at("instance"));
     if (!inst.empty())
       what += " (" + inst + ")";

@@ -39,8 +39,8 @@ std::string seconds(std::chrono::milliseconds d) {
 
 class GateRun {
 public:
-  GateRun(const GateTarget& t, GateMode mode) : m_t(t), m_mode(mode), m_qmp(m_loop),
-      m_serial(m_loop), m_agent(m_loop) {}
+  GateRun(const GateTarget& t, GateMode mode)
+      : m_t(t), m_mode(mode), m_qmp(m_loop), m_serial(m_loop), m_agent(m_loop) {}
 
   Status run(const GateObserver& observe) {
     using Step = Result<std::string> (GateRun::*)(Deadline);
@@ -121,7 +121,8 @@ private:
       return std::move(c).error();
     // Under KVM a guest that makes no progress is stopped early: a KVM that cannot run this
     // guest (nested, paravirtual) hangs silently instead of failing.
-    const Deadline bound = m_t.kvm ? std::min(deadline, deadline_after(m_t.kvm_watchdog)) : deadline;
+    const Deadline bound =
+        m_t.kvm ? std::min(deadline, deadline_after(m_t.kvm_watchdog)) : deadline;
     const auto progress = [&] {
       return m_serial.seen(kernel_banner) || m_serial.seen(marker) || m_serial.closed() ||
              !m_qmp.ready();
@@ -132,8 +133,7 @@ private:
     if (!m_qmp.ready() || m_serial.closed())
       return gate_error(ErrorCode::qemu, "QEMU stopped before the guest kernel started",
                         "see " + m_t.paths.qemu_log().string());
-    const std::string seen = m_serial.silent() ? "nothing at all"
-                                               : "only:\n" + m_serial.tail(8);
+    const std::string seen = m_serial.silent() ? "nothing at all" : "only:\n" + m_serial.tail(8);
     if (m_t.kvm)
       return Error(ErrorCode::host,
                    "no boot progress under KVM within " + seconds(m_t.kvm_watchdog) +
@@ -141,8 +141,8 @@ private:
                        "\nThis KVM starts guests but does not run this one (a nested or "
                        "paravirtual KVM such as kvm_pvm hangs stock kernels after the firmware)",
                    "run with --accel tcg (kvmrun preflight explains the KVM found here)");
-    return Error(ErrorCode::timeout, "the guest kernel did not start; the serial console showed " +
-                                         seen,
+    return Error(ErrorCode::timeout,
+                 "the guest kernel did not start; the serial console showed " + seen,
                  "raise timeouts.boot, or check the image's bootloader and console=ttyS0");
   }
 
@@ -201,8 +201,8 @@ private:
             if (std::find(i.addresses.begin(), i.addresses.end(), *net.address) !=
                 i.addresses.end())
               return i.name + " " + *net.address + " (static)";
-            last = i.name + " has " + (v4.empty() ? "no IPv4 address" : v4) + ", not " +
-                   *net.address;
+            last =
+                i.name + " has " + (v4.empty() ? "no IPv4 address" : v4) + ", not " + *net.address;
           } else if (!v4.empty()) {
             return i.name + " " + v4 + " (DHCP)";
           } else {
@@ -229,13 +229,13 @@ private:
       const bool attached = std::any_of(block->begin(), block->end(), [&](const json::value& v) {
         const auto* o = v.if_object();
         const auto* ins = o ? o->if_contains("inserted") : nullptr;
-        const auto* name = ins && ins->is_object() ? ins->as_object().if_contains("node-name")
-                                                   : nullptr;
+        const auto* name =
+            ins && ins->is_object() ? ins->as_object().if_contains("node-name") : nullptr;
         return name && name->is_string() && name->as_string() == node;
       });
       if (!attached)
-        return Error(ErrorCode::qemu, "disk '" + m_t.instance.disks[i].name +
-                                          "' (block node " + node + ") is not attached");
+        return Error(ErrorCode::qemu, "disk '" + m_t.instance.disks[i].name + "' (block node " +
+                                          node + ") is not attached");
     }
     std::string missing;
     while (true) {
@@ -289,8 +289,9 @@ private:
       result = qmp::guest_read_file(m_agent, "/run/cloud-init/result.json", deadline);
     }
     if (!result)
-      return Error(ErrorCode::guest, "cloud-init printed its final message but wrote no "
-                                     "/run/cloud-init/result.json",
+      return Error(ErrorCode::guest,
+                   "cloud-init printed its final message but wrote no "
+                   "/run/cloud-init/result.json",
                    "read /var/log/cloud-init.log in the guest");
     boost::system::error_code ec;
     const auto doc = json::parse(*result, ec);
@@ -302,8 +303,7 @@ private:
       return Error(ErrorCode::guest, "cloud-init's result.json is not what cloud-init writes: " +
                                          result->substr(0, 200));
     if (!errors->as_array().empty())
-      return Error(ErrorCode::guest,
-                   "cloud-init finished with errors: " + json::serialize(*errors),
+      return Error(ErrorCode::guest, "cloud-init finished with errors: " + json::serialize(*errors),
                    "read /var/log/cloud-init.log in the guest (kvmrun exec INSTANCE -- cat "
                    "/var/log/cloud-init.log)");
     return std::string("cloud-init done without errors");
@@ -327,8 +327,8 @@ private:
       const auto old = recorded ? json::parse(*recorded, ec) : json::value();
       const auto* o = old.if_object();
       if (o == nullptr || !o->contains("config_hash") || !o->contains("instance_id"))
-        return Error(ErrorCode::guest, "no provenance record at " +
-                                           m_t.paths.provenance().string());
+        return Error(ErrorCode::guest,
+                     "no provenance record at " + m_t.paths.provenance().string());
       if (o->at("instance_id") != json::value(p.instance_id))
         return Error(ErrorCode::guest,
                      "the running guest was provisioned from another definition (instance-id " +
@@ -338,8 +338,7 @@ private:
       return "instance-id " + p.instance_id + ", config " +
              std::string(o->at("config_hash").as_string()).substr(0, 12);
     }
-    if (auto w = write_file_atomic(m_t.paths.provenance(), json::serialize(doc) + "\n", 0600);
-        !w)
+    if (auto w = write_file_atomic(m_t.paths.provenance(), json::serialize(doc) + "\n", 0600); !w)
       return std::move(w).error();
     return "instance-id " + p.instance_id + ", base " + p.base_digest.substr(0, 19) + "…";
   }
@@ -356,7 +355,7 @@ private:
 } // namespace
 
 const std::vector<std::string>& gate_names() {
-  static const std::vector<std::string> names{"qemu",  "boot",       "agent",     "ports",
+  static const std::vector<std::string> names{"qemu",      "boot",  "agent",      "ports",
                                               "addresses", "disks", "cloud-init", "provenance"};
   return names;
 }

@@ -29,8 +29,8 @@ struct GateOutcome {
   bool passed = false;
   std::chrono::system_clock::time_point started;
   std::chrono::milliseconds duration{0};
-  std::string detail;             // what it saw
-  std::optional<Error> error;     // why it failed
+  std::string detail;         // what it saw
+  std::optional<Error> error; // why it failed
 };
 
 struct Provenance {

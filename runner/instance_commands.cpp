@@ -32,9 +32,10 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 // Commands that take exactly one instance name first.
-Result<std::pair<LabContext, const lab::InstanceSpec*>>
-one_instance(const ParsedArgs& args, const CliEnvironment& env, std::size_t position,
-             const std::string& usage) {
+Result<std::pair<LabContext, const lab::InstanceSpec*>> one_instance(const ParsedArgs& args,
+                                                                     const CliEnvironment& env,
+                                                                     std::size_t position,
+                                                                     const std::string& usage) {
   if (args.positional.size() <= position)
     return Error(ErrorCode::usage, "missing the instance name", "usage: " + usage);
   auto ctx = open_lab(args, env, {args.positional[position]});
@@ -141,8 +142,9 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     }
     GateTarget target{ctx->lab.name, *i, paths, false, 60'000ms, {}};
     target.provenance.instance_id = expected_instance_id(*i);
-    auto s = run_gates(target, GateMode::recheck,
-                       [&](const GateOutcome& o) { out << gate_line(o) << "\n" << std::flush; });
+    auto s = run_gates(target, GateMode::recheck, [&](const GateOutcome& o) {
+      out << gate_line(o) << "\n" << std::flush;
+    });
     if (!s)
       rc = fail(err, s.error());
   }
@@ -239,12 +241,12 @@ int run_snapshot(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   auto& [ctx, instance] = *found;
   const bool needs_tag = action != "list";
   if (needs_tag && args.positional.size() < 3)
-    return fail(err, Error(ErrorCode::usage, "snapshot " + action + " needs a TAG",
-                           "usage: " + usage));
+    return fail(err,
+                Error(ErrorCode::usage, "snapshot " + action + " needs a TAG", "usage: " + usage));
   const std::string tag = needs_tag ? args.positional[2] : "";
-  if (needs_tag && (tag.empty() || tag.size() > 64 ||
-                    tag.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
-                        std::string::npos))
+  if (needs_tag &&
+      (tag.empty() || tag.size() > 64 ||
+       tag.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos))
     return fail(err, Error(ErrorCode::usage, "snapshot tag '" + tag + "' is not a plain name",
                            "use lower-case letters, digits, '-', '_' and '.' (at most 64)"));
   const auto paths = ctx.paths(*instance);
@@ -255,8 +257,8 @@ int run_snapshot(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   if (auto c = monitor.connect_sync(paths.qmp_socket(), deadline_after(10s)); !c)
     return fail(err, c.error());
   const auto devices = snapshot_devices(*instance);
-  const auto deadline = deadline_after(std::max<std::chrono::milliseconds>(
-      instance->timeouts.shutdown, 600s));
+  const auto deadline =
+      deadline_after(std::max<std::chrono::milliseconds>(instance->timeouts.shutdown, 600s));
   if (action == "list") {
     auto list = qmp::list_snapshots(monitor, root_node, deadline);
     if (!list)
@@ -272,10 +274,11 @@ int run_snapshot(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     const bool exists = std::any_of(existing->begin(), existing->end(),
                                     [&](const auto& s) { return s.name == tag; });
     if (action == "create" && exists)
-      return fail(err, Error(ErrorCode::usage,
-                             "instance '" + instance->name + "' already has a snapshot '" + tag + "'",
-                             "pick another tag, or `kvmrun snapshot delete " + instance->name +
-                                 " " + tag + "` first"));
+      return fail(err,
+                  Error(ErrorCode::usage,
+                        "instance '" + instance->name + "' already has a snapshot '" + tag + "'",
+                        "pick another tag, or `kvmrun snapshot delete " + instance->name + " " +
+                            tag + "` first"));
     if (action == "revert" && !exists)
       return fail(err, Error(ErrorCode::usage,
                              "instance '" + instance->name + "' has no snapshot '" + tag + "'",
@@ -333,8 +336,7 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
         rc = fail(err, stopped.error());
         continue;
       }
-      out << i->name << ": stopped (" << stopped->step << ", " << stopped->took.count()
-          << " ms)\n";
+      out << i->name << ": stopped (" << stopped->step << ", " << stopped->took.count() << " ms)\n";
     } else {
       remove_runtime_files(paths);
       out << i->name << ": not running\n";
@@ -343,8 +345,8 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       std::error_code ec;
       std::filesystem::remove_all(paths.state, ec);
       if (ec)
-        rc = fail(err, Error(ErrorCode::io, "removing " + paths.state.string() + ": " +
-                                                ec.message()));
+        rc = fail(err,
+                  Error(ErrorCode::io, "removing " + paths.state.string() + ": " + ec.message()));
       else
         out << i->name << ": removed " << paths.state.string() << "\n";
     }

@@ -23,8 +23,7 @@ std::optional<pid_t> running_pid(const InstancePaths& paths, std::string_view la
   const auto lock = probe_lock(paths);
   if (!lock.held || !lock.pid)
     return std::nullopt;
-  const auto cmdline =
-      read_file("/proc/" + std::to_string(*lock.pid) + "/cmdline", 1U << 20U);
+  const auto cmdline = read_file("/proc/" + std::to_string(*lock.pid) + "/cmdline", 1U << 20U);
   const std::string name = "guest=" + std::string(lab) + "/" + std::string(instance) + ",";
   if (!cmdline || cmdline->find(name) == std::string::npos)
     return std::nullopt;
@@ -52,10 +51,10 @@ bool wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
 
 void remove_runtime_files(const InstancePaths& paths) {
   std::error_code ec;
-  for (const auto& f : {paths.qmp_socket(), paths.agent_socket(), paths.serial_socket(),
-                        paths.lock()})
+  for (const auto& f :
+       {paths.qmp_socket(), paths.agent_socket(), paths.serial_socket(), paths.lock()})
     std::filesystem::remove(f, ec);
-  std::filesystem::remove(paths.runtime, ec);                // only if empty
+  std::filesystem::remove(paths.runtime, ec);               // only if empty
   std::filesystem::remove(paths.runtime.parent_path(), ec); // the lab's, if empty
 }
 

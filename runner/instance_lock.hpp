@@ -29,8 +29,8 @@ private:
 };
 
 struct LockState {
-  bool held = false;          // by a live QEMU (or a kvmrun provisioning it)
-  std::optional<pid_t> pid;   // what the file records
+  bool held = false;        // by a live QEMU (or a kvmrun provisioning it)
+  std::optional<pid_t> pid; // what the file records
 };
 // Read-only: whether the lock is held now. A missing lock file means not running.
 [[nodiscard]] LockState probe_lock(const InstancePaths& paths);

@@ -9,8 +9,7 @@
 
 namespace kvmrun::runner {
 
-int run_up(const ParsedArgs& args, std::ostream& out, std::ostream& err,
-           const CliEnvironment& env);
+int run_up(const ParsedArgs& args, std::ostream& out, std::ostream& err, const CliEnvironment& env);
 int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
              const CliEnvironment& env);
 int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,

@@ -18,8 +18,7 @@ Result<LabContext> open_lab(const ParsedArgs& args, const CliEnvironment& env,
       std::string known;
       for (const auto& i : ctx.lab.instances)
         known += (known.empty() ? "" : ", ") + i.name;
-      return Error(ErrorCode::config,
-                   "no instance '" + name + "' in " + ctx.lab.source,
+      return Error(ErrorCode::config, "no instance '" + name + "' in " + ctx.lab.source,
                    "the lab's instances are: " + known);
     }
     ctx.selected.push_back(instance);

@@ -11,8 +11,10 @@ std::string default_lab_text(const std::filesystem::path& cache_dir) {
 name = "default"
 
 [images.debian-12]
-url = ")" + guest + R"(/debian-12.qcow2"
-checksum_url = ")" + guest + R"(/SHA512SUMS"
+url = ")" +
+         guest + R"(/debian-12.qcow2"
+checksum_url = ")" +
+         guest + R"(/SHA512SUMS"
 
 [instances.debian]
 image = "debian-12"

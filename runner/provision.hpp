@@ -20,7 +20,7 @@ namespace kvmrun::runner {
 struct ProvisionInput {
   const lab::InstanceSpec& instance;
   InstancePaths paths;
-  std::filesystem::path base;   // the verified cache entry
+  std::filesystem::path base; // the verified cache entry
   images::DiskFormat base_format = images::DiskFormat::qcow2;
   std::optional<std::filesystem::path> uefi_vars_template; // firmware = "uefi"
 };

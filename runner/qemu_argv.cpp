@@ -29,8 +29,7 @@ void add_blockdev(std::vector<std::string>& argv, const std::filesystem::path& f
       "driver=file,filename=" + escape(file.string()) + ",node-name=" + node + "-file" + ro +
           discard);
   add(argv, "-blockdev",
-      std::string("driver=") + format + ",file=" + node + "-file,node-name=" + node + ro +
-          discard);
+      std::string("driver=") + format + ",file=" + node + "-file,node-name=" + node + ro + discard);
 }
 
 std::string mebibytes(std::uint64_t bytes) { return std::to_string(bytes >> 20U) + "M"; }
@@ -44,8 +43,8 @@ std::string user_netdev(const std::vector<lab::PortForward>& forwards) {
   for (const auto& f : forwards) {
     netdev += ",hostfwd=";
     netdev += f.protocol == lab::Protocol::udp ? "udp:" : "tcp:";
-    netdev += f.host_address + ":" + std::to_string(f.host_port) + "-:" +
-              std::to_string(f.guest_port);
+    netdev +=
+        f.host_address + ":" + std::to_string(f.host_port) + "-:" + std::to_string(f.guest_port);
   }
   return netdev;
 }
@@ -80,8 +79,7 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   // Firmware: SeaBIOS is QEMU's default; OVMF code read-only with this instance's own vars.
   if (l.image.firmware == lab::Firmware::uefi) {
     add(argv, "-blockdev",
-        "driver=file,filename=" + escape(l.ovmf_code.string()) +
-            ",node-name=fw-code,read-only=on");
+        "driver=file,filename=" + escape(l.ovmf_code.string()) + ",node-name=fw-code,read-only=on");
     add(argv, "-blockdev",
         "driver=file,filename=" + escape(p.efi_vars().string()) + ",node-name=fw-vars");
   }
@@ -99,8 +97,9 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
                false);
   // With -kernel the kernel boots (it takes boot index 0 itself); otherwise the firmware
   // boots this disk.
-  add(argv, "-device", std::string("virtio-blk-pci,drive=") + root_node +
-                           (l.image.kernel.empty() ? ",bootindex=0" : ""));
+  add(argv, "-device",
+      std::string("virtio-blk-pci,drive=") + root_node +
+          (l.image.kernel.empty() ? ",bootindex=0" : ""));
   add_blockdev(argv, p.seed(), "seed", "raw", true);
   add(argv, "-device", "virtio-blk-pci,drive=seed,serial=cidata");
   for (std::size_t i = 0; i < in.disks.size(); ++i) {

@@ -105,8 +105,8 @@ public:
     if (auto s = check_socket_paths(m_ctx.dirs, m_ctx.lab); !s)
       return fail(m_err, s.error());
     if (!m_dry) {
-      auto ev = RunEvidence::create(m_ctx.lab_state(), "up --stage " + stage,
-                                    lab_secrets(m_ctx.lab));
+      auto ev =
+          RunEvidence::create(m_ctx.lab_state(), "up --stage " + stage, lab_secrets(m_ctx.lab));
       if (!ev)
         return fail(m_err, ev.error());
       m_evidence.emplace(std::move(ev).value());
@@ -153,8 +153,7 @@ private:
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     record("stage", name, "", wall, took, s.ok() ? "ok" : "failed",
            s.ok() ? "" : s.error().describe());
-    m_out << "stage " << name << " " << (s.ok() ? "ok" : "FAILED") << " (" << seconds(took)
-          << ")\n"
+    m_out << "stage " << name << " " << (s.ok() ? "ok" : "FAILED") << " (" << seconds(took) << ")\n"
           << std::flush;
     return s;
   }
@@ -223,15 +222,14 @@ private:
       auto fetched = cache.fetch(source, terminal_progress(spec.name, m_env.stderr_is_terminal));
       const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
       if (!fetched) {
-        record("task", "fetch " + spec.name, "", wall, took, "failed",
-               fetched.error().describe());
+        record("task", "fetch " + spec.name, "", wall, took, "failed", fetched.error().describe());
         return with_remedy(std::move(fetched).error(), spec);
       }
       record("task", "fetch " + spec.name, "", wall, took, "ok",
              fetched->downloaded ? "downloaded" : "cached");
       m_out << "  " << spec.name << " " << fetched->entry.digest.label().substr(0, 23) << "... "
-            << (fetched->downloaded ? "downloaded and verified" : "cached") << " ("
-            << seconds(took) << ")\n";
+            << (fetched->downloaded ? "downloaded and verified" : "cached") << " (" << seconds(took)
+            << ")\n";
       m_bases[i->image] =
           Base{fetched->entry.file, fetched->entry.digest.label(), fetched->entry.format};
     }
@@ -348,8 +346,8 @@ private:
 
   Status spawn(Launching& l) {
     std::vector<UniqueFd> sockets;
-    for (const auto& path : {l.paths.qmp_socket(), l.paths.agent_socket(),
-                             l.paths.serial_socket()}) {
+    for (const auto& path :
+         {l.paths.qmp_socket(), l.paths.agent_socket(), l.paths.serial_socket()}) {
       auto fd = listen_unix(path);
       if (!fd)
         return std::move(fd).error();
@@ -449,8 +447,8 @@ private:
       if (!l->failure)
         continue;
       // A guest that did not become ready is stopped; its disks and logs stay for inspection.
-      m_out << "  " << l->instance->name << ": not ready; stopping it (serial log: "
-            << l->paths.serial_log().string() << ")\n";
+      m_out << "  " << l->instance->name
+            << ": not ready; stopping it (serial log: " << l->paths.serial_log().string() << ")\n";
       (void)stop_instance(l->paths, m_ctx.lab.name, *l->instance, l->pid,
                           [](const std::string&) {});
       if (!first)
@@ -486,11 +484,10 @@ private:
     }
     int rc = 0;
     for (auto& l : m_launching) {
-      auto stopped = stop_instance(l->paths, m_ctx.lab.name, *l->instance, l->pid,
-                                   [&](const std::string& step) {
-                                     m_out << "  " << l->instance->name << ": " << step << "\n"
-                                           << std::flush;
-                                   });
+      auto stopped = stop_instance(
+          l->paths, m_ctx.lab.name, *l->instance, l->pid, [&](const std::string& step) {
+            m_out << "  " << l->instance->name << ": " << step << "\n" << std::flush;
+          });
       if (!stopped)
         rc = fail(m_err, stopped.error());
       else

@@ -14,8 +14,10 @@ std::string debian_lab() {
   return R"([lab]
 name = "deb"
 [images.debian-12]
-url = "file://)" + guest.string() + R"(/debian-12.qcow2"
-checksum_url = "file://)" + guest.string() + R"(/SHA512SUMS"
+url = "file://)" +
+         guest.string() + R"(/debian-12.qcow2"
+checksum_url = "file://)" +
+         guest.string() + R"(/SHA512SUMS"
 [defaults]
 cpus = 1
 memory = "768MiB"
@@ -61,8 +63,9 @@ TEST(Debian12, TwoInstancesInParallelPassEveryGateWithTheirSeedsApplied) {
     EXPECT_EQ(in_guest(lab, inst, "cat /var/tmp/runcmd-marker"), "runcmd-ran\n");
     const auto status = in_guest(lab, inst, "cloud-init status --wait --long");
     EXPECT_NE(status.find("status: done"), std::string::npos) << status;
-    EXPECT_EQ(in_guest(lab, inst, "python3 -c 'import json; print(json.load(open("
-                                  "\"/run/cloud-init/result.json\"))[\"v1\"][\"errors\"])'"),
+    EXPECT_EQ(in_guest(lab, inst,
+                       "python3 -c 'import json; print(json.load(open("
+                       "\"/run/cloud-init/result.json\"))[\"v1\"][\"errors\"])'"),
               "[]\n");
     // growpart grew the root to the instance's disk size (3 GiB over a 2 GiB base).
     const auto size = in_guest(lab, inst, "df --output=size -B1M / | tail -n1");

@@ -51,13 +51,14 @@ public:
                                "KVMRUN_CACHE_DIR=" + (m_dir / "cache").string(),
                                "KVMRUN_STATE_DIR=" + state().string(),
                                "KVMRUN_RUNTIME_DIR=" + runtime().string(),
-                               KVMRUN_BINARY};
+                               KVMRUN_BINARY,
+                               "--config=" + (m_dir / "lab.toml").string()};
     a.insert(a.end(), args.begin(), args.end());
-    a.push_back("--config=" + (m_dir / "lab.toml").string());
     return a;
   }
-  [[nodiscard]] CommandOutput run(const std::vector<std::string>& args,
-                                  std::chrono::milliseconds timeout = std::chrono::minutes(15)) const {
+  [[nodiscard]] CommandOutput
+  run(const std::vector<std::string>& args,
+      std::chrono::milliseconds timeout = std::chrono::minutes(15)) const {
     auto r = run_command(argv(args), CommandOptions{timeout, 16U << 20U});
     EXPECT_TRUE(r.ok()) << r.error().describe();
     return r.ok() ? *r : CommandOutput{};

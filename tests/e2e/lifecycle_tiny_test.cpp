@@ -14,9 +14,9 @@ using namespace std::chrono_literals;
 std::string tiny_lab(const std::string& lab_name) {
   const auto guest = build_guest("tiny");
   return "[lab]\nname = \"" + lab_name + "\"\n[images.tiny]\nurl = \"file://" + guest.string() +
-         "/tiny.qcow2\"\nchecksum_url = \"file://" + guest.string() +
-         "/SHA256SUMS\"\nkernel = \"" + guest.string() + "/vmlinuz\"\ninitrd = \"" +
-         guest.string() + "/initrd.img\"\ncmdline = \"console=ttyS0\"\n" +
+         "/tiny.qcow2\"\nchecksum_url = \"file://" + guest.string() + "/SHA256SUMS\"\nkernel = \"" +
+         guest.string() + "/vmlinuz\"\ninitrd = \"" + guest.string() +
+         "/initrd.img\"\ncmdline = \"console=ttyS0\"\n" +
          R"([instances.tiny-1]
 image = "tiny"
 cpus = 1
@@ -80,8 +80,8 @@ TEST(TinyLifecycle, UpStatusExecSnapshotRevertDownLeavesNothingRunning) {
   EXPECT_EQ(report.exit_code, 0);
   EXPECT_NE(report.out.find("stages:"), std::string::npos);
   const auto run = std::filesystem::canonical(lab.state() / "life" / "runs" / "latest");
-  for (const char* f : {"timings.jsonl", "timings.csv", "summary.json", "tiny-1/argv.json",
-                        "tiny-1/serial.log"})
+  for (const char* f :
+       {"timings.jsonl", "timings.csv", "summary.json", "tiny-1/argv.json", "tiny-1/serial.log"})
     EXPECT_TRUE(std::filesystem::exists(run / f)) << f;
 
   const auto down = lab.run({"down"});
@@ -117,7 +117,7 @@ TEST(TinyLifecycle, StatusReattachesAfterKvmrunWasKilledAndDownStopsIt) {
     BackgroundProcess up(lab.argv({"up"}));
     const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
     ASSERT_TRUE(line) << "kvmrun up never started QEMU";
-    qemu = std::stoi(line->substr(line->rfind(' ') + 1));
+    qemu = pid_from(*line, "tiny-1");
     ::kill(up.pid(), SIGKILL); // in the middle of the gates
     ASSERT_TRUE(up.wait_exit(10s));
   }
@@ -139,7 +139,7 @@ TEST(TinyLifecycle, AttachedModeTakesQemuDownWhenKvmrunIsKilled) {
   BackgroundProcess up(lab.argv({"up", "--attach"}));
   const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
   ASSERT_TRUE(line);
-  const pid_t qemu = std::stoi(line->substr(line->rfind(' ') + 1));
+  const pid_t qemu = pid_from(*line, "tiny-1");
   ASSERT_TRUE(up.wait_for_line("attached:", 120s));
   ::kill(up.pid(), SIGKILL);
   ASSERT_TRUE(up.wait_exit(10s));
@@ -154,7 +154,7 @@ TEST(TinyLifecycle, AttachedModeStopsItsInstancesOnSigterm) {
   BackgroundProcess up(lab.argv({"up", "--attach"}));
   const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
   ASSERT_TRUE(line);
-  const pid_t qemu = std::stoi(line->substr(line->rfind(' ') + 1));
+  const pid_t qemu = pid_from(*line, "tiny-1");
   ASSERT_TRUE(up.wait_for_line("attached:", 120s));
   ::kill(up.pid(), SIGTERM);
   ASSERT_TRUE(up.wait_for_line("  tiny-1: stopped", 30s));
