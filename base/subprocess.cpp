@@ -82,15 +82,23 @@ private:
   std::array<char, 16384> m_buffer{};
 };
 
+// argv[0] resolved through PATH (unless it contains '/').
+Result<std::filesystem::path> program_of(const std::vector<std::string>& argv) {
+  assert(!argv.empty());
+  auto exe = find_executable(argv.front());
+  if (!exe)
+    return Error(ErrorCode::host, "cannot find the program '" + argv.front() + "'",
+                 "install it or put it on PATH");
+  return *exe;
+}
+
 } // namespace
 
 Result<CommandOutput> run_command(const std::vector<std::string>& argv,
                                   const CommandOptions& options) {
-  assert(!argv.empty());
-  const auto exe = find_executable(argv.front());
+  auto exe = program_of(argv);
   if (!exe)
-    return Error(ErrorCode::host, "cannot find the program '" + argv.front() + "'",
-                 "install it or put it on PATH");
+    return std::move(exe).error();
 
   asio::io_context ctx;
   asio::readable_pipe out_pipe(ctx);
@@ -206,11 +214,9 @@ struct BackgroundInit {
 
 Result<pid_t> spawn_background(const std::vector<std::string>& argv,
                                const BackgroundOptions& options) {
-  assert(!argv.empty());
-  const auto exe = find_executable(argv.front());
+  auto exe = program_of(argv);
   if (!exe)
-    return Error(ErrorCode::host, "cannot find the program '" + argv.front() + "'",
-                 "install it or put it on PATH");
+    return std::move(exe).error();
   asio::io_context ctx;
   bp::error_code ec;
   // Not const: the launcher only calls a non-const process_stdio's setup.

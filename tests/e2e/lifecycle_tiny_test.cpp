@@ -134,13 +134,19 @@ TEST(TinyLifecycle, StatusReattachesAfterKvmrunWasKilledAndDownStopsIt) {
   EXPECT_TRUE(runtime_empty(lab));
 }
 
+// Waits until an `up --attach` has its instance ready; QEMU's pid, or -1.
+pid_t wait_attached(BackgroundProcess& up) {
+  const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
+  if (!line || !up.wait_for_line("attached:", 120s))
+    return -1;
+  return pid_from(*line, "tiny-1");
+}
+
 TEST(TinyLifecycle, AttachedModeTakesQemuDownWhenKvmrunIsKilled) {
   Lab lab(tiny_lab("attached"));
   BackgroundProcess up(lab.argv({"up", "--attach"}));
-  const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
-  ASSERT_TRUE(line);
-  const pid_t qemu = pid_from(*line, "tiny-1");
-  ASSERT_TRUE(up.wait_for_line("attached:", 120s));
+  const pid_t qemu = wait_attached(up);
+  ASSERT_GT(qemu, 0);
   ::kill(up.pid(), SIGKILL);
   ASSERT_TRUE(up.wait_exit(10s));
   const auto until = std::chrono::steady_clock::now() + 10s;
@@ -152,10 +158,8 @@ TEST(TinyLifecycle, AttachedModeTakesQemuDownWhenKvmrunIsKilled) {
 TEST(TinyLifecycle, AttachedModeStopsItsInstancesOnSigterm) {
   Lab lab(tiny_lab("term"));
   BackgroundProcess up(lab.argv({"up", "--attach"}));
-  const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
-  ASSERT_TRUE(line);
-  const pid_t qemu = pid_from(*line, "tiny-1");
-  ASSERT_TRUE(up.wait_for_line("attached:", 120s));
+  const pid_t qemu = wait_attached(up);
+  ASSERT_GT(qemu, 0);
   ::kill(up.pid(), SIGTERM);
   ASSERT_TRUE(up.wait_for_line("  tiny-1: stopped", 30s));
   const auto status = up.wait_exit(10s);
