@@ -48,7 +48,7 @@ TEST(CloudInitPyYaml, HostileValuesCannotChangeTheDocumentsStructure) {
     EXPECT_EQ(user_data.at("timezone"), boost::json::value(hostile[i + 1]));
     EXPECT_EQ(user_data.size(), 9U) << docs->user_data; // no key was smuggled in
     const auto net = load(docs->network_config);
-    EXPECT_EQ(net.at("ethernets").at("primary").at("match").at("macaddress"),
+    EXPECT_EQ(net.at("ethernets").at("eth0").at("match").at("macaddress"),
               boost::json::value(hostile[i + 2]));
     const auto meta = load(docs->meta_data);
     EXPECT_EQ(meta.at("local-hostname"), boost::json::value(hostile[i]));

@@ -129,7 +129,8 @@ TEST(SeedCommand, WithoutConfigItReadsKvmrunTomlInTheWorkingDirectory) {
       run_command({"sh", "-c", "cd /tmp && \"$1\" seed dev -o x.iso", "sh", KVMRUN_BINARY});
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->exit_code, 3);
-  EXPECT_NE(none->err.find("no lab definition"), std::string::npos) << none->err;
+  EXPECT_NE(none->err.find("no instance 'dev' in <built-in default lab>"), std::string::npos)
+      << none->err;
 }
 
 TEST(SeedCommand, AnUnwritableOutputIsAnIoErrorAndLeavesNoTemporaryFile) {
