@@ -5,7 +5,11 @@
 
 #include <boost/json.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 
 #include <algorithm>
 #include <ctime>
@@ -52,6 +56,12 @@ std::string csv_field(const std::string& s) {
 
 } // namespace
 
+std::string seconds_text(std::chrono::milliseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1000.0);
+  return buf;
+}
+
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
   for (const auto& s : secrets) {
     if (s.empty())
@@ -62,15 +72,15 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
-RunEvidence::RunEvidence(std::filesystem::path dir, std::string command,
+RunEvidence::RunEvidence(std::filesystem::path dir, UniqueFd jsonl, std::string command,
                          std::vector<std::string> secrets)
-    : m_dir(std::move(dir)), m_command(std::move(command)), m_secrets(std::move(secrets)),
-      m_started(std::chrono::system_clock::now()) {}
+    : m_dir(std::move(dir)), m_jsonl(std::move(jsonl)), m_command(std::move(command)),
+      m_secrets(std::move(secrets)), m_started(std::chrono::system_clock::now()) {}
 
 RunEvidence::RunEvidence(RunEvidence&& other) noexcept
-    : m_dir(std::move(other.m_dir)), m_command(std::move(other.m_command)),
-      m_secrets(std::move(other.m_secrets)), m_started(other.m_started),
-      m_events(std::move(other.m_events)) {}
+    : m_dir(std::move(other.m_dir)), m_jsonl(std::move(other.m_jsonl)),
+      m_command(std::move(other.m_command)), m_secrets(std::move(other.m_secrets)),
+      m_started(other.m_started), m_events(std::move(other.m_events)) {}
 
 Result<RunEvidence> RunEvidence::create(const std::filesystem::path& lab_state, std::string command,
                                         std::vector<std::string> secrets) {
@@ -87,7 +97,11 @@ Result<RunEvidence> RunEvidence::create(const std::filesystem::path& lab_state, 
   std::filesystem::create_directory_symlink(id, runs / "latest.tmp", ec);
   if (!ec)
     std::filesystem::rename(runs / "latest.tmp", runs / "latest", ec);
-  return RunEvidence(dir, std::move(command), std::move(secrets));
+  UniqueFd jsonl(::open((dir / "timings.jsonl").c_str(),
+                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!jsonl.valid())
+    return system_error(ErrorCode::io, "creating " + (dir / "timings.jsonl").string(), errno);
+  return RunEvidence(dir, std::move(jsonl), std::move(command), std::move(secrets));
 }
 
 void RunEvidence::record(TimingEvent event) {
@@ -95,10 +109,17 @@ void RunEvidence::record(TimingEvent event) {
   const std::string line = json::serialize(to_json(event)) + "\n";
   std::lock_guard lock(m_mutex);
   m_events.push_back(std::move(event));
-  // Appended as it happens, so a run that is killed still leaves its events.
-  auto existing = read_file(m_dir / "timings.jsonl", 64U << 20U);
-  (void)write_file_atomic(m_dir / "timings.jsonl", (existing ? *existing : "") + line, 0600,
-                          Durability::regenerated);
+  // Appended as it happens, so a run that is killed still leaves its events. One write per
+  // line (O_APPEND): lines from several instances' threads never interleave.
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(m_jsonl.get(), rest.data(), rest.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break; // evidence is best effort; the run itself goes on
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
 }
 
 void RunEvidence::save(const std::string& relative, std::string_view content) {
@@ -154,11 +175,7 @@ Result<std::string> render_report(const std::filesystem::path& run_dir) {
     return Error(ErrorCode::io, run_dir.string() + "/summary.json is not valid JSON");
   const auto& s = doc.as_object();
   const auto ms = [](const json::value& v) {
-    std::ostringstream o;
-    o.setf(std::ios::fixed);
-    o.precision(1);
-    o << static_cast<double>(v.to_number<std::int64_t>()) / 1000.0 << " s";
-    return o.str();
+    return seconds_text(std::chrono::milliseconds(v.to_number<std::int64_t>()));
   };
   std::ostringstream out;
   std::error_code canon_ec;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -15,6 +16,19 @@
 #include <vector>
 
 namespace kvmrun::runner {
+
+// When something started (wall clock, for the record) and how long it has taken (monotonic).
+struct Stopwatch {
+  std::chrono::system_clock::time_point wall = std::chrono::system_clock::now();
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  [[nodiscard]] std::chrono::milliseconds elapsed() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+  }
+};
+
+// "12.3 s": how every duration is shown to users.
+[[nodiscard]] std::string seconds_text(std::chrono::milliseconds d);
 
 struct TimingEvent {
   std::string kind;     // "stage", "gate", "task"
@@ -40,8 +54,10 @@ public:
   Status finish(const std::string& outcome);
 
 private:
-  RunEvidence(std::filesystem::path dir, std::string command, std::vector<std::string> secrets);
+  RunEvidence(std::filesystem::path dir, UniqueFd jsonl, std::string command,
+              std::vector<std::string> secrets);
   std::filesystem::path m_dir;
+  UniqueFd m_jsonl; // timings.jsonl, opened for appending
   std::string m_command;
   std::vector<std::string> m_secrets;
   std::chrono::system_clock::time_point m_started;

@@ -5,6 +5,7 @@
 #include "qmp/agent_commands.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qmp_client.hpp"
+#include "runner/evidence.hpp"
 #include "runner/qemu_argv.hpp"
 #include "runner/serial_watch.hpp"
 #include "seeds/cloud_init.hpp"
@@ -32,11 +33,6 @@ void pause(EventLoop& loop, std::chrono::milliseconds d, Deadline deadline) {
   loop.run_until([] { return false; }, until);
 }
 
-std::string seconds(std::chrono::milliseconds d) {
-  const auto tenths = (d.count() + 50) / 100;
-  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
-}
-
 class GateRun {
 public:
   GateRun(const GateTarget& t, GateMode mode)
@@ -57,10 +53,10 @@ public:
       GateOutcome o;
       o.instance = m_t.instance.name;
       o.gate = gate_names()[i];
-      o.started = std::chrono::system_clock::now();
-      const auto begun = Clock::now();
+      const Stopwatch watch;
       auto result = (this->*steps[i].first)(deadline_after(steps[i].second));
-      o.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begun);
+      o.started = watch.wall;
+      o.duration = watch.elapsed();
       o.passed = result.ok();
       if (result.ok()) {
         o.detail = std::move(result).value();
@@ -105,15 +101,17 @@ private:
     return "QMP answers; VM " + status->status;
   }
 
-  bool seen_in_log(std::string_view text) const {
-    const auto log = read_file(m_t.paths.serial_log(), 64U << 20U);
-    return log && log->find(text) != std::string::npos;
+  // The whole serial log (for `check`, which does not follow the console live).
+  std::string serial_log() const {
+    auto log = read_file(m_t.paths.serial_log(), 64U << 20U);
+    return log ? std::move(log).value() : std::string();
   }
 
   Result<std::string> boot(Deadline deadline) {
     const std::string marker = ready_marker();
     if (m_mode == GateMode::recheck) {
-      if (seen_in_log(kernel_banner) || seen_in_log(marker))
+      const auto log = serial_log();
+      if (log.find(kernel_banner) != std::string::npos || log.find(marker) != std::string::npos)
         return "kernel output in " + m_t.paths.serial_log().string();
       return Error(ErrorCode::guest, "no kernel output in " + m_t.paths.serial_log().string());
     }
@@ -136,7 +134,7 @@ private:
     const std::string seen = m_serial.silent() ? "nothing at all" : "only:\n" + m_serial.tail(8);
     if (m_t.kvm)
       return Error(ErrorCode::host,
-                   "no boot progress under KVM within " + seconds(m_t.kvm_watchdog) +
+                   "no boot progress under KVM within " + seconds_text(m_t.kvm_watchdog) +
                        ": the serial console showed " + seen +
                        "\nThis KVM starts guests but does not run this one (a nested or "
                        "paravirtual KVM such as kvm_pvm hangs stock kernels after the firmware)",
@@ -269,7 +267,7 @@ private:
   Result<std::string> cloud_init(Deadline deadline) {
     const std::string marker = ready_marker();
     if (m_mode == GateMode::recheck) {
-      if (!seen_in_log(marker))
+      if (serial_log().find(marker) == std::string::npos)
         return Error(ErrorCode::guest, "the serial log has no '" + marker + "'",
                      "the guest runs another seed than this lab's; `kvmrun down` then `up`");
     } else if (!m_serial.wait_for(marker, deadline)) {

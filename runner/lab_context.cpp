@@ -1,5 +1,6 @@
 #include "runner/lab_context.hpp"
 
+#include "runner/evidence.hpp"
 #include "runner/lab_source.hpp"
 
 #include <cstdio>
@@ -43,9 +44,8 @@ std::vector<std::string> lab_secrets(const lab::LabSpec& lab) {
 
 std::string gate_line(const GateOutcome& o) {
   char head[96];
-  std::snprintf(head, sizeof head, "  %-12s %-4s %-11s %7.1f s  ", o.instance.c_str(),
-                o.passed ? "ok" : "FAIL", o.gate.c_str(),
-                static_cast<double>(o.duration.count()) / 1000.0);
+  std::snprintf(head, sizeof head, "  %-12s %-4s %-11s %9s  ", o.instance.c_str(),
+                o.passed ? "ok" : "FAIL", o.gate.c_str(), seconds_text(o.duration).c_str());
   std::string line = head;
   if (o.passed)
     line += o.detail;

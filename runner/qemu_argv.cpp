@@ -91,10 +91,9 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
       add(argv, "-append", l.image.cmdline);
   }
 
-  // Disks: the instance's overlay boots; the seed is read-only; extra disks carry their name as
-  // the virtio serial, so the guest finds them as /dev/disk/by-id/virtio-<name>.
-  add_blockdev(argv, p.disk(), root_node, l.disk_format == lab::ImageFormat::raw ? "raw" : "qcow2",
-               false);
+  // Disks: the instance's qcow2 overlay boots; the seed is read-only; extra disks carry their
+  // name as the virtio serial, so the guest finds them as /dev/disk/by-id/virtio-<name>.
+  add_blockdev(argv, p.disk(), root_node, "qcow2", false);
   // With -kernel the kernel boots (it takes boot index 0 itself); otherwise the firmware
   // boots this disk.
   add(argv, "-device",

@@ -26,9 +26,8 @@ struct QemuLaunch {
   lab::InstanceSpec instance;
   lab::ImageSpec image;
   InstancePaths paths;
-  bool kvm = false;                                       // else TCG
-  std::filesystem::path ovmf_code;                        // for images with firmware = "uefi"
-  lab::ImageFormat disk_format = lab::ImageFormat::qcow2; // the instance disk (always qcow2 now)
+  bool kvm = false;                // else TCG
+  std::filesystem::path ovmf_code; // for images with firmware = "uefi"
 };
 
 // Block node names, for QMP (query-block, snapshots).

@@ -49,12 +49,6 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string seconds(std::chrono::milliseconds d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1000.0);
-  return buf;
-}
-
 std::string local_path(const std::string& url_or_path) {
   return url_or_path.rfind("file://", 0) == 0 ? url_or_path.substr(7) : url_or_path;
 }
@@ -115,7 +109,8 @@ public:
           << m_ctx.lab.source << "), " << m_ctx.selected.size() << " instance(s)\n";
 
     const bool full = stage == "full";
-    Status status = judge_host();
+    judge_host();
+    Status status;
     if (status.ok() && (full || stage == "preflight"))
       status = timed_stage("preflight", [&] { return preflight(); });
     if (status.ok() && (full || stage == "image-cache"))
@@ -139,21 +134,21 @@ public:
     }
     if (!status.ok())
       return fail(m_err, status.error());
-    if (status.ok() && m_attach && !m_launching.empty())
+    if (m_attach && !m_launching.empty())
       return attached();
     return 0;
   }
 
 private:
   Status timed_stage(const std::string& name, const std::function<Status()>& body) {
-    const auto wall = std::chrono::system_clock::now();
-    const auto start = Clock::now();
+    const Stopwatch watch;
     m_out << "stage " << name << "\n" << std::flush;
     Status s = body();
-    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    record("stage", name, "", wall, took, s.ok() ? "ok" : "failed",
+    const auto took = watch.elapsed();
+    record("stage", name, "", watch.wall, took, s.ok() ? "ok" : "failed",
            s.ok() ? "" : s.error().describe());
-    m_out << "stage " << name << " " << (s.ok() ? "ok" : "FAILED") << " (" << seconds(took) << ")\n"
+    m_out << "stage " << name << " " << (s.ok() ? "ok" : "FAILED") << " (" << seconds_text(took)
+          << ")\n"
           << std::flush;
     return s;
   }
@@ -168,10 +163,9 @@ private:
 
   // Host facts are gathered once (about 60 ms) for every stage: provisioning needs the
   // firmware, the runtime the accelerator. Only the preflight stage reports them.
-  Status judge_host() {
+  void judge_host() {
     m_facts = gather_host_facts(host_paths(m_env));
     m_report = evaluate_preflight(m_facts, m_accel);
-    return {};
   }
 
   Status preflight() {
@@ -200,8 +194,7 @@ private:
         continue;
       const auto& spec = m_ctx.lab.images.at(i->image);
       const auto source = image_source(spec);
-      const auto wall = std::chrono::system_clock::now();
-      const auto start = Clock::now();
+      const Stopwatch watch;
       if (!download || m_dry) {
         auto digest = cache.expected_digest(source);
         if (!digest)
@@ -220,16 +213,17 @@ private:
         continue;
       }
       auto fetched = cache.fetch(source, terminal_progress(spec.name, m_env.stderr_is_terminal));
-      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      const auto took = watch.elapsed();
       if (!fetched) {
-        record("task", "fetch " + spec.name, "", wall, took, "failed", fetched.error().describe());
+        record("task", "fetch " + spec.name, "", watch.wall, took, "failed",
+               fetched.error().describe());
         return with_remedy(std::move(fetched).error(), spec);
       }
-      record("task", "fetch " + spec.name, "", wall, took, "ok",
+      record("task", "fetch " + spec.name, "", watch.wall, took, "ok",
              fetched->downloaded ? "downloaded" : "cached");
       m_out << "  " << spec.name << " " << fetched->entry.digest.label().substr(0, 23) << "... "
-            << (fetched->downloaded ? "downloaded and verified" : "cached") << " (" << seconds(took)
-            << ")\n";
+            << (fetched->downloaded ? "downloaded and verified" : "cached") << " ("
+            << seconds_text(took) << ")\n";
       m_bases[i->image] =
           Base{fetched->entry.file, fetched->entry.digest.label(), fetched->entry.format};
     }
@@ -288,11 +282,10 @@ private:
           m_out << "  " << l->instance->name << ": " << line << "\n";
         continue;
       }
-      const auto wall = std::chrono::system_clock::now();
-      const auto start = Clock::now();
+      const Stopwatch watch;
       auto made = provision_instance(input);
-      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-      record("task", "provision", l->instance->name, wall, took, made ? "ok" : "failed",
+      const auto took = watch.elapsed();
+      record("task", "provision", l->instance->name, watch.wall, took, made ? "ok" : "failed",
              made ? std::to_string(made->created.size()) + " created, " +
                         std::to_string(made->kept.size()) + " kept"
                   : made.error().describe());
@@ -302,7 +295,7 @@ private:
       l->seed_sha256 = made->seed_sha256;
       m_out << "  " << l->instance->name << ": instance-id " << l->instance_id << ", "
             << made->created.size() << " file(s) created, " << made->kept.size()
-            << " disk(s) kept (" << seconds(took) << ")\n";
+            << " disk(s) kept (" << seconds_text(took) << ")\n";
     }
     return {};
   }
@@ -373,11 +366,6 @@ private:
 
   Status runtime() {
     for (auto& l : m_launching) {
-      if (m_dry && l->instance_id.empty()) {
-        auto seed = build_seed_image(*l->instance);
-        if (seed)
-          l->instance_id = seed->documents.instance_id;
-      }
       l->argv = qemu_argv(launch_for(*l));
       if (m_dry) {
         m_out << "  " << l->instance->name << ": would run\n   ";
@@ -395,11 +383,9 @@ private:
       const std::string argv_json = json::serialize(argv) + "\n";
       (void)write_file_atomic(l->paths.argv(), argv_json, 0600, Durability::regenerated);
       m_evidence->save(l->instance->name + "/argv.json", argv_json);
-      const auto wall = std::chrono::system_clock::now();
-      const auto start = Clock::now();
+      const Stopwatch watch;
       auto s = spawn(*l);
-      record("task", "spawn qemu", l->instance->name, wall,
-             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start),
+      record("task", "spawn qemu", l->instance->name, watch.wall, watch.elapsed(),
              s ? "ok" : "failed", s ? "pid " + std::to_string(l->pid) : s.error().describe());
       if (!s)
         return s;
@@ -492,7 +478,7 @@ private:
         rc = fail(m_err, stopped.error());
       else
         m_out << "  " << l->instance->name << ": stopped (" << stopped->step << ", "
-              << seconds(stopped->took) << ")\n";
+              << seconds_text(stopped->took) << ")\n";
     }
     return rc;
   }
