@@ -1,0 +1,190 @@
+// The lifecycle commands' error paths, in-process against a real state tree: each names the
+// object, the cause and a remedy, exits with its class's code, and changes nothing it should not.
+#include "base/digest.hpp"
+#include "base/file_io.hpp"
+#include "images/qcow2.hpp"
+#include "runner/cli.hpp"
+#include "runner/instance_lock.hpp"
+#include "runner/instance_paths.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+namespace kvmrun::runner {
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+// A lab over a small local qcow2 base (pinned by its digest), with every kvmrun directory in
+// a temporary tree.
+class LabTree {
+public:
+  LabTree() {
+    m_env = {{"KVMRUN_CACHE_DIR", (m_dir / "cache").string()},
+             {"KVMRUN_STATE_DIR", (m_dir / "state").string()},
+             {"KVMRUN_RUNTIME_DIR", (m_dir / "run").string()},
+             {"PATH", "/usr/bin:/bin"}};
+    write_lab("base-a.qcow2", 1U << 20U);
+  }
+
+  // (Re)writes lab.toml over a base image file of `size` bytes.
+  void write_lab(const std::string& base_name, std::uint64_t size) {
+    const auto base = m_dir / base_name;
+    images::Qcow2Spec spec;
+    spec.virtual_size = size;
+    std::filesystem::remove(base);
+    EXPECT_TRUE(images::create_qcow2(base, spec).ok());
+    const auto bytes = read_file(base, 1U << 24U);
+    testing::write_file(m_dir / "lab.toml", "[lab]\nname = \"errs\"\n[images.base]\nurl = \"" +
+                                                base.string() +
+                                                "\"\nchecksum = \"sha256:" + sha256_hex(*bytes) +
+                                                "\"\n[instances.web]\nimage = \"base\"\n");
+  }
+
+  void set_env(const std::string& name, const std::string& value) { m_env[name] = value; }
+  [[nodiscard]] InstancePaths paths() const {
+    return InstancePaths{m_dir / "state" / "errs" / "web",
+                         m_env.at("KVMRUN_RUNTIME_DIR") + std::string("/errs/web")};
+  }
+
+  CliRun run(std::vector<std::string> args) {
+    args.insert(args.begin(), "--config=" + (m_dir / "lab.toml").string());
+    std::ostringstream out, err;
+    const CliEnvironment env{[this](const char* name) -> const char* {
+                               const auto it = m_env.find(name);
+                               return it == m_env.end() ? nullptr : it->second.c_str();
+                             },
+                             0, m_dir.path(), false};
+    const int code = run_cli(args, out, err, env);
+    return {code, out.str(), err.str()};
+  }
+
+private:
+  testing::TempDir m_dir;
+  std::map<std::string, std::string> m_env;
+};
+
+TEST(LifecycleErrors, UsageMistakesAreUsageErrorsThatSayWhatIsAccepted) {
+  LabTree lab;
+  const auto stage = lab.run({"up", "--stage", "boot"});
+  EXPECT_EQ(stage.code, 2);
+  EXPECT_NE(stage.err.find("unknown stage 'boot'"), std::string::npos);
+  EXPECT_NE(stage.err.find("preflight, image-cache, provision, runtime or full"),
+            std::string::npos);
+  EXPECT_EQ(lab.run({"up", "--dry-run", "--attach"}).code, 2);
+  EXPECT_EQ(lab.run({"up", "--accel", "hvf"}).code, 2);
+  const auto no_cmd = lab.run({"exec", "web"});
+  EXPECT_EQ(no_cmd.code, 2);
+  EXPECT_NE(no_cmd.err.find("needs a command after --"), std::string::npos);
+  EXPECT_EQ(lab.run({"exec", "web", "--timeout", "soon", "--", "true"}).code, 2);
+  EXPECT_EQ(lab.run({"snapshot", "rollback", "web", "s1"}).code, 2);
+  const auto tag = lab.run({"snapshot", "create", "web", "../x"});
+  EXPECT_EQ(tag.code, 2);
+  EXPECT_NE(tag.err.find("not a plain name"), std::string::npos);
+  EXPECT_EQ(lab.run({"snapshot", "create", "web"}).code, 2);
+  EXPECT_FALSE(std::filesystem::exists(lab.paths().state));
+}
+
+TEST(LifecycleErrors, AnUnknownInstanceIsAConfigErrorListingTheLabsInstances) {
+  LabTree lab;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"up", "db"}, {"status", "db"}, {"down", "db"}, {"exec", "db", "--", "true"}}) {
+    const auto r = lab.run(args);
+    EXPECT_EQ(r.code, 3) << args.front();
+    EXPECT_NE(r.err.find("no instance 'db'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("the lab's instances are: web"), std::string::npos) << r.err;
+  }
+}
+
+TEST(LifecycleErrors, CommandsOnAStoppedInstanceSayItIsNotRunning) {
+  LabTree lab;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"exec", "web", "--", "true"}, {"snapshot", "list", "web"}, {"check"}}) {
+    const auto r = lab.run(args);
+    EXPECT_EQ(r.code, 7) << args.front();
+    EXPECT_NE(r.err.find("instance 'web' is not running"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("kvmrun up web"), std::string::npos) << r.err;
+  }
+  const auto status = lab.run({"status"});
+  EXPECT_EQ(status.code, 0);
+  EXPECT_NE(status.out.find("web  not provisioned"), std::string::npos) << status.out;
+  const auto down = lab.run({"down"});
+  EXPECT_EQ(down.code, 0);
+  EXPECT_NE(down.out.find("web: not running"), std::string::npos);
+  const auto console = lab.run({"console", "web"});
+  EXPECT_EQ(console.code, 10);
+  EXPECT_NE(console.err.find("has no serial log"), std::string::npos);
+  const auto report = lab.run({"report"});
+  EXPECT_EQ(report.code, 10);
+  EXPECT_NE(report.err.find("no summary.json"), std::string::npos);
+}
+
+TEST(LifecycleErrors, SocketPathsTooLongForUnixSocketsAreRefusedBeforeAnythingIsCreated) {
+  LabTree lab;
+  lab.set_env("KVMRUN_RUNTIME_DIR", "/tmp/" + std::string(120, 'r'));
+  const auto r = lab.run({"up"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("instance 'web': socket path"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("KVMRUN_RUNTIME_DIR"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(lab.paths().state));
+}
+
+TEST(LifecycleErrors, StagesThatNeedAnEarlierOneSayWhichToRunFirst) {
+  LabTree lab;
+  const auto provision = lab.run({"up", "--stage", "provision"});
+  EXPECT_EQ(provision.code, 5);
+  EXPECT_NE(provision.err.find("image 'base' is not in the cache"), std::string::npos)
+      << provision.err;
+  EXPECT_NE(provision.err.find("--stage image-cache"), std::string::npos);
+  ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
+  const auto runtime = lab.run({"up", "--stage", "runtime"});
+  EXPECT_EQ(runtime.code, 6);
+  EXPECT_NE(runtime.err.find("instance 'web' is not provisioned"), std::string::npos)
+      << runtime.err;
+  EXPECT_NE(runtime.err.find("--stage provision"), std::string::npos);
+}
+
+TEST(LifecycleErrors, AnInstanceDiskOverAnotherBaseIsKeptAndRefusedWithTheWayOut) {
+  LabTree lab;
+  ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
+  const auto first = lab.run({"up", "--stage", "provision"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  const auto disk = read_file(lab.paths().disk(), 1U << 24U);
+  ASSERT_TRUE(disk.ok());
+
+  lab.write_lab("base-b.qcow2", 2U << 20U); // the lab's image changed
+  ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
+  const auto again = lab.run({"up", "--stage", "provision"});
+  EXPECT_EQ(again.code, 6);
+  EXPECT_NE(again.err.find("not of the lab's base image"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("kvmrun down --purge-disks web"), std::string::npos);
+  EXPECT_EQ(*read_file(lab.paths().disk(), 1U << 24U), *disk); // untouched
+}
+
+TEST(LifecycleErrors, AnInstanceWhoseLockIsHeldIsLeftAlone) {
+  LabTree lab;
+  ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
+  auto held = InstanceLock::acquire(lab.paths(), "web");
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(held->record_pid(4242).ok());
+  EXPECT_TRUE(probe_lock(lab.paths()).held);
+  EXPECT_EQ(probe_lock(lab.paths()).pid, 4242);
+  const auto r = lab.run({"up", "--stage", "provision"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("web: already running; left as it is"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(lab.paths().disk()));
+  const auto second = InstanceLock::acquire(lab.paths(), "web");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), ErrorCode::busy);
+  EXPECT_NE(second.error().message().find("QEMU pid 4242"), std::string::npos);
+}
+
+} // namespace
+} // namespace kvmrun::runner
