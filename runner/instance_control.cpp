@@ -83,9 +83,10 @@ Result<StopResult> stop_instance(const InstancePaths& paths, std::string_view la
     }
   }
   // Signals only to the pid the held lock records and whose command line names this instance.
-  if (!running_pid(paths, lab, instance.name)) {
-    if (wait_exit(pid, 1s) || ::kill(pid, 0) != 0)
-      return done("quit");
+  // A free lock means that QEMU has exited (the pid may already belong to someone else).
+  if (running_pid(paths, lab, instance.name) != pid) {
+    (void)wait_exit(pid, 1s); // reaps it if it was our child
+    return done("quit");
   }
   progress("SIGTERM");
   ::kill(pid, SIGTERM);
