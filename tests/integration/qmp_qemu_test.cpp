@@ -17,14 +17,19 @@ using namespace std::chrono_literals;
   if (!testing::have_qemu())                                                                       \
   GTEST_SKIP() << "qemu-system-x86_64 is not installed"
 
+// Connects and negotiates, failing the test with QMP's error otherwise.
+void connect(QmpClient& client, testing::QemuProcess& qemu) {
+  const auto connected = client.connect_sync(qemu.qmp_socket(), deadline_after(20s));
+  ASSERT_TRUE(connected.ok()) << connected.error().describe();
+}
+
 TEST(QmpWithQemu, GreetsNegotiatesAndAnswers) {
   REQUIRE_QEMU();
   testing::QemuProcess qemu("none");
   ASSERT_TRUE(qemu.started());
   EventLoop loop;
   QmpClient client(loop);
-  const auto connected = client.connect_sync(qemu.qmp_socket(), deadline_after(20s));
-  ASSERT_TRUE(connected.ok()) << connected.error().describe();
+  ASSERT_NO_FATAL_FAILURE(connect(client, qemu));
   EXPECT_GE(client.greeting().at("version").at("qemu").at("major").as_int64(), 6);
   const auto status = query_status(client, deadline_after(5s));
   ASSERT_TRUE(status.ok()) << status.error().describe();
@@ -40,8 +45,7 @@ TEST(QmpWithQemu, AnUnknownCommandReportsCommandNotFound) {
   testing::QemuProcess qemu("none");
   EventLoop loop;
   QmpClient client(loop);
-  const auto connected = client.connect_sync(qemu.qmp_socket(), deadline_after(20s));
-  ASSERT_TRUE(connected.ok()) << connected.error().describe();
+  ASSERT_NO_FATAL_FAILURE(connect(client, qemu));
   const auto r = client.execute_sync("no-such-command", {}, deadline_after(5s));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::qemu);
@@ -54,8 +58,7 @@ TEST(QmpWithQemu, QuitEndsQemuAndItsEventsAreNotMistakenForTheReply) {
   testing::QemuProcess qemu("none");
   EventLoop loop;
   QmpClient client(loop);
-  const auto connected = client.connect_sync(qemu.qmp_socket(), deadline_after(20s));
-  ASSERT_TRUE(connected.ok()) << connected.error().describe();
+  ASSERT_NO_FATAL_FAILURE(connect(client, qemu));
   ASSERT_TRUE(quit(client, deadline_after(10s)).ok());
   const auto exited = qemu.process().wait_exit(10s);
   ASSERT_TRUE(exited.has_value()) << "QEMU is still running after quit";
