@@ -82,6 +82,33 @@ private:
   std::array<char, 16384> m_buffer{};
 };
 
+// Boost.Process 1.81 closes only the descriptors below the highest whitelisted one, so a child
+// kept every other descriptor of ours: a long-lived child held callers' pipes open (a caller
+// waiting for EOF waited for QEMU), and a script saw descriptor numbers above 9 (dash cannot
+// redirect those: mmdebstrap failed under the test suite). Called in the child before exec.
+void close_unlisted(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 0;
+  for (const int k : keep) {
+    if (k < 0)
+      continue;
+    if (static_cast<unsigned>(k) > from)
+      ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+    from = std::max(from, static_cast<unsigned>(k) + 1);
+  }
+  ::close_range(from, ~0U, 0);
+}
+
+// An initializer that closes every descriptor the launcher does not pass on; it must come after
+// the stdio binding, whose descriptors it would otherwise close.
+struct CloseUnlisted {
+  bp::error_code on_exec_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
+                               const char* const*) const {
+    close_unlisted(launcher.fd_whitelist);
+    return {};
+  }
+};
+
 // argv[0] resolved through PATH (unless it contains '/').
 Result<std::filesystem::path> program_of(const std::vector<std::string>& argv) {
   assert(!argv.empty());
@@ -107,7 +134,7 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
   std::optional<bp::process> proc;
   try {
     proc.emplace(ctx, exe->string(), std::vector<std::string>(argv.begin() + 1, argv.end()),
-                 bp::process_stdio{nullptr, out_pipe, err_pipe});
+                 bp::process_stdio{nullptr, out_pipe, err_pipe}, CloseUnlisted{});
   } catch (const boost::system::system_error& e) {
     return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + e.code().message());
   }
@@ -189,19 +216,7 @@ struct BackgroundInit {
     for (std::size_t i = 0; i < high.size(); ++i)
       if (::dup2(high[i], options.fds[i].first) < 0) // the new number is not close-on-exec
         return {errno, bp::system_category()};
-    // Boost.Process 1.81 leaves descriptors above the highest whitelisted one open, so a
-    // long-lived child would hold our pipes (a caller waiting for EOF would wait for QEMU).
-    std::vector<int> keep = launcher.fd_whitelist;
-    std::sort(keep.begin(), keep.end());
-    unsigned from = 0;
-    for (const int k : keep) {
-      if (k < 0)
-        continue;
-      if (static_cast<unsigned>(k) > from)
-        ::close_range(from, static_cast<unsigned>(k) - 1, 0);
-      from = std::max(from, static_cast<unsigned>(k) + 1);
-    }
-    ::close_range(from, ~0U, 0);
+    close_unlisted(launcher.fd_whitelist);
     if (options.new_session && ::setsid() < 0)
       return {errno, bp::system_category()};
     if (options.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)

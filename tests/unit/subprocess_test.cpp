@@ -1,8 +1,14 @@
 #include "base/subprocess.hpp"
 
+#include "base/file_io.hpp"
+
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 
@@ -50,6 +56,39 @@ TEST(RunCommand, KeepsAtMostTheOutputLimitAndStillReadsToTheEnd) {
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ(r->out.size(), 1000U);
   EXPECT_EQ(r->err, "done\n");
+}
+
+// Only stdin, stdout and stderr reach the child: none of ours, however high their numbers.
+TEST(RunCommand, TheChildInheritsOnlyItsStandardDescriptors) {
+  const int low = ::open("/dev/null", O_RDONLY); // not close-on-exec
+  const int high = ::fcntl(low, F_DUPFD, 40);    // above any whitelisted number
+  ASSERT_GE(high, 40);
+  const auto r = run_command({"sh", "-c", "ls /proc/$$/fd"}); // the shell's, listed by its child
+  ::close(low);
+  ::close(high);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out, "0\n1\n2\n");
+}
+
+TEST(SpawnBackground, PassesExactlyTheListedDescriptorsUnderTheirNumbers) {
+  testing::TempDir dir;
+  const int log = ::open((dir / "out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  const int extra = ::open("/dev/null", O_RDONLY);
+  const int high = ::fcntl(extra, F_DUPFD, 40);
+  BackgroundOptions options;
+  options.fds = {{5, extra}};
+  options.output_fd = log;
+  const auto pid = spawn_background({"sh", "-c", "ls /proc/$$/fd; ls -l /proc/$$/fd/5"}, options);
+  ::close(log);
+  ::close(extra);
+  ::close(high);
+  ASSERT_TRUE(pid.ok()) << pid.error().describe();
+  int status = 0;
+  ASSERT_EQ(::waitpid(*pid, &status, 0), *pid);
+  const auto out = read_file(dir / "out", 4096);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->substr(0, 8), "0\n1\n2\n5\n");
+  EXPECT_NE(out->find("-> /dev/null"), std::string::npos) << *out;
 }
 
 TEST(RunCommand, AMissingProgramIsAHostErrorNamingIt) {
