@@ -10,8 +10,13 @@ def main(path):
     data = json.load(open(path))
     ctx = data["context"]
     groups = {}
+    ready = []
     for b in data["benchmarks"]:
         if b.get("error_occurred"):
+            print(f"bench/report.py: {b['name']} failed: {b.get('error_message')}", file=sys.stderr)
+            continue
+        if "overhead_pct" in b:
+            ready.append(b)
             continue
         m = re.match(r"BM_([A-Za-z0-9]+)_([^/]+)", b["name"])
         if not m:
@@ -25,7 +30,7 @@ def main(path):
         label = m.group(2) + (f" (p99 {b['p99_us']:,.0f} us)" if median else "")
         groups.setdefault(m.group(1), []).append((label, shown, rate, cost))
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+        commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], capture_output=True,
                                 text=True, check=True).stdout.strip()
     except Exception:
         commit = "unknown"
@@ -55,6 +60,37 @@ def main(path):
     print("byte). `Written` and `InMemory` variants leave flushing to the caller; `FileSynced`")
     print("and `Durable` flush the file (and its directory) before returning; `ToDisk` writes a")
     print("seed ISO as `kvmrun seed` does (atomic rename, no flush: seeds are rewritten each run).")
+    if ready:
+        print()
+        print_ready(ready)
+
+def print_ready(rows):
+    print("## Time to a ready guest: `kvmrun up` against the same guest started by hand\n")
+    print("| guest | pairs | `kvmrun up` (median) | by hand (median) | overhead: median of pairs "
+          "(range) | guest uptime at its ready marker: kvmrun / by hand | kvmrun's extra time "
+          "outside the guest (median of pairs) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for b in rows:
+        guest = re.sub(r"^BM_ReadyOverhead_([^/]+).*", r"\1", b["name"])
+        line = (f"| {guest} | {b['pairs']:.0f} | {b['kvmrun_median_s']:.2f} s | "
+                f"{b['by_hand_median_s']:.2f} s | {b['overhead_pct']:+.1f}% "
+                f"({b['overhead_min_pct']:+.1f}% to {b['overhead_max_pct']:+.1f}%) |")
+        if "outside_guest_overhead_s" in b:
+            line += (f" {b['kvmrun_guest_uptime_s']:.2f} s / {b['by_hand_guest_uptime_s']:.2f} s |"
+                     f" {b['outside_guest_overhead_s'] * 1000:+.0f} ms "
+                     f"({b['outside_guest_overhead_pct']:+.2f}%) |")
+        else:
+            line += " | |"
+        print(line)
+    print()
+    print("Each pair boots the guest once through `kvmrun up` (from exec to exit: preflight, image")
+    print("check, provisioning, QEMU, every readiness gate) and once by hand (qemu-img overlays, then")
+    print("QEMU with the argv kvmrun recorded, sockets by path, serial console on a pipe, stopped at")
+    print("the guest's ready marker line); the pairs alternate which goes first. Under TCG the guest's")
+    print("own boot varies by a few percent from one boot to the next, which the whole-time ratio")
+    print("carries; the last column takes it out: per pair, each side's host time minus the guest's")
+    print("uptime at its marker (firmware, disk creation, process start, and for kvmrun the gates that")
+    print("finish after the marker), kvmrun's minus by hand's, as a share of the by-hand time.")
 
 if __name__ == "__main__":
     main(sys.argv[1])

@@ -442,6 +442,11 @@ private:
     }
     if (first)
       return *first;
+    if (m_launching.empty()) {
+      m_out << "nothing started: every instance already runs (`kvmrun check` re-runs their "
+               "gates)\n";
+      return {};
+    }
     m_out << "ready:";
     for (auto& l : m_launching)
       m_out << " " << l->instance->name;

@@ -128,7 +128,9 @@ TEST(TinyLifecycle, StatusReattachesAfterKvmrunWasKilledAndDownStopsIt) {
   EXPECT_EQ(inst.at("pid").as_int64(), qemu);
   EXPECT_NE(inst.at("state").as_string(), "stopped");
   const auto busy = lab.run({"up"});
+  EXPECT_EQ(busy.exit_code, 0) << busy.err;
   EXPECT_NE(busy.out.find("already running"), std::string::npos) << busy.out << busy.err;
+  EXPECT_NE(busy.out.find("nothing started"), std::string::npos) << busy.out;
   EXPECT_EQ(lab.run({"down"}).exit_code, 0);
   EXPECT_FALSE(alive(qemu));
   EXPECT_TRUE(runtime_empty(lab));
