@@ -88,7 +88,10 @@ private:
   }
 
   Result<std::string> qemu(Deadline deadline) {
-    if (auto c = m_qmp.connect_sync(m_t.paths.qmp_socket(), deadline); !c)
+    // `up` watches a fresh boot on its own monitor, leaving qmp.sock to the other commands.
+    const auto monitor =
+        m_mode == GateMode::fresh_boot ? m_t.paths.qmp_up_socket() : m_t.paths.qmp_socket();
+    if (auto c = m_qmp.connect_sync(monitor, deadline); !c)
       return with_qemu_log(std::move(c).error());
     m_qmp_up = true;
     auto status = qmp::query_status(m_qmp, deadline);

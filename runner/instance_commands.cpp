@@ -1,7 +1,7 @@
 // `kvmrun status|check|exec|console|snapshot|down|report`: commands on instances that an
 // earlier kvmrun started (found through their lock and QMP socket, never a bare pid).
 #include "base/file_io.hpp"
-#include "base/unix_socket.hpp"
+#include "base/unique_fd.hpp"
 #include "qmp/agent_client.hpp"
 #include "qmp/agent_commands.hpp"
 #include "qmp/commands.hpp"
@@ -13,10 +13,10 @@
 #include "runner/lab_context.hpp"
 #include "runner/qemu_argv.hpp"
 #include "runner/seed_command.hpp"
-#include "runner/serial_watch.hpp"
 
 #include <boost/json.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -195,34 +195,43 @@ int run_console(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     return fail(err, found.error());
   auto& [ctx, instance] = *found;
   const auto paths = ctx.paths(*instance);
-  auto log = read_file(paths.serial_log(), 256U << 20U);
-  if (!log)
+  // The log QEMU writes, then (--follow) what it appends while QEMU runs, as `tail -f` does: the
+  // serial socket serves one client, and `up`'s gates may be holding it.
+  std::optional<pid_t> pid;
+  if (args.has("--follow"))
+    pid = running_pid(paths, ctx.lab.name, instance->name);
+  const auto open_log = [&] {
+    return UniqueFd(::open(paths.serial_log().c_str(), O_RDONLY | O_CLOEXEC));
+  };
+  UniqueFd log = open_log();
+  // QEMU creates the log as it starts: following a console the moment `up` started QEMU waits
+  // (up to 5 s) for it to appear.
+  for (int tries = 0; !log.valid() && pid && tries < 50; ++tries) {
+    if (wait_exit(*pid, 100ms))
+      break;
+    log = open_log();
+  }
+  if (!log.valid())
     return fail(err, Error(ErrorCode::io, "instance '" + instance->name + "' has no serial log",
                            "it has not been started yet: `kvmrun up " + instance->name + "`"));
-  out << *log << std::flush;
-  if (!args.has("--follow"))
-    return 0;
-  if (!running_pid(paths, ctx.lab.name, instance->name))
-    return 0;
-  // Live output from the console socket until QEMU closes it (or this is interrupted).
-  EventLoop loop;
-  auto fd = connect_unix(paths.serial_socket());
-  if (!fd)
-    return fail(err, fd.error());
-  bool closed = false;
-  loop.watch(fd->get(), true, false, [&](unsigned) {
-    char buf[8192];
-    const ssize_t n = ::read(fd->get(), buf, sizeof buf);
-    if (n > 0) {
+  off_t offset = 0;
+  const auto copy_new = [&] {
+    char buf[65536];
+    ssize_t n = 0;
+    while ((n = ::pread(log.get(), buf, sizeof buf, offset)) > 0) {
       out.write(buf, static_cast<std::streamsize>(n));
-      out.flush();
-    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-      closed = true;
+      offset += n;
     }
-  });
-  while (!closed)
-    loop.run_until([&] { return closed; }, deadline_after(3600s));
-  loop.unwatch(fd->get());
+    out.flush();
+  };
+  copy_new();
+  if (!pid)
+    return 0;
+  bool exited = false;
+  while (!exited) {
+    exited = wait_exit(*pid, 200ms);
+    copy_new();
+  }
   return 0;
 }
 

@@ -51,9 +51,9 @@ bool wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
 
 void remove_runtime_files(const InstancePaths& paths) {
   std::error_code ec;
-  for (const auto& f :
-       {paths.qmp_socket(), paths.agent_socket(), paths.serial_socket(), paths.lock()})
+  for (const auto& f : paths.sockets())
     std::filesystem::remove(f, ec);
+  std::filesystem::remove(paths.lock(), ec);
   std::filesystem::remove(paths.runtime, ec);               // only if empty
   std::filesystem::remove(paths.runtime.parent_path(), ec); // the lab's, if empty
 }

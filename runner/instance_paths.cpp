@@ -11,7 +11,7 @@ InstancePaths instance_paths(const Dirs& dirs, std::string_view lab, std::string
 Status check_socket_paths(const Dirs& dirs, const lab::LabSpec& lab) {
   for (const auto& instance : lab.instances) {
     const auto paths = instance_paths(dirs, lab.name, instance.name);
-    for (const auto& socket : {paths.qmp_socket(), paths.agent_socket(), paths.serial_socket()}) {
+    for (const auto& socket : paths.sockets()) {
       if (socket.native().size() <= max_unix_socket_path())
         continue;
       return Error(ErrorCode::config,

@@ -3,13 +3,14 @@
 //
 //   <state>/<lab>/<instance>/   disk.qcow2, seed.iso, disk-<name>.qcow2, efivars.fd,
 //                               serial.log, qemu.log, provenance.json, argv.json
-//   <runtime>/<lab>/<instance>/ qmp.sock, qga.sock, serial.sock, lock
+//   <runtime>/<lab>/<instance>/ qmp.sock, qmp-up.sock, qga.sock, serial.sock, lock
 #pragma once
 
 #include "base/result.hpp"
 #include "lab/lab_spec.hpp"
 #include "runner/dirs.hpp"
 
+#include <array>
 #include <filesystem>
 #include <string_view>
 
@@ -29,9 +30,16 @@ struct InstancePaths {
   [[nodiscard]] std::filesystem::path qemu_log() const { return state / "qemu.log"; }
   [[nodiscard]] std::filesystem::path provenance() const { return state / "provenance.json"; }
   [[nodiscard]] std::filesystem::path argv() const { return state / "argv.json"; }
+  // QEMU serves one client per socket, so it has two monitors: qmp.sock for the short commands
+  // (status, check, snapshot, down) and qmp-up.sock, which `kvmrun up` holds while it waits on
+  // the gates. The agent and the serial console have one client each: `up`'s gates.
   [[nodiscard]] std::filesystem::path qmp_socket() const { return runtime / "qmp.sock"; }
+  [[nodiscard]] std::filesystem::path qmp_up_socket() const { return runtime / "qmp-up.sock"; }
   [[nodiscard]] std::filesystem::path agent_socket() const { return runtime / "qga.sock"; }
   [[nodiscard]] std::filesystem::path serial_socket() const { return runtime / "serial.sock"; }
+  [[nodiscard]] std::array<std::filesystem::path, 4> sockets() const {
+    return {qmp_socket(), qmp_up_socket(), agent_socket(), serial_socket()};
+  }
   [[nodiscard]] std::filesystem::path lock() const { return runtime / "lock"; }
 };
 

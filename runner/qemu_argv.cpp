@@ -68,6 +68,8 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   // Control channels, all on sockets kvmrun created (see qmp_fd).
   add(argv, "-chardev", "socket,id=qmp,fd=" + std::to_string(qmp_fd) + ",server=on,wait=off");
   add(argv, "-mon", "chardev=qmp,mode=control");
+  add(argv, "-chardev", "socket,id=qmp-up,fd=" + std::to_string(qmp_up_fd) + ",server=on,wait=off");
+  add(argv, "-mon", "chardev=qmp-up,mode=control");
   add(argv, "-chardev",
       "socket,id=serial0,fd=" + std::to_string(serial_fd) +
           ",server=on,wait=off,logfile=" + escape(p.serial_log().string()) + ",logappend=on");

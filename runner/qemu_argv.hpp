@@ -18,7 +18,8 @@ namespace kvmrun::runner {
 inline constexpr int qmp_fd = 3;
 inline constexpr int agent_fd = 4;
 inline constexpr int serial_fd = 5;
-inline constexpr int lock_fd = 6; // the instance lock, held for as long as QEMU lives
+inline constexpr int lock_fd = 6;   // the instance lock, held for as long as QEMU lives
+inline constexpr int qmp_up_fd = 7; // the second monitor, `kvmrun up`'s (see InstancePaths)
 
 struct QemuLaunch {
   std::string qemu = "qemu-system-x86_64";

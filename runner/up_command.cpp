@@ -339,8 +339,7 @@ private:
 
   Status spawn(Launching& l) {
     std::vector<UniqueFd> sockets;
-    for (const auto& path :
-         {l.paths.qmp_socket(), l.paths.agent_socket(), l.paths.serial_socket()}) {
+    for (const auto& path : l.paths.sockets()) {
       auto fd = listen_unix(path);
       if (!fd)
         return std::move(fd).error();
@@ -352,8 +351,9 @@ private:
       return system_error(ErrorCode::io, "opening " + l.paths.qemu_log().string(), errno);
     BackgroundOptions options;
     options.fds = {{qmp_fd, sockets[0].get()},
-                   {agent_fd, sockets[1].get()},
-                   {serial_fd, sockets[2].get()},
+                   {qmp_up_fd, sockets[1].get()},
+                   {agent_fd, sockets[2].get()},
+                   {serial_fd, sockets[3].get()},
                    {lock_fd, l.lock->fd()}};
     options.output_fd = log.get();
     options.die_with_parent = m_attach;

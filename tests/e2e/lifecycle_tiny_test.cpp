@@ -6,6 +6,11 @@
 
 #include <iostream>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace kvmrun::testing {
 namespace {
 
@@ -133,6 +138,60 @@ TEST(TinyLifecycle, StatusReattachesAfterKvmrunWasKilledAndDownStopsIt) {
   EXPECT_NE(busy.out.find("nothing started"), std::string::npos) << busy.out;
   EXPECT_EQ(lab.run({"down"}).exit_code, 0);
   EXPECT_FALSE(alive(qemu));
+  EXPECT_TRUE(runtime_empty(lab));
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+int unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// QEMU serves one client per socket. `up` watches a fresh boot on a monitor of its own and the
+// console is followed through its log, so status, console --follow and down are not locked out
+// while `up` waits on a gate: here the ports gate, for a forwarded port nothing in the guest
+// serves.
+TEST(TinyLifecycle, StatusConsoleAndDownWorkWhileUpWaitsOnAGate) {
+  std::string toml = tiny_lab("busy");
+  const std::string timeouts = R"(timeouts = { shutdown = "3s" })";
+  toml.replace(toml.find(timeouts), timeouts.size(),
+               R"(timeouts = { shutdown = "3s", network = "5m" })"
+               "\nforwards = [{ host = " +
+                   std::to_string(unused_port()) + ", guest = 9 }]");
+  Lab lab(toml);
+  BackgroundProcess up(lab.argv({"up"}));
+  const auto spawned = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
+  ASSERT_TRUE(spawned) << "kvmrun up never started QEMU";
+  const pid_t qemu = pid_from(*spawned, "tiny-1");
+  BackgroundProcess console(lab.argv({"console", "tiny-1", "--follow"}));
+  EXPECT_TRUE(console.wait_for_line("kvmrun-ready instance-id=", 120s))
+      << "console --follow missed the ready marker";
+  ASSERT_TRUE(up.wait_for_line("  tiny-1       ok   agent", 60s));
+
+  const auto status = lab.run({"status", "--json"});
+  const auto inst =
+      boost::json::parse(status.out).as_object().at("instances").as_array().at(0).as_object();
+  EXPECT_EQ(inst.at("state").as_string(), "running") << status.out;
+  EXPECT_EQ(inst.at("pid").as_int64(), qemu);
+
+  const auto down = lab.run({"down"});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  // Through QMP (the tiny guest ignores ACPI, so QMP quit), never by signal.
+  EXPECT_NE(down.out.find("stopped (quit"), std::string::npos) << down.out;
+  EXPECT_FALSE(alive(qemu));
+  const auto up_status = up.wait_exit(30s);
+  ASSERT_TRUE(up_status) << "up kept waiting on a QEMU that was stopped";
+  EXPECT_TRUE(WIFEXITED(*up_status) && WEXITSTATUS(*up_status) != 0);
+  const auto console_status = console.wait_exit(10s);
+  ASSERT_TRUE(console_status) << "console --follow outlived QEMU";
+  EXPECT_TRUE(WIFEXITED(*console_status) && WEXITSTATUS(*console_status) == 0);
   EXPECT_TRUE(runtime_empty(lab));
 }
 
