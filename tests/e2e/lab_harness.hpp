@@ -5,6 +5,7 @@
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
 #include "tests/support/background_process.hpp"
+#include "tests/support/kvmrun_binary.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -47,24 +48,24 @@ public:
   [[nodiscard]] std::filesystem::path runtime() const { return m_dir / "run"; }
 
   [[nodiscard]] std::vector<std::string> argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> a{"env",
-                               "KVMRUN_CACHE_DIR=" + (m_dir / "cache").string(),
-                               "KVMRUN_STATE_DIR=" + state().string(),
-                               "KVMRUN_RUNTIME_DIR=" + runtime().string(),
-                               KVMRUN_BINARY,
-                               "--config=" + (m_dir / "lab.toml").string()};
-    a.insert(a.end(), args.begin(), args.end());
-    return a;
+    return kvmrun_argv(with_config(args), env());
   }
   [[nodiscard]] CommandOutput
   run(const std::vector<std::string>& args,
       std::chrono::milliseconds timeout = std::chrono::minutes(15)) const {
-    auto r = run_command(argv(args), CommandOptions{timeout, 16U << 20U});
-    EXPECT_TRUE(r.ok()) << r.error().describe();
-    return r.ok() ? *r : CommandOutput{};
+    return run_kvmrun(with_config(args), env(), timeout);
   }
 
 private:
+  [[nodiscard]] std::vector<std::string> env() const {
+    return {"KVMRUN_CACHE_DIR=" + (m_dir / "cache").string(),
+            "KVMRUN_STATE_DIR=" + state().string(), "KVMRUN_RUNTIME_DIR=" + runtime().string()};
+  }
+  [[nodiscard]] std::vector<std::string> with_config(std::vector<std::string> args) const {
+    args.insert(args.begin(), "--config=" + (m_dir / "lab.toml").string());
+    return args;
+  }
+
   TempDir m_dir;
 };
 

@@ -4,6 +4,7 @@
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
 #include "images/qcow2.hpp"
+#include "tests/support/kvmrun_binary.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -33,12 +34,8 @@ protected:
   }
 
   CommandOutput kvmrun_cli(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"env", "KVMRUN_CACHE_DIR=" + (dir / "cache").string(),
-                                  "KVMRUN_STATE_DIR=" + (dir / "state").string(), KVMRUN_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_command(argv);
-    EXPECT_TRUE(r.ok());
-    return r.ok() ? *r : CommandOutput{};
+    return testing::run_kvmrun(args, {"KVMRUN_CACHE_DIR=" + (dir / "cache").string(),
+                                      "KVMRUN_STATE_DIR=" + (dir / "state").string()});
   }
 
   testing::TempDir dir;

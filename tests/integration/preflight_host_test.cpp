@@ -1,6 +1,7 @@
 // Preflight on this real host: real /dev/kvm, real sysfs, the real QEMU, run through the binary.
 #include "base/subprocess.hpp"
 #include "runner/kvm_probe.hpp"
+#include "tests/support/kvmrun_binary.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -29,16 +30,13 @@ bool module_loaded(const char* name) {
 boost::json::object preflight_json(const std::vector<std::string>& extra_env = {},
                                    const std::vector<std::string>& extra_args = {},
                                    int expected_exit = 0) {
-  std::vector<std::string> argv{"env"};
-  argv.insert(argv.end(), extra_env.begin(), extra_env.end());
-  argv.insert(argv.end(), {KVMRUN_BINARY, "preflight", "--json"});
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  const auto r = run_command(argv);
-  EXPECT_TRUE(r.ok());
-  if (!r.ok())
+  std::vector<std::string> args{"preflight", "--json"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  const auto r = testing::run_kvmrun(args, extra_env);
+  EXPECT_EQ(r.exit_code, expected_exit) << r.out << r.err;
+  if (r.out.empty())
     return {};
-  EXPECT_EQ(r->exit_code, expected_exit) << r->out << r->err;
-  return boost::json::parse(r->out).as_object();
+  return boost::json::parse(r.out).as_object();
 }
 
 const boost::json::object& check(const boost::json::object& doc, std::string_view name) {

@@ -1,5 +1,6 @@
 // `kvmrun qmp SOCKET COMMAND [ARGS] [--events]` against a real QEMU.
 #include "base/subprocess.hpp"
+#include "tests/support/kvmrun_binary.hpp"
 #include "tests/support/qemu_process.hpp"
 
 #include <boost/json/parse.hpp>
@@ -10,23 +11,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-CommandOutput kvmrun_cli(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{KVMRUN_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_command(argv, CommandOptions{60s, 1U << 20U});
-  EXPECT_TRUE(r.ok());
-  return r.ok() ? *r : CommandOutput{};
-}
-
 TEST(QmpCommand, PrintsTheReplyAsJson) {
   if (!testing::have_qemu())
     GTEST_SKIP() << "qemu-system-x86_64 is not installed";
   testing::QemuProcess qemu("none");
-  const auto r = kvmrun_cli({"qmp", qemu.qmp_socket().string(), "query-status"});
+  const auto r = testing::run_kvmrun({"qmp", qemu.qmp_socket().string(), "query-status"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(boost::json::parse(r.out).as_object().contains("status"));
-  const auto hmp = kvmrun_cli({"qmp", qemu.qmp_socket().string(), "human-monitor-command",
-                               R"({"command-line": "info version"})"});
+  const auto hmp = testing::run_kvmrun({"qmp", qemu.qmp_socket().string(), "human-monitor-command",
+                                        R"({"command-line": "info version"})"});
   ASSERT_EQ(hmp.exit_code, 0) << hmp.err;
   EXPECT_TRUE(boost::json::parse(hmp.out).is_string());
 }
@@ -35,7 +28,7 @@ TEST(QmpCommand, AQmpErrorExitsWithTheQemuCodeAndItsClass) {
   if (!testing::have_qemu())
     GTEST_SKIP() << "qemu-system-x86_64 is not installed";
   testing::QemuProcess qemu("none");
-  const auto r = kvmrun_cli({"qmp", qemu.qmp_socket().string(), "no-such-command"});
+  const auto r = testing::run_kvmrun({"qmp", qemu.qmp_socket().string(), "no-such-command"});
   EXPECT_EQ(r.exit_code, 7);
   EXPECT_NE(r.err.find("CommandNotFound"), std::string::npos) << r.err;
 }
@@ -44,25 +37,26 @@ TEST(QmpCommand, EventsAreStreamedUntilQemuCloses) {
   if (!testing::have_qemu())
     GTEST_SKIP() << "qemu-system-x86_64 is not installed";
   testing::QemuProcess qemu("none");
-  const auto r = kvmrun_cli({"qmp", qemu.qmp_socket().string(), "quit", "--events"});
+  const auto r = testing::run_kvmrun({"qmp", qemu.qmp_socket().string(), "quit", "--events"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"event\":\"SHUTDOWN\""), std::string::npos) << r.out;
 }
 
 TEST(QmpCommand, BadTargetsAndArgumentsAreClearErrors) {
-  EXPECT_EQ(kvmrun_cli({"qmp", "/nonexistent/qmp.sock", "query-status"}).exit_code, 2);
-  EXPECT_EQ(kvmrun_cli({"qmp"}).exit_code, 2);
+  EXPECT_EQ(testing::run_kvmrun({"qmp", "/nonexistent/qmp.sock", "query-status"}).exit_code, 2);
+  EXPECT_EQ(testing::run_kvmrun({"qmp"}).exit_code, 2);
   testing::TempDir dir;
   testing::write_file(dir / "lab.toml",
                       "[images.i]\nurl = \"/x\"\nchecksum = \"sha256:" + std::string(64, 'a') +
                           "\"\n[instances.web]\nimage = \"i\"\n");
   const auto stopped =
-      kvmrun_cli({"qmp", "web", "query-status", "--config", (dir / "lab.toml").string()});
+      testing::run_kvmrun({"qmp", "web", "query-status", "--config", (dir / "lab.toml").string()});
   EXPECT_EQ(stopped.exit_code, 7);
   EXPECT_NE(stopped.err.find("instance web is not running"), std::string::npos) << stopped.err;
   if (testing::have_qemu()) {
     testing::QemuProcess qemu("none");
-    const auto bad = kvmrun_cli({"qmp", qemu.qmp_socket().string(), "query-status", "[1]"});
+    const auto bad =
+        testing::run_kvmrun({"qmp", qemu.qmp_socket().string(), "query-status", "[1]"});
     EXPECT_EQ(bad.exit_code, 2);
   }
 }

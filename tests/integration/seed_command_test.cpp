@@ -4,6 +4,7 @@
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
 #include "lab/loader.hpp"
+#include "tests/support/kvmrun_binary.hpp"
 #include "tests/support/pyyaml.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -18,14 +19,6 @@ struct Seeded {
   std::filesystem::path iso;
   std::string stdout_text;
 };
-
-CommandOutput kvmrun_cli(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{KVMRUN_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_command(argv);
-  EXPECT_TRUE(r.ok()) << r.error().describe();
-  return r.ok() ? *r : CommandOutput{};
-}
 
 std::vector<std::pair<std::filesystem::path, std::string>> example_instances() {
   std::vector<std::pair<std::filesystem::path, std::string>> out;
@@ -54,7 +47,8 @@ TEST(SeedCommand, EveryExampleInstanceGetsAValidReproducibleCidataIso) {
     const auto first = dir / "first.iso";
     const auto second = dir / "second.iso";
     for (const auto& path : {first, second}) {
-      const auto r = kvmrun_cli({"seed", name, "--config", config.string(), "-o", path.string()});
+      const auto r =
+          testing::run_kvmrun({"seed", name, "--config", config.string(), "-o", path.string()});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       EXPECT_NE(r.out.find("instance-id " + name + "-"), std::string::npos) << r.out;
     }
@@ -89,7 +83,7 @@ TEST(SeedCommand, EveryExampleInstanceGetsAValidReproducibleCidataIso) {
 }
 
 TEST(SeedCommand, PrintShowsTheThreeDocumentsWithoutWritingAFile) {
-  const auto r = kvmrun_cli(
+  const auto r = testing::run_kvmrun(
       {"seed", "node-1", "--config", KVMRUN_SOURCE_DIR "/configs/cluster.toml", "--print"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("# meta-data\ninstance-id: node-1-"), std::string::npos);
@@ -99,8 +93,8 @@ TEST(SeedCommand, PrintShowsTheThreeDocumentsWithoutWritingAFile) {
 
 TEST(SeedCommand, AnUnknownInstanceIsAConfigErrorListingTheInstances) {
   const auto r =
-      kvmrun_cli({"seed", "node-9", "--config", KVMRUN_SOURCE_DIR "/configs/cluster.toml", "-o",
-                  "/tmp/never-written.iso"});
+      testing::run_kvmrun({"seed", "node-9", "--config", KVMRUN_SOURCE_DIR "/configs/cluster.toml",
+                           "-o", "/tmp/never-written.iso"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("(it has: node-1, node-2, node-3)"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists("/tmp/never-written.iso"));
@@ -109,7 +103,7 @@ TEST(SeedCommand, AnUnknownInstanceIsAConfigErrorListingTheInstances) {
 TEST(SeedCommand, AnInvalidLabExitsWithTheConfigCodeAndWritesNothing) {
   testing::TempDir dir;
   testing::write_file(dir / "lab.toml", "[instances.web]\ncpus = 0\n");
-  const auto r = kvmrun_cli(
+  const auto r = testing::run_kvmrun(
       {"seed", "web", "--config", (dir / "lab.toml").string(), "-o", (dir / "web.iso").string()});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("lab.toml:2:8: instances.web.cpus: must be from 1 to 64"), std::string::npos)
@@ -135,8 +129,9 @@ TEST(SeedCommand, WithoutConfigItReadsKvmrunTomlInTheWorkingDirectory) {
 
 TEST(SeedCommand, AnUnwritableOutputIsAnIoErrorAndLeavesNoTemporaryFile) {
   testing::TempDir dir;
-  const auto r = kvmrun_cli({"seed", "dev", "--config", KVMRUN_SOURCE_DIR "/configs/single.toml",
-                             "-o", (dir / "missing-dir" / "dev.iso").string()});
+  const auto r =
+      testing::run_kvmrun({"seed", "dev", "--config", KVMRUN_SOURCE_DIR "/configs/single.toml",
+                           "-o", (dir / "missing-dir" / "dev.iso").string()});
   EXPECT_EQ(r.exit_code, 10);
   EXPECT_NE(r.err.find("while writing the seed ISO of dev"), std::string::npos) << r.err;
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
