@@ -195,6 +195,35 @@ TEST(TinyLifecycle, StatusConsoleAndDownWorkWhileUpWaitsOnAGate) {
   EXPECT_TRUE(runtime_empty(lab));
 }
 
+// A gate that fails: `up` exits with the gate's error (timeout: 8) naming what it saw and the
+// setting to raise, stops the instance, and keeps its disks, logs and evidence.
+TEST(TinyLifecycle, AFailedGateStopsTheInstanceAndKeepsItsDisksAndLogs) {
+  std::string toml = tiny_lab("failing");
+  const std::string timeouts = R"(timeouts = { shutdown = "3s" })";
+  toml.replace(toml.find(timeouts), timeouts.size(),
+               R"(timeouts = { shutdown = "3s", network = "3s" })"
+               "\nforwards = [{ host = " +
+                   std::to_string(unused_port()) + ", guest = 9 }]");
+  Lab lab(toml);
+  const auto up = lab.run({"up"});
+  EXPECT_EQ(up.exit_code, 8) << up.out << up.err;
+  EXPECT_NE(up.out.find("tiny-1: not ready; stopping it"), std::string::npos) << up.out;
+  EXPECT_NE(up.err.find("nothing in the guest answered on port 9"), std::string::npos) << up.err;
+  EXPECT_NE(up.err.find("timeouts.network"), std::string::npos) << up.err;
+  const pid_t qemu = pid_from(up.out, "tiny-1");
+  ASSERT_GT(qemu, 0);
+  EXPECT_FALSE(alive(qemu));
+  EXPECT_TRUE(runtime_empty(lab));
+  const auto instance = lab.state() / "failing" / "tiny-1";
+  for (const char* kept : {"disk.qcow2", "disk-data.qcow2", "serial.log"})
+    EXPECT_TRUE(std::filesystem::exists(instance / kept)) << kept;
+  const auto timings = read_file(lab.state() / "failing" / "runs" / "latest" / "timings.jsonl");
+  ASSERT_TRUE(timings.ok());
+  EXPECT_NE(timings->find(R"("name":"ports","instance":"tiny-1")"), std::string::npos);
+  EXPECT_NE(timings->find(R"("outcome":"failed")"), std::string::npos);
+  EXPECT_EQ(lab.run({"down", "--purge-disks"}).exit_code, 0);
+}
+
 // Waits until an `up --attach` has its instance ready; QEMU's pid, or -1.
 pid_t wait_attached(BackgroundProcess& up) {
   const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
