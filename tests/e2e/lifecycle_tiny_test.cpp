@@ -154,18 +154,25 @@ int unused_port() {
   return ntohs(a.sin_port);
 }
 
+// The tiny lab with a forward to guest port 9, which nothing in the guest serves, and the ports
+// gate's timeout set to `network_timeout`.
+std::string tiny_lab_with_unserved_port(const std::string& lab_name,
+                                        const std::string& network_timeout) {
+  std::string toml = tiny_lab(lab_name);
+  const std::string timeouts = R"(timeouts = { shutdown = "3s" })";
+  toml.replace(toml.find(timeouts), timeouts.size(),
+               R"(timeouts = { shutdown = "3s", network = ")" + network_timeout +
+                   "\" }\nforwards = [{ host = " + std::to_string(unused_port()) +
+                   ", guest = 9 }]");
+  return toml;
+}
+
 // QEMU serves one client per socket. `up` watches a fresh boot on a monitor of its own and the
 // console is followed through its log, so status, console --follow and down are not locked out
 // while `up` waits on a gate: here the ports gate, for a forwarded port nothing in the guest
 // serves.
 TEST(TinyLifecycle, StatusConsoleAndDownWorkWhileUpWaitsOnAGate) {
-  std::string toml = tiny_lab("busy");
-  const std::string timeouts = R"(timeouts = { shutdown = "3s" })";
-  toml.replace(toml.find(timeouts), timeouts.size(),
-               R"(timeouts = { shutdown = "3s", network = "5m" })"
-               "\nforwards = [{ host = " +
-                   std::to_string(unused_port()) + ", guest = 9 }]");
-  Lab lab(toml);
+  Lab lab(tiny_lab_with_unserved_port("busy", "5m"));
   BackgroundProcess up(lab.argv({"up"}));
   const auto spawned = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
   ASSERT_TRUE(spawned) << "kvmrun up never started QEMU";
@@ -198,13 +205,7 @@ TEST(TinyLifecycle, StatusConsoleAndDownWorkWhileUpWaitsOnAGate) {
 // A gate that fails: `up` exits with the gate's error (timeout: 8) naming what it saw and the
 // setting to raise, stops the instance, and keeps its disks, logs and evidence.
 TEST(TinyLifecycle, AFailedGateStopsTheInstanceAndKeepsItsDisksAndLogs) {
-  std::string toml = tiny_lab("failing");
-  const std::string timeouts = R"(timeouts = { shutdown = "3s" })";
-  toml.replace(toml.find(timeouts), timeouts.size(),
-               R"(timeouts = { shutdown = "3s", network = "3s" })"
-               "\nforwards = [{ host = " +
-                   std::to_string(unused_port()) + ", guest = 9 }]");
-  Lab lab(toml);
+  Lab lab(tiny_lab_with_unserved_port("failing", "3s"));
   const auto up = lab.run({"up"});
   EXPECT_EQ(up.exit_code, 8) << up.out << up.err;
   EXPECT_NE(up.out.find("tiny-1: not ready; stopping it"), std::string::npos) << up.out;
