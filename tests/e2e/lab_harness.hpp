@@ -4,6 +4,7 @@
 
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
+#include "runner/dirs.hpp"
 #include "tests/support/background_process.hpp"
 #include "tests/support/kvmrun_binary.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -19,11 +21,9 @@
 
 namespace kvmrun::testing {
 
+// The cache kvmrun itself would use here (KVMRUN_CACHE_DIR, XDG_CACHE_HOME, ~/.cache).
 inline std::filesystem::path shared_cache_dir() {
-  if (const char* c = std::getenv("KVMRUN_CACHE_DIR"))
-    return c;
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home != nullptr ? home : "/tmp") / ".cache" / "kvmrun";
+  return runner::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
 }
 
 // Builds a guest recipe (cached) and returns its output directory.
