@@ -1,9 +1,11 @@
 #include "runner/instance_control.hpp"
 
 #include "base/file_io.hpp"
+#include "base/unix_socket.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qmp_client.hpp"
 #include "runner/instance_lock.hpp"
+#include "runner/qemu_argv.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <sstream>
 
@@ -47,6 +50,20 @@ bool wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   int status = 0;
   ::waitpid(pid, &status, WNOHANG); // reap our own child; ECHILD for anyone else's
   return exited;
+}
+
+Result<std::vector<std::pair<int, UniqueFd>>> listen_runtime_sockets(const InstancePaths& paths) {
+  const auto sockets = paths.sockets();
+  const std::array<int, std::tuple_size_v<decltype(sockets)>> numbers{qmp_fd, qmp_up_fd, agent_fd,
+                                                                      serial_fd};
+  std::vector<std::pair<int, UniqueFd>> listening;
+  for (std::size_t k = 0; k < sockets.size(); ++k) {
+    auto fd = listen_unix(sockets[k]);
+    if (!fd)
+      return std::move(fd).error();
+    listening.emplace_back(numbers[k], std::move(fd).value());
+  }
+  return listening;
 }
 
 void remove_runtime_files(const InstancePaths& paths) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "lab/lab_spec.hpp"
 #include "runner/instance_paths.hpp"
 
@@ -13,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <utility>
+#include <vector>
 
 namespace kvmrun::runner {
 
@@ -29,6 +32,11 @@ struct StopResult {
 [[nodiscard]] Result<StopResult>
 stop_instance(const InstancePaths& paths, std::string_view lab, const lab::InstanceSpec& instance,
               pid_t pid, const std::function<void(const std::string&)>& progress);
+
+// QEMU's control sockets (InstancePaths::sockets), listening, each paired with the descriptor
+// number QEMU's argv gives it (qemu_argv.hpp): what `up` passes on to QEMU.
+[[nodiscard]] Result<std::vector<std::pair<int, UniqueFd>>>
+listen_runtime_sockets(const InstancePaths& paths);
 
 // Removes the sockets and the lock of a stopped instance, and its directory if empty.
 void remove_runtime_files(const InstancePaths& paths);

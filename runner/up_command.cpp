@@ -2,7 +2,6 @@
 #include "base/digest.hpp"
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
-#include "base/unix_socket.hpp"
 #include "images/cache.hpp"
 #include "runner/evidence.hpp"
 #include "runner/gates.hpp"
@@ -338,23 +337,17 @@ private:
   }
 
   Status spawn(Launching& l) {
-    std::vector<UniqueFd> sockets;
-    for (const auto& path : l.paths.sockets()) {
-      auto fd = listen_unix(path);
-      if (!fd)
-        return std::move(fd).error();
-      sockets.push_back(std::move(fd).value());
-    }
+    auto sockets = listen_runtime_sockets(l.paths);
+    if (!sockets)
+      return std::move(sockets).error();
     UniqueFd log(::open(l.paths.qemu_log().c_str(),
                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!log.valid())
       return system_error(ErrorCode::io, "opening " + l.paths.qemu_log().string(), errno);
     BackgroundOptions options;
-    options.fds = {{qmp_fd, sockets[0].get()},
-                   {qmp_up_fd, sockets[1].get()},
-                   {agent_fd, sockets[2].get()},
-                   {serial_fd, sockets[3].get()},
-                   {lock_fd, l.lock->fd()}};
+    for (const auto& [number, fd] : *sockets)
+      options.fds.emplace_back(number, fd.get());
+    options.fds.emplace_back(lock_fd, l.lock->fd());
     options.output_fd = log.get();
     options.die_with_parent = m_attach;
     auto pid = spawn_background(l.argv, options);

@@ -4,9 +4,9 @@
 // not depend on which accelerator QEMU really runs (this host's KVM cannot boot stock guests),
 // only on what `up` decided, so TCG stands in for a KVM that hangs.
 #include "base/subprocess.hpp"
-#include "base/unix_socket.hpp"
 #include "images/qcow2.hpp"
 #include "runner/gates.hpp"
+#include "runner/instance_control.hpp"
 #include "runner/qemu_argv.hpp"
 #include "tests/support/qemu_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -48,17 +48,11 @@ public:
 
   // QEMU with the argv `up` builds, on sockets made here, as `up` starts it.
   void start() {
-    std::vector<UniqueFd> sockets;
-    for (const auto& path : m_paths.sockets()) {
-      auto fd = listen_unix(path);
-      ASSERT_TRUE(fd.ok()) << fd.error().describe();
-      sockets.push_back(std::move(fd).value());
-    }
+    auto sockets = listen_runtime_sockets(m_paths);
+    ASSERT_TRUE(sockets.ok()) << sockets.error().describe();
     BackgroundOptions options;
-    options.fds = {{qmp_fd, sockets[0].get()},
-                   {qmp_up_fd, sockets[1].get()},
-                   {agent_fd, sockets[2].get()},
-                   {serial_fd, sockets[3].get()}};
+    for (const auto& [number, fd] : *sockets)
+      options.fds.emplace_back(number, fd.get());
     options.die_with_parent = true;
     lab::ImageSpec image;
     image.name = "blank";
