@@ -345,7 +345,7 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
         rc = fail(err, stopped.error());
         continue;
       }
-      out << i->name << ": stopped (" << stopped->step << ", " << stopped->took.count() << " ms)\n";
+      out << i->name << ": " << stopped_text(*stopped) << "\n";
     } else {
       remove_runtime_files(paths);
       out << i->name << ": not running\n";

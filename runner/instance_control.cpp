@@ -4,6 +4,7 @@
 #include "base/unix_socket.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qmp_client.hpp"
+#include "runner/evidence.hpp"
 #include "runner/instance_lock.hpp"
 #include "runner/qemu_argv.hpp"
 
@@ -118,6 +119,10 @@ Result<StopResult> stop_instance(const InstancePaths& paths, std::string_view la
                    ") survived SIGKILL",
                "it is stuck in the kernel (uninterruptible I/O?); see /proc/" +
                    std::to_string(pid) + "/stack");
+}
+
+std::string stopped_text(const StopResult& stopped) {
+  return "stopped (" + stopped.step + ", " + seconds_text(stopped.took) + ")";
 }
 
 std::optional<double> process_uptime(pid_t pid) {

@@ -28,6 +28,9 @@ struct StopResult {
   std::chrono::milliseconds took{0};
 };
 
+// "stopped (powerdown, 1.2 s)": how `down` and `up --attach` report a stop.
+[[nodiscard]] std::string stopped_text(const StopResult& stopped);
+
 // Stops the instance's QEMU and removes its runtime directory. `progress` hears each step.
 [[nodiscard]] Result<StopResult>
 stop_instance(const InstancePaths& paths, std::string_view lab, const lab::InstanceSpec& instance,

@@ -475,8 +475,7 @@ private:
       if (!stopped)
         rc = fail(m_err, stopped.error());
       else
-        m_out << "  " << l->instance->name << ": stopped (" << stopped->step << ", "
-              << seconds_text(stopped->took) << ")\n";
+        m_out << "  " << l->instance->name << ": " << stopped_text(*stopped) << "\n";
     }
     return rc;
   }
