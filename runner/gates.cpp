@@ -44,8 +44,11 @@ public:
         {&GateRun::qemu, m_t.instance.timeouts.qemu},
         {&GateRun::boot, m_t.instance.timeouts.boot},
         {&GateRun::agent, m_t.instance.timeouts.agent},
-        {&GateRun::ports, m_t.instance.timeouts.network},
+        // Addresses first: until the guest is on the network, user networking holds a
+        // forwarded connection open while it retries the guest, and a port nothing serves
+        // would look served.
         {&GateRun::addresses, m_t.instance.timeouts.network},
+        {&GateRun::ports, m_t.instance.timeouts.network},
         {&GateRun::disks, m_t.instance.timeouts.disks},
         {&GateRun::cloud_init, m_t.instance.timeouts.cloud_init},
         {&GateRun::provenance, m_t.instance.timeouts.qemu}};
@@ -356,8 +359,8 @@ private:
 } // namespace
 
 const std::vector<std::string>& gate_names() {
-  static const std::vector<std::string> names{"qemu",      "boot",  "agent",      "ports",
-                                              "addresses", "disks", "cloud-init", "provenance"};
+  static const std::vector<std::string> names{"qemu",  "boot",  "agent",      "addresses",
+                                              "ports", "disks", "cloud-init", "provenance"};
   return names;
 }
 

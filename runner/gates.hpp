@@ -4,8 +4,8 @@
 //   qemu        QMP answers and the VM runs
 //   boot        the kernel speaks on the serial console (under KVM: within the boot watchdog)
 //   agent       the guest agent answers guest-ping
-//   ports       every forwarded TCP port is served from inside the guest
 //   addresses   the guest's NIC (by MAC) has its static address, or a DHCP IPv4 address
+//   ports       every forwarded TCP port is served from inside the guest
 //   disks       every extra disk is attached (query-block) and mounted where the lab says
 //   cloud-init  the seed's readiness marker with this instance-id, and no cloud-init errors
 //   provenance  config hash, base digest, seed digest and instance-id recorded
