@@ -108,10 +108,14 @@ public:
           << m_ctx.lab.source << "), " << m_ctx.selected.size() << " instance(s)\n";
 
     const bool full = stage == "full";
-    judge_host();
     Status status;
-    if (status.ok() && (full || stage == "preflight"))
-      status = timed_stage("preflight", [&] { return preflight(); });
+    if (full || stage == "preflight")
+      status = timed_stage("preflight", [&] {
+        judge_host();
+        return preflight();
+      });
+    else
+      judge_host(); // the later stages need the facts too
     if (status.ok() && (full || stage == "image-cache"))
       status = timed_stage("image-cache", [&] { return image_cache(true); });
     if (status.ok() && stage == "provision")
