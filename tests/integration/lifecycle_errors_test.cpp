@@ -6,21 +6,15 @@
 #include "runner/cli.hpp"
 #include "runner/instance_lock.hpp"
 #include "runner/instance_paths.hpp"
+#include "tests/support/cli_in_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
-#include <sstream>
 
 namespace kvmrun::runner {
 namespace {
-
-struct CliRun {
-  int code;
-  std::string out;
-  std::string err;
-};
 
 // A lab over a small local qcow2 base (pinned by its digest), with every kvmrun directory in
 // a temporary tree.
@@ -54,16 +48,9 @@ public:
                          m_env.at("KVMRUN_RUNTIME_DIR") + std::string("/errs/web")};
   }
 
-  CliRun run(std::vector<std::string> args) {
+  testing::CliRun run(std::vector<std::string> args) {
     args.insert(args.begin(), "--config=" + (m_dir / "lab.toml").string());
-    std::ostringstream out, err;
-    const CliEnvironment env{[this](const char* name) -> const char* {
-                               const auto it = m_env.find(name);
-                               return it == m_env.end() ? nullptr : it->second.c_str();
-                             },
-                             0, m_dir.path(), false};
-    const int code = run_cli(args, out, err, env);
-    return {code, out.str(), err.str()};
+    return testing::run_cli_in_process(args, m_env, 0, m_dir.path());
   }
 
 private:

@@ -1,23 +1,13 @@
 #include "runner/cli.hpp"
+#include "tests/support/cli_in_process.hpp"
 
 #include <gtest/gtest.h>
-
-#include <sstream>
 
 namespace kvmrun::runner {
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-CliRun run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  const CliEnvironment env{[](const char*) -> const char* { return nullptr; }, 1000, "/", false};
-  const int code = run_cli(args, out, err, env);
-  return {code, out.str(), err.str()};
+testing::CliRun run(const std::vector<std::string>& args) {
+  return testing::run_cli_in_process(args, {}, 1000, "/");
 }
 
 TEST(Cli, WithoutACommandPrintsUsageAndExitsWithTheUsageCode) {
