@@ -1,5 +1,5 @@
 // kvmrun: disposable, reproducible QEMU/KVM labs. Everything lives in the libraries.
-#include "runner/cli.hpp"
+#include "cli/cli.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -8,8 +8,8 @@
 
 int main(int argc, char** argv) {
   std::error_code ec;
-  const kvmrun::runner::CliEnvironment env{[](const char* name) { return std::getenv(name); },
-                                           ::getuid(), std::filesystem::current_path(ec),
-                                           ::isatty(STDERR_FILENO) == 1};
-  return kvmrun::runner::run_cli({argv + 1, argv + argc}, std::cout, std::cerr, env);
+  const kvmrun::cli::CliEnvironment env{[](const char* name) { return std::getenv(name); },
+                                        ::getuid(), std::filesystem::current_path(ec),
+                                        ::isatty(STDERR_FILENO) == 1};
+  return kvmrun::cli::run_cli({argv + 1, argv + argc}, std::cout, std::cerr, env);
 }

@@ -75,6 +75,8 @@ std::optional<DigestAlgorithm> algorithm_of_hex_digest(std::string_view hex) {
   return std::nullopt;
 }
 
+std::string HexDigest::label() const { return std::string(to_string(algorithm)) + ":" + hex; }
+
 std::optional<HexDigest> parse_hex_digest(std::string_view algorithm, std::string_view hex) {
   std::string name(algorithm);
   std::transform(name.begin(), name.end(), name.begin(),

@@ -41,9 +41,14 @@ private:
 // hex digits.
 [[nodiscard]] std::optional<DigestAlgorithm> algorithm_of_hex_digest(std::string_view hex);
 
+// A digest as kvmrun pins, records and compares it: the lab's `checksum`, a manifest's entry, a
+// cache file's name, a provenance record.
 struct HexDigest {
-  DigestAlgorithm algorithm;
+  DigestAlgorithm algorithm = DigestAlgorithm::sha512;
   std::string hex; // lower case
+
+  [[nodiscard]] std::string label() const; // "sha512:ab12..."
+  friend bool operator==(const HexDigest&, const HexDigest&) = default;
 };
 // A digest named by its algorithm ("sha256", "sha512"; any case) and written in hex of that
 // algorithm's length, as in "sha512:<hex>", "SHA512 (f) = <hex>" and cache file names.

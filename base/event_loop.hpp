@@ -1,6 +1,8 @@
-// One event loop (epoll) for everything kvmrun waits on: QMP and guest-agent sockets of many
-// instances, child processes (pidfds), deadlines. Single-threaded: callbacks run on the thread
-// that calls run_until(). Every wait has a deadline; nothing sleeps.
+// An event loop (epoll) over sockets and timers: QMP and guest-agent connections, the serial
+// console, port probes, deadlines. One loop can drive many instances' sockets (the QMP
+// benchmark drives eight QEMUs from one); `up` runs one loop per instance, each on that
+// instance's gate thread. Single-threaded: callbacks run on the thread that calls run_until().
+// Every wait has a deadline; nothing sleeps.
 #pragma once
 
 #include <chrono>

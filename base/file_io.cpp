@@ -150,4 +150,19 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t max
   return content;
 }
 
+Status create_private_dirs(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::path sofar;
+  for (const auto& part : dir) {
+    sofar /= part;
+    if (std::filesystem::exists(sofar, ec))
+      continue;
+    if (::mkdir(sofar.c_str(), 0700) != 0 && errno != EEXIST)
+      return system_error(ErrorCode::io, "creating directory " + sofar.string(), errno);
+  }
+  if (::chmod(dir.c_str(), 0700) != 0)
+    return system_error(ErrorCode::io, "making " + dir.string() + " private", errno);
+  return {};
+}
+
 } // namespace kvmrun

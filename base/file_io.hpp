@@ -51,4 +51,8 @@ enum class Durability {
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,
                                             std::size_t max_bytes = 64U << 20U);
 
+// Creates `dir` and its missing parents with mode 0700 (and makes `dir` itself 0700).
+// ErrorCode::io.
+[[nodiscard]] Status create_private_dirs(const std::filesystem::path& dir);
+
 } // namespace kvmrun

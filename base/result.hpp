@@ -86,4 +86,12 @@ private:
 
 using Status = Result<void>;
 
+// The first failure among `results`, if any: for reading several fields, then checking once.
+template <typename... Results>
+[[nodiscard]] std::optional<Error> first_error(const Results&... results) {
+  std::optional<Error> first;
+  ((first || results.ok() || (first = results.error(), true)), ...);
+  return first;
+}
+
 } // namespace kvmrun

@@ -1,6 +1,8 @@
-// Running short-lived helper commands (`qemu-system-x86_64 --version`, ...) with a deadline and
-// captured output. argv is a vector of strings, never a shell string. This is the only file that
-// includes Boost.Process; long-lived supervised processes (QEMU) get their own wrapper.
+// Child processes: short-lived helper commands (`qemu-system-x86_64 --version`, ...) run with a
+// deadline and captured output (run_command, over Boost.Process; this file's .cpp is the only
+// one that includes it), and long-lived children such as QEMU started in the background with
+// exactly the descriptors they are given (spawn_background). argv is a vector of strings, never
+// a shell string. Starting and stopping QEMU itself lives in instance/qemu_process.hpp.
 #pragma once
 
 #include "base/result.hpp"

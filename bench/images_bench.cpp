@@ -4,8 +4,8 @@
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
 #include "images/download.hpp"
+#include "images/overlay.hpp"
 #include "images/qcow2.hpp"
-#include "runner/disk_command.hpp"
 
 #include "bench/scratch.hpp"
 
@@ -35,8 +35,7 @@ std::filesystem::path scratch() {
 std::filesystem::path base_image() {
   static const std::filesystem::path base = [] {
     const auto p = scratch() / "base.qcow2";
-    must(images::create_qcow2(p,
-                              images::Qcow2Spec{20ULL << 30U, 16, "", images::DiskFormat::qcow2}));
+    must(images::create_qcow2(p, images::Qcow2Spec{20ULL << 30U, 16, "", DiskFormat::qcow2}));
     return p;
   }();
   return base;
@@ -65,7 +64,7 @@ void overlay(benchmark::State& state, Durability durability) {
     std::filesystem::remove(out);
     state.ResumeTiming();
     // What `kvmrun disk overlay` does: inspect the base header, build, write (and flush).
-    auto spec = runner::plan_overlay(base_image(), images::DiskFormat::qcow2, std::nullopt);
+    auto spec = images::plan_overlay(base_image(), DiskFormat::qcow2, std::nullopt);
     must(images::create_qcow2(out, *spec, durability));
   }
 }

@@ -11,8 +11,8 @@
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
 #include "base/unique_fd.hpp"
-#include "runner/dirs.hpp"
-#include "runner/evidence.hpp"
+#include "evidence/run_evidence.hpp"
+#include "host/dirs.hpp"
 
 #include "bench/scratch.hpp"
 
@@ -78,7 +78,7 @@ struct Timing {
 // A guest recipe's output directory, built (and cached) by the recipe itself.
 std::filesystem::path build_guest(const std::string& recipe) {
   const auto cache =
-      runner::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
+      host::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
   const auto built =
       must_run({KVMRUN_SOURCE_DIR "/images/recipes/" + recipe + "/build", cache.string()});
   return built.out.substr(0, built.out.find('\n'));

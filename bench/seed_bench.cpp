@@ -3,8 +3,8 @@
 // script around genisoimage) and xorriso -as mkisofs.
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
+#include "instance/seed_image.hpp"
 #include "lab/loader.hpp"
-#include "runner/seed_command.hpp"
 #include "seeds/cloud_init.hpp"
 #include "seeds/iso9660.hpp"
 
@@ -68,7 +68,7 @@ std::filesystem::path documents_dir(const lab::InstanceSpec& instance, std::stri
 void in_memory(benchmark::State& state, const lab::InstanceSpec& instance) {
   std::size_t bytes = 0;
   for (auto _ : state) {
-    auto image = runner::build_seed_image(instance);
+    auto image = instance::build_seed_image(instance);
     bytes = image->iso.size();
     benchmark::DoNotOptimize(image->iso.data());
   }
@@ -78,7 +78,7 @@ void in_memory(benchmark::State& state, const lab::InstanceSpec& instance) {
 void to_disk(benchmark::State& state, const lab::InstanceSpec& instance) {
   const auto out = scratch_dir() / "kvmrun.iso";
   for (auto _ : state) {
-    auto image = runner::build_seed_image(instance);
+    auto image = instance::build_seed_image(instance);
     // What `kvmrun seed` does: a 0600 temp file renamed over the target (no fsync: seeds are
     // rewritten by every run).
     must(write_file_atomic(out, image->iso, 0600, Durability::regenerated));

@@ -21,7 +21,7 @@ namespace kvmrun::images {
 
 namespace {
 
-std::string file_stem(const ExpectedDigest& d) {
+std::string file_stem(const HexDigest& d) {
   return std::string(to_string(d.algorithm)) + "-" + d.hex;
 }
 
@@ -44,7 +44,7 @@ Status hash_fd(int fd, Digest& digest, const std::filesystem::path& path) {
 }
 
 // Parses "<algorithm>-<hex>.<format>" file names.
-std::optional<std::pair<ExpectedDigest, DiskFormat>> parse_entry_name(const std::string& name) {
+std::optional<std::pair<HexDigest, DiskFormat>> parse_entry_name(const std::string& name) {
   const auto dash = name.find('-');
   const auto dot = name.rfind('.');
   if (dash == std::string::npos || dot == std::string::npos || dot < dash)
@@ -57,12 +57,12 @@ std::optional<std::pair<ExpectedDigest, DiskFormat>> parse_entry_name(const std:
   const auto digest = parse_hex_digest(algorithm, hex);
   if (!digest || algorithm != to_string(digest->algorithm))
     return std::nullopt; // kvmrun writes the algorithm in lower case
-  const ExpectedDigest d{digest->algorithm, hex};
+  const HexDigest d{digest->algorithm, hex};
   return std::make_pair(d, *format);
 }
 
 CacheEntry read_entry(const std::string& name, const std::filesystem::path& file,
-                      const ExpectedDigest& digest, DiskFormat format) {
+                      const HexDigest& digest, DiskFormat format) {
   CacheEntry e{name, digest, format, file, 0, "", 0};
   std::error_code ec;
   e.size = std::filesystem::file_size(file, ec);
@@ -116,12 +116,12 @@ Result<std::string> hash_file(const std::filesystem::path& path, DigestAlgorithm
 
 ImageCache::ImageCache(std::filesystem::path root) : m_root(std::move(root)) {}
 
-std::filesystem::path ImageCache::entry_path(const std::string& name, const ExpectedDigest& digest,
+std::filesystem::path ImageCache::entry_path(const std::string& name, const HexDigest& digest,
                                              DiskFormat format) const {
   return m_root / name / (file_stem(digest) + "." + std::string(to_string(format)));
 }
 
-Result<ExpectedDigest> ImageCache::expected_digest(const ImageSource& source) const {
+Result<HexDigest> ImageCache::expected_digest(const ImageSource& source) const {
   if (source.digest)
     return *source.digest;
   auto manifest = download_text(source.checksum_url, source.policy);

@@ -24,17 +24,17 @@
 namespace kvmrun::images {
 
 struct ImageSource {
-  std::string name;                     // catalog name: [a-z0-9-]
-  std::string url;                      // https/http/file URL or an absolute path
-  std::optional<ExpectedDigest> digest; // pinned, or:
-  std::string checksum_url;             // a manifest listing the url's file name
+  std::string name;                // catalog name: [a-z0-9-]
+  std::string url;                 // https/http/file URL or an absolute path
+  std::optional<HexDigest> digest; // pinned, or:
+  std::string checksum_url;        // a manifest listing the url's file name
   DiskFormat format = DiskFormat::qcow2;
   DownloadPolicy policy;
 };
 
 struct CacheEntry {
   std::string name;
-  ExpectedDigest digest;
+  HexDigest digest;
   DiskFormat format = DiskFormat::qcow2;
   std::filesystem::path file;
   std::uint64_t size = 0;
@@ -71,7 +71,7 @@ public:
                                           const ProgressSink& progress = {});
 
   // The expected digest of `source`: pinned, or read from its manifest.
-  [[nodiscard]] Result<ExpectedDigest> expected_digest(const ImageSource& source) const;
+  [[nodiscard]] Result<HexDigest> expected_digest(const ImageSource& source) const;
 
   // Every complete entry, by name then fetch time.
   [[nodiscard]] std::vector<CacheEntry> list() const;
@@ -85,8 +85,8 @@ public:
                                           bool dry_run) const;
 
   // The path an image with this digest has (or will have) in the cache.
-  [[nodiscard]] std::filesystem::path
-  entry_path(const std::string& name, const ExpectedDigest& digest, DiskFormat format) const;
+  [[nodiscard]] std::filesystem::path entry_path(const std::string& name, const HexDigest& digest,
+                                                 DiskFormat format) const;
 
 private:
   std::filesystem::path m_root;

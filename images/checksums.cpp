@@ -16,7 +16,7 @@ std::string_view trim(std::string_view s) {
 }
 
 // One manifest line -> (file, digest), or nothing.
-std::optional<std::pair<std::string, ExpectedDigest>> parse_line(std::string_view line) {
+std::optional<std::pair<std::string, HexDigest>> parse_line(std::string_view line) {
   line = trim(line);
   // BSD: "SHA512 (name) = hex"
   if (const auto open = line.find(" (");
@@ -26,7 +26,7 @@ std::optional<std::pair<std::string, ExpectedDigest>> parse_line(std::string_vie
     const auto digest = parse_hex_digest(line.substr(0, open), trim(line.substr(close + 4)));
     if (!digest)
       return std::nullopt;
-    return std::make_pair(std::string(name), ExpectedDigest{digest->algorithm, digest->hex});
+    return std::make_pair(std::string(name), *digest);
   }
   // GNU: "hex  name" or "hex *name"
   const auto space = line.find(' ');
@@ -44,15 +44,13 @@ std::optional<std::pair<std::string, ExpectedDigest>> parse_line(std::string_vie
   if (name.empty())
     return std::nullopt;
   const auto digest = parse_hex_digest(to_string(*algorithm), hex); // lower-cases the hex
-  return std::make_pair(std::string(name), ExpectedDigest{digest->algorithm, digest->hex});
+  return std::make_pair(std::string(name), *digest);
 }
 
 } // namespace
 
-std::string ExpectedDigest::label() const { return std::string(to_string(algorithm)) + ":" + hex; }
-
-Result<ExpectedDigest> find_in_manifest(std::string_view manifest, std::string_view file_name) {
-  std::optional<ExpectedDigest> found;
+Result<HexDigest> find_in_manifest(std::string_view manifest, std::string_view file_name) {
+  std::optional<HexDigest> found;
   while (!manifest.empty()) {
     const auto nl = manifest.find('\n');
     const auto line = manifest.substr(0, nl);

@@ -11,18 +11,10 @@
 
 namespace kvmrun::images {
 
-struct ExpectedDigest {
-  DigestAlgorithm algorithm = DigestAlgorithm::sha512;
-  std::string hex; // lower case
-
-  [[nodiscard]] std::string label() const; // "sha512:ab12..."
-  friend bool operator==(const ExpectedDigest&, const ExpectedDigest&) = default;
-};
-
 // The entry for `file_name` in `manifest`. ErrorCode::image when there is none, or two that
 // disagree. Lines it cannot read are skipped (manifests carry comments and signatures).
-[[nodiscard]] Result<ExpectedDigest> find_in_manifest(std::string_view manifest,
-                                                      std::string_view file_name);
+[[nodiscard]] Result<HexDigest> find_in_manifest(std::string_view manifest,
+                                                 std::string_view file_name);
 
 // The last path segment of a URL or path, without query or fragment.
 [[nodiscard]] std::string url_file_name(std::string_view url);

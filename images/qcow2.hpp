@@ -6,6 +6,7 @@
 // with a verdict on whether it is safe to use as a base image.
 #pragma once
 
+#include "base/disk_format.hpp"
 #include "base/file_io.hpp"
 #include "base/result.hpp"
 
@@ -17,10 +18,6 @@
 #include <vector>
 
 namespace kvmrun::images {
-
-enum class DiskFormat { qcow2, raw };
-[[nodiscard]] std::string_view to_string(DiskFormat format);
-[[nodiscard]] std::optional<DiskFormat> parse_disk_format(std::string_view text);
 
 inline constexpr unsigned default_cluster_bits = 16; // 64 KiB clusters, as qemu-img
 

@@ -12,18 +12,6 @@
 
 namespace kvmrun::images {
 
-std::string_view to_string(DiskFormat format) {
-  return format == DiskFormat::raw ? "raw" : "qcow2";
-}
-
-std::optional<DiskFormat> parse_disk_format(std::string_view text) {
-  if (text == "qcow2")
-    return DiskFormat::qcow2;
-  if (text == "raw")
-    return DiskFormat::raw;
-  return std::nullopt;
-}
-
 namespace {
 
 constexpr std::uint32_t qcow2_magic = 0x514649FB; // "QFI\xfb"

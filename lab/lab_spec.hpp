@@ -3,6 +3,8 @@
 #pragma once
 
 #include "base/digest.hpp"
+#include "base/disk_format.hpp"
+#include "base/result.hpp"
 #include "seeds/cloud_init.hpp"
 
 #include <chrono>
@@ -16,18 +18,13 @@
 namespace kvmrun::lab {
 
 enum class Firmware { bios, uefi };
-enum class ImageFormat { qcow2, raw };
-struct Checksum {
-  DigestAlgorithm algorithm = DigestAlgorithm::sha512;
-  std::string hex; // lower case
-};
 
 struct ImageSpec {
   std::string name;
-  std::string url;                  // https://, http:// (allow_http), file:// or an absolute path
-  std::optional<Checksum> checksum; // pinned digest, or:
-  std::string checksum_url;         // a SHA256SUMS / SHA512SUMS style manifest
-  ImageFormat format = ImageFormat::qcow2;
+  std::string url;                   // https://, http:// (allow_http), file:// or an absolute path
+  std::optional<HexDigest> checksum; // pinned digest, or:
+  std::string checksum_url;          // a SHA256SUMS / SHA512SUMS style manifest
+  DiskFormat format = DiskFormat::qcow2;
   Firmware firmware = Firmware::bios;
   std::string kernel; // direct boot: kernel, initrd (URLs or paths) and command line
   std::string initrd;
@@ -84,7 +81,9 @@ struct LabSpec {
   std::map<std::string, ImageSpec> images;
   std::vector<InstanceSpec> instances; // in file order
 
-  [[nodiscard]] const InstanceSpec* find_instance(std::string_view instance_name) const;
+  // The instance called `instance_name`; ErrorCode::config naming the lab's instances when
+  // there is none: the one wording of "no such instance" for every command.
+  [[nodiscard]] Result<const InstanceSpec*> find_instance(std::string_view instance_name) const;
 };
 
 // The device path an extra disk has inside the guest (virtio-blk with serial=<name>).

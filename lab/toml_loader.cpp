@@ -330,9 +330,9 @@ void read_image(Scope& s, ImageSpec& image) {
                            "expected an https://, http://, file:/// URL or an absolute path"))
     image.checksum_url = *url;
   if (auto v = s.checked_string(
-          "format", [](auto f) { return f == "qcow2" || f == "raw"; },
+          "format", [](auto f) { return parse_disk_format(f).has_value(); },
           "expected \"qcow2\" or \"raw\""))
-    image.format = *v == "raw" ? ImageFormat::raw : ImageFormat::qcow2;
+    image.format = *parse_disk_format(*v);
   if (auto v = s.checked_string(
           "firmware", [](auto f) { return f == "bios" || f == "uefi"; },
           "expected \"bios\" or \"uefi\""))

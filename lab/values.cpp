@@ -158,36 +158,19 @@ bool is_loopback_ipv4(std::string_view text) {
   return is_valid_ipv4(text) && text.substr(0, 4) == "127.";
 }
 
-std::optional<Checksum> parse_checksum(std::string_view text) {
+std::optional<HexDigest> parse_checksum(std::string_view text) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos)
     return std::nullopt;
   const auto parsed = parse_hex_digest(text.substr(0, colon), text.substr(colon + 1));
   if (!parsed || text.substr(0, colon) != to_string(parsed->algorithm))
     return std::nullopt; // the algorithm is written in lower case here
-  return Checksum{parsed->algorithm, parsed->hex};
+  return parsed;
 }
 
 bool is_valid_permissions(std::string_view text) {
   return (text.size() == 3 || text.size() == 4) &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
-}
-
-const InstanceSpec* LabSpec::find_instance(std::string_view instance_name) const {
-  const auto it = std::find_if(instances.begin(), instances.end(),
-                               [&](const InstanceSpec& i) { return i.name == instance_name; });
-  return it == instances.end() ? nullptr : &*it;
-}
-
-std::string guest_disk_device(std::string_view disk_name) {
-  return "/dev/disk/by-id/virtio-" + std::string(disk_name);
-}
-
-std::string deterministic_mac(std::string_view lab, std::string_view instance) {
-  const std::string d =
-      digest(DigestAlgorithm::sha256, std::string(lab) + "/" + std::string(instance));
-  return "52:54:00:" + to_hex(d.substr(0, 1)) + ":" + to_hex(d.substr(1, 1)) + ":" +
-         to_hex(d.substr(2, 1));
 }
 
 } // namespace kvmrun::lab

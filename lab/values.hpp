@@ -33,7 +33,7 @@ namespace kvmrun::lab {
 [[nodiscard]] bool is_loopback_ipv4(std::string_view text);
 
 // "sha256:<64 hex>" or "sha512:<128 hex>".
-[[nodiscard]] std::optional<Checksum> parse_checksum(std::string_view text);
+[[nodiscard]] std::optional<HexDigest> parse_checksum(std::string_view text);
 
 // Octal file permissions "0644" (3 or 4 digits).
 [[nodiscard]] bool is_valid_permissions(std::string_view text);

@@ -41,6 +41,8 @@ public:
                                                         Deadline deadline,
                                                         bool expect_reply = true);
   [[nodiscard]] bool synced() const { return m_synced; }
+  // The connection is gone (EOF or error): every command now fails at once.
+  [[nodiscard]] bool closed() const { return m_closed; }
   [[nodiscard]] EventLoop& loop() { return m_loop; }
   void close();
 

@@ -4,7 +4,7 @@
 
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
-#include "runner/dirs.hpp"
+#include "host/dirs.hpp"
 #include "tests/support/background_process.hpp"
 #include "tests/support/kvmrun_binary.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -23,7 +23,7 @@ namespace kvmrun::testing {
 
 // The cache kvmrun itself would use here (KVMRUN_CACHE_DIR, XDG_CACHE_HOME, ~/.cache).
 inline std::filesystem::path shared_cache_dir() {
-  return runner::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
+  return host::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
 }
 
 // Builds a guest recipe (cached) and returns its output directory.

@@ -4,10 +4,10 @@
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
 #include "images/qcow2.hpp"
+#include "instance/seed_image.hpp"
 #include "lab/loader.hpp"
 #include "qmp/agent_commands.hpp"
 #include "qmp/commands.hpp"
-#include "runner/seed_command.hpp"
 #include "tests/support/qemu_process.hpp"
 
 #include <gtest/gtest.h>
@@ -49,13 +49,13 @@ runcmd = ["echo hello-from-runcmd > /var/lib/kvmrun/marker"]
 )",
                                   "tiny.toml");
   ASSERT_TRUE(lab.ok()) << lab.error().describe();
-  const auto seed = runner::build_seed_image(lab->instances[0]);
+  const auto seed = instance::build_seed_image(lab->instances[0]);
   ASSERT_TRUE(seed.ok());
 
   testing::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir / "seed.iso", seed->iso).ok());
-  ASSERT_TRUE(images::create_qcow2(dir / "data.qcow2", images::Qcow2Spec{64ULL << 20U, 16, "",
-                                                                         images::DiskFormat::qcow2})
+  ASSERT_TRUE(images::create_qcow2(dir / "data.qcow2",
+                                   images::Qcow2Spec{64ULL << 20U, 16, "", DiskFormat::qcow2})
                   .ok());
   const auto serial = dir / "serial.log";
   const auto qga = dir / "qga.sock";

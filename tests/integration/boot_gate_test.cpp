@@ -5,9 +5,10 @@
 // only on what `up` decided, so TCG stands in for a KVM that hangs.
 #include "base/subprocess.hpp"
 #include "images/qcow2.hpp"
-#include "runner/gates.hpp"
-#include "runner/instance_control.hpp"
-#include "runner/qemu_argv.hpp"
+#include "instance/lock.hpp"
+#include "instance/qemu_argv.hpp"
+#include "instance/qemu_process.hpp"
+#include "readiness/gates.hpp"
 #include "tests/support/qemu_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -18,7 +19,7 @@
 
 #include <thread>
 
-namespace kvmrun::runner {
+namespace kvmrun::readiness {
 namespace {
 
 using namespace std::chrono_literals;
@@ -46,21 +47,20 @@ public:
   SilentGuest(const SilentGuest&) = delete;
   SilentGuest& operator=(const SilentGuest&) = delete;
 
-  // QEMU with the argv `up` builds, on sockets made here, as `up` starts it.
-  void start() {
-    auto sockets = listen_runtime_sockets(m_paths);
-    ASSERT_TRUE(sockets.ok()) << sockets.error().describe();
-    BackgroundOptions options;
-    for (const auto& [number, fd] : *sockets)
-      options.fds.emplace_back(number, fd.get());
-    options.die_with_parent = true;
-    lab::ImageSpec image;
-    image.name = "blank";
-    const auto pid = spawn_background(
-        qemu_argv(QemuLaunch{"qemu-system-x86_64", "gates", m_instance, image, m_paths, false, {}}),
-        options);
+  // QEMU with the argv `up` builds, started as `up` starts it.
+  void start(const lab::ImageSpec& image = blank_image()) {
+    auto lock = instance::InstanceLock::acquire(m_paths, m_instance.name);
+    ASSERT_TRUE(lock.ok()) << lock.error().describe();
+    const auto argv = instance::qemu_argv(
+        instance::QemuLaunch{"qemu-system-x86_64", "gates", m_instance, image, m_paths, false, {}});
+    const auto pid = instance::start_qemu(m_paths, argv, *lock, true);
     ASSERT_TRUE(pid.ok()) << pid.error().describe();
     m_pid = *pid;
+  }
+  static lab::ImageSpec blank_image() {
+    lab::ImageSpec image;
+    image.name = "blank";
+    return image;
   }
   void kill() {
     if (m_pid <= 0)
@@ -82,7 +82,7 @@ public:
 
 private:
   testing::TempDir m_dir;
-  InstancePaths m_paths{m_dir / "state", m_dir / "run"};
+  instance::InstancePaths m_paths{m_dir / "state", m_dir / "run"};
   lab::InstanceSpec m_instance;
   pid_t m_pid = -1;
 };
@@ -144,4 +144,4 @@ TEST(BootGate, QemuDyingBeforeTheKernelIsAQemuErrorNotAWait) {
 }
 
 } // namespace
-} // namespace kvmrun::runner
+} // namespace kvmrun::readiness

@@ -118,7 +118,7 @@ protected:
     ImageSource s;
     s.name = "disk";
     s.url = url;
-    s.digest = ExpectedDigest{DigestAlgorithm::sha256, sha256_hex(servers().image)};
+    s.digest = HexDigest{DigestAlgorithm::sha256, sha256_hex(servers().image)};
     s.format = DiskFormat::raw;
     s.policy.allow_http = url.rfind("http://", 0) == 0;
     s.policy.ca_file = servers().ca;
@@ -340,7 +340,7 @@ TEST_F(ImageCacheTest, AnImageThatMatchesItsChecksumButIsUnsafeIsRefused) {
   auto s = source(servers().https + "/ok/evil.qcow2");
   s.name = "evil";
   s.format = DiskFormat::qcow2;
-  s.digest = ExpectedDigest{DigestAlgorithm::sha256, sha256_hex(*read_file(www / "evil.qcow2"))};
+  s.digest = HexDigest{DigestAlgorithm::sha256, sha256_hex(*read_file(www / "evil.qcow2"))};
   const auto r = cache.fetch(s);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("not safe as a base"), std::string::npos)
@@ -380,7 +380,7 @@ TEST_F(ImageCacheTest, PruneKeepsWhatOverlaysUseAndTheNewestOfEachName) {
   ASSERT_TRUE(write_file_atomic(www / "v2.raw", servers().image + "v2", 0644).ok());
   const auto v1 = cache.fetch(source(servers().http + "/ok/disk.raw"));
   auto s2 = source(servers().http + "/ok/v2.raw");
-  s2.digest = ExpectedDigest{DigestAlgorithm::sha256, sha256_hex(servers().image + "v2")};
+  s2.digest = HexDigest{DigestAlgorithm::sha256, sha256_hex(servers().image + "v2")};
   const auto v2 = cache.fetch(s2);
   ASSERT_TRUE(v1.ok() && v2.ok());
   ASSERT_EQ(cache.list().size(), 2U);

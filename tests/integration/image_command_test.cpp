@@ -80,10 +80,9 @@ TEST_F(ImageCommandTest, PruneNeverRemovesABaseAnInstanceDiskStillUses) {
   const auto listed = boost::json::parse(kvmrun_cli({"image", "list", "--json"}).out);
   const std::string base_file(listed.at("images").at(0).at("file").as_string());
   std::filesystem::create_directories(dir / "state" / "labs" / "lab" / "a");
-  ASSERT_TRUE(
-      images::create_qcow2(dir / "state" / "labs" / "lab" / "a" / "root.qcow2",
-                           images::Qcow2Spec{1 << 20, 16, base_file, images::DiskFormat::raw})
-          .ok());
+  ASSERT_TRUE(images::create_qcow2(dir / "state" / "labs" / "lab" / "a" / "root.qcow2",
+                                   images::Qcow2Spec{1 << 20, 16, base_file, DiskFormat::raw})
+                  .ok());
   const auto kept = kvmrun_cli({"image", "prune", "--all"});
   EXPECT_EQ(kept.exit_code, 0);
   EXPECT_NE(kept.out.find("kept (in use) tiny"), std::string::npos) << kept.out;

@@ -2,10 +2,10 @@
 // object, the cause and a remedy, exits with its class's code, and changes nothing it should not.
 #include "base/digest.hpp"
 #include "base/file_io.hpp"
+#include "cli/cli.hpp"
 #include "images/qcow2.hpp"
-#include "runner/cli.hpp"
-#include "runner/instance_lock.hpp"
-#include "runner/instance_paths.hpp"
+#include "instance/lock.hpp"
+#include "instance/paths.hpp"
 #include "tests/support/cli_in_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -13,7 +13,7 @@
 
 #include <map>
 
-namespace kvmrun::runner {
+namespace kvmrun::cli {
 namespace {
 
 // A lab over a small local qcow2 base (pinned by its digest), with every kvmrun directory in
@@ -43,9 +43,9 @@ public:
   }
 
   void set_env(const std::string& name, const std::string& value) { m_env[name] = value; }
-  [[nodiscard]] InstancePaths paths() const {
-    return InstancePaths{m_dir / "state" / "errs" / "web",
-                         m_env.at("KVMRUN_RUNTIME_DIR") + std::string("/errs/web")};
+  [[nodiscard]] instance::InstancePaths paths() const {
+    return instance::InstancePaths{m_dir / "state" / "errs" / "web",
+                                   m_env.at("KVMRUN_RUNTIME_DIR") + std::string("/errs/web")};
   }
 
   testing::CliRun run(std::vector<std::string> args) {
@@ -158,20 +158,21 @@ TEST(LifecycleErrors, AnInstanceDiskOverAnotherBaseIsKeptAndRefusedWithTheWayOut
 TEST(LifecycleErrors, AnInstanceWhoseLockIsHeldIsLeftAlone) {
   LabTree lab;
   ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
-  auto held = InstanceLock::acquire(lab.paths(), "web");
+  auto held = instance::InstanceLock::acquire(lab.paths(), "web");
   ASSERT_TRUE(held.ok());
   ASSERT_TRUE(held->record_pid(4242).ok());
-  EXPECT_TRUE(probe_lock(lab.paths()).held);
-  EXPECT_EQ(probe_lock(lab.paths()).pid, 4242);
+  EXPECT_TRUE(instance::probe_lock(lab.paths()).held);
+  EXPECT_EQ(instance::probe_lock(lab.paths()).pid, 4242);
   const auto r = lab.run({"up", "--stage", "provision"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("web: already running; left as it is"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(lab.paths().disk()));
-  const auto second = InstanceLock::acquire(lab.paths(), "web");
+  const auto second = instance::InstanceLock::acquire(lab.paths(), "web");
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code(), ErrorCode::busy);
-  EXPECT_NE(second.error().message().find("QEMU pid 4242"), std::string::npos);
+  EXPECT_NE(second.error().message().find("its lock is held, by pid 4242"), std::string::npos)
+      << second.error().message();
 }
 
 } // namespace
-} // namespace kvmrun::runner
+} // namespace kvmrun::cli

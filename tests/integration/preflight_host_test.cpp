@@ -1,6 +1,6 @@
 // Preflight on this real host: real /dev/kvm, real sysfs, the real QEMU, run through the binary.
 #include "base/subprocess.hpp"
-#include "runner/kvm_probe.hpp"
+#include "host/kvm_probe.hpp"
 #include "tests/support/kvmrun_binary.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -112,12 +112,12 @@ TEST(PreflightOnThisHost, ReadOnlyStateDirectoriesFailTheSpaceCheck) {
 TEST(KvmProbe, RunsATinyGuestOnTheRealKvmDevice) {
   if (!kvm_device_opens())
     GTEST_SKIP() << "/dev/kvm cannot be opened here";
-  const auto r = runner::probe_kvm_guest("/dev/kvm", 3000ms);
+  const auto r = host::probe_kvm_guest("/dev/kvm", 3000ms);
   EXPECT_TRUE(r.ran_guest) << r.detail;
 }
 
 TEST(KvmProbe, ReportsADeviceThatIsNotKvm) {
-  const auto r = runner::probe_kvm_guest("/dev/null", 3000ms);
+  const auto r = host::probe_kvm_guest("/dev/null", 3000ms);
   EXPECT_FALSE(r.ran_guest);
   EXPECT_FALSE(r.detail.empty());
 }

@@ -91,7 +91,7 @@ protected:
       GTEST_SKIP() << "qemu-system-x86_64 is not installed";
     disk = std::make_unique<testing::TempDir>();
     ASSERT_TRUE(images::create_qcow2(disk->path() / "root.qcow2",
-                                     images::Qcow2Spec{64 << 20, 16, "", images::DiskFormat::qcow2})
+                                     images::Qcow2Spec{64 << 20, 16, "", DiskFormat::qcow2})
                     .ok());
     qemu = std::make_unique<testing::QemuProcess>(
         "q35",

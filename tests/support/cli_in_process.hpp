@@ -1,8 +1,8 @@
 // kvmrun's command line run in-process, as main() runs it, with an environment of its own.
-// Header-only: the support library does not link the runner.
+// Header-only: the support library does not link the cli library.
 #pragma once
 
-#include "runner/cli.hpp"
+#include "cli/cli.hpp"
 
 #include <filesystem>
 #include <map>
@@ -23,12 +23,12 @@ inline CliRun run_cli_in_process(const std::vector<std::string>& args,
                                  const std::map<std::string, std::string>& env, uid_t uid,
                                  const std::filesystem::path& working_dir) {
   std::ostringstream out, err;
-  const runner::CliEnvironment cli_env{[&env](const char* name) -> const char* {
-                                         const auto it = env.find(name);
-                                         return it == env.end() ? nullptr : it->second.c_str();
-                                       },
-                                       uid, working_dir, false};
-  const int code = runner::run_cli(args, out, err, cli_env);
+  const cli::CliEnvironment cli_env{[&env](const char* name) -> const char* {
+                                      const auto it = env.find(name);
+                                      return it == env.end() ? nullptr : it->second.c_str();
+                                    },
+                                    uid, working_dir, false};
+  const int code = cli::run_cli(args, out, err, cli_env);
   return {code, out.str(), err.str()};
 }
 

@@ -1,9 +1,9 @@
-#include "runner/cli.hpp"
+#include "cli/cli.hpp"
 #include "tests/support/cli_in_process.hpp"
 
 #include <gtest/gtest.h>
 
-namespace kvmrun::runner {
+namespace kvmrun::cli {
 namespace {
 
 testing::CliRun run(const std::vector<std::string>& args) {
@@ -70,9 +70,9 @@ TEST(Cli, PreflightRejectsStrayArguments) {
 }
 
 } // namespace
-} // namespace kvmrun::runner
+} // namespace kvmrun::cli
 
-namespace kvmrun::runner {
+namespace kvmrun::cli {
 namespace {
 
 TEST(CliSeed, NeedsExactlyOneInstanceAndAnOutput) {
@@ -90,4 +90,4 @@ TEST(CliSeed, OptionsOfOtherCommandsAreRefused) {
 }
 
 } // namespace
-} // namespace kvmrun::runner
+} // namespace kvmrun::cli

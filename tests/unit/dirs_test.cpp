@@ -1,11 +1,11 @@
-#include "runner/dirs.hpp"
+#include "host/dirs.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
-namespace kvmrun::runner {
+namespace kvmrun::host {
 namespace {
 
 Dirs dirs_for(const std::map<std::string, std::string>& env, uid_t uid = 1000) {
@@ -57,4 +57,4 @@ TEST(Dirs, WithoutHomeEverythingStaysUnderTmp) {
 }
 
 } // namespace
-} // namespace kvmrun::runner
+} // namespace kvmrun::host

@@ -1,10 +1,10 @@
-#include "runner/host_facts.hpp"
+#include "host/host_facts.hpp"
 
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
-namespace kvmrun::runner {
+namespace kvmrun::host {
 namespace {
 
 using kvmrun::testing::TempDir;
@@ -130,4 +130,4 @@ TEST(GatherHostFacts, MeasuresSpaceAtTheNearestExistingAncestor) {
 }
 
 } // namespace
-} // namespace kvmrun::runner
+} // namespace kvmrun::host

@@ -43,7 +43,7 @@ TEST(LabLoader, AMinimalLabGetsDefaultsForEverythingUnsaid) {
   EXPECT_EQ(web.seed.hostname, "web");
   EXPECT_EQ(web.seed.network.mac, deterministic_mac("lab", "web"));
   EXPECT_FALSE(web.seed.network.address.has_value());
-  EXPECT_EQ(lab.images.at("deb").format, ImageFormat::qcow2);
+  EXPECT_EQ(lab.images.at("deb").format, DiskFormat::qcow2);
   EXPECT_EQ(lab.images.at("deb").firmware, Firmware::bios);
   EXPECT_EQ(lab.config_hash.size(), 64U);
 }
@@ -196,7 +196,7 @@ TEST(LabLoader, ImagesNeedExactlyOneChecksumSourceAndHttpsUnlessAllowed) {
                            "allow_http = true\nfirmware = \"uefi\"\nformat = \"raw\"\n" +
                            inst);
   EXPECT_EQ(ok.images.at("i").firmware, Firmware::uefi);
-  EXPECT_EQ(ok.images.at("i").format, ImageFormat::raw);
+  EXPECT_EQ(ok.images.at("i").format, DiskFormat::raw);
 }
 
 TEST(LabLoader, PasswordsAreHashedAndPlainTextNeedsAnExplicitSetting) {

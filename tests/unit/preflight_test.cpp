@@ -1,11 +1,12 @@
-#include "runner/preflight.hpp"
+#include "cli/views.hpp"
+#include "host/preflight.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <cerrno>
 
-namespace kvmrun::runner {
+namespace kvmrun::host {
 namespace {
 
 constexpr std::uint64_t gib = 1024ULL * 1024 * 1024;
@@ -181,7 +182,7 @@ TEST(Preflight, AnUnwritableDirectoryFails) {
 
 TEST(PreflightJson, IsValidJsonWithEveryCheckAndTheAccelDecision) {
   const auto r = evaluate_preflight(pvm_host(), Accel::automatic);
-  const auto doc = boost::json::parse(render_json(r)).as_object();
+  const auto doc = boost::json::parse(cli::render_json(r)).as_object();
   EXPECT_TRUE(doc.at("ok").as_bool());
   EXPECT_EQ(doc.at("accel").at("chosen").as_string(), "tcg");
   EXPECT_EQ(doc.at("accel").at("requested").as_string(), "auto");
@@ -194,7 +195,7 @@ TEST(PreflightJson, IsValidJsonWithEveryCheckAndTheAccelDecision) {
 }
 
 TEST(PreflightText, ShowsEachVerdictTheRemedyOfProblemsAndTheOutcome) {
-  const std::string text = render_text(evaluate_preflight(pvm_host(), Accel::kvm));
+  const std::string text = cli::render_text(evaluate_preflight(pvm_host(), Accel::kvm));
   EXPECT_NE(text.find("fail  kvm-guest"), std::string::npos);
   EXPECT_NE(text.find("remedy: "), std::string::npos);
   EXPECT_NE(text.find("preflight: FAILED"), std::string::npos);
@@ -209,4 +210,4 @@ TEST(ParseAccel, AcceptsExactlyAutoKvmAndTcg) {
 }
 
 } // namespace
-} // namespace kvmrun::runner
+} // namespace kvmrun::host

@@ -1,10 +1,10 @@
 // The QEMU command line is a pure function of the instance; these goldens pin it.
+#include "instance/qemu_argv.hpp"
 #include "lab/loader.hpp"
-#include "runner/qemu_argv.hpp"
 
 #include <gtest/gtest.h>
 
-namespace kvmrun::runner {
+namespace kvmrun::instance {
 namespace {
 
 QemuLaunch launch(const std::string& toml) {
@@ -159,4 +159,4 @@ TEST(QemuArgv, ForwardsAreBoundToLoopbackUnlessTheLabSaysOtherwise) {
 }
 
 } // namespace
-} // namespace kvmrun::runner
+} // namespace kvmrun::instance

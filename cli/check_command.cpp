@@ -1,0 +1,43 @@
+// `kvmrun check [INSTANCE...]`: the readiness gates again, read-only, against running
+// instances (gate_table()'s order, in recheck mode).
+#include "cli/commands.hpp"
+#include "cli/lab_context.hpp"
+#include "cli/views.hpp"
+#include "instance/qemu_process.hpp"
+#include "instance/seed_image.hpp"
+#include "readiness/gates.hpp"
+
+namespace kvmrun::cli {
+
+int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+              const CliEnvironment& env) {
+  auto ctx = open_lab(args, env, args.positional);
+  if (!ctx)
+    return fail(err, ctx.error());
+  int rc = 0;
+  for (const auto* i : ctx->selected) {
+    const auto paths = ctx->paths(*i);
+    if (!instance::running_pid(paths, ctx->lab.name, i->name)) {
+      rc = fail(err, not_running(*i));
+      continue;
+    }
+    // The instance-id the lab gives now, which the running guest must have.
+    auto seed = instance::build_seed_image(*i);
+    if (!seed) {
+      rc = fail(err, std::move(seed).error().add_context("working out the instance-id of " +
+                                                         i->name + " from the lab"));
+      continue;
+    }
+    readiness::GateTarget target{ctx->lab.name, *i, paths, false, std::chrono::seconds(60), {}};
+    target.provenance.instance_id = seed->documents.instance_id;
+    auto s = readiness::run_gates(target, readiness::GateMode::recheck,
+                                  [&](const readiness::GateOutcome& o) {
+                                    out << gate_line(o) << "\n" << std::flush;
+                                  });
+    if (!s)
+      rc = fail(err, s.error());
+  }
+  return rc;
+}
+
+} // namespace kvmrun::cli

@@ -1,0 +1,278 @@
+#include "cli/cli.hpp"
+
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "host/dirs.hpp"
+
+#include <algorithm>
+#include <array>
+#include <exception>
+#include <string_view>
+#include <vector>
+
+namespace kvmrun::cli {
+
+namespace {
+
+// Every option kvmrun knows; each command accepts the ones its table row lists.
+constexpr std::array<OptionSpec, 18> option_table{{
+    {"--json", false},
+    {"--accel", true},
+    {"--help", false},
+    {"--version", false},
+    {"--config", true},
+    {"--output", true},
+    {"--print", false},
+    {"--backing-format", true},
+    {"--size", true},
+    {"--format", true},
+    {"--all", false},
+    {"--dry-run", false},
+    {"--events", false},
+    {"--stage", true},
+    {"--attach", false},
+    {"--purge-disks", false},
+    {"--follow", false},
+    {"--timeout", true},
+}};
+
+enum class Section { lifecycle, tools };
+
+struct Command {
+  std::string_view name;
+  Section section;
+  std::vector<std::string_view> options; // besides --help and --version
+  std::string_view help;                 // its lines in `kvmrun help`
+  CommandFn* run;
+};
+
+int run_help(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+             const CliEnvironment& env);
+
+// The one list of commands: dispatch, accepted options and `kvmrun help` all follow it.
+const std::array<Command, 15> command_table{{
+    {"up",
+     Section::lifecycle,
+     {"--config", "--stage", "--accel", "--dry-run", "--attach"},
+     R"(  up [INSTANCE...] [--stage preflight|image-cache|provision|runtime|full]
+     [--accel auto|kvm|tcg] [--dry-run] [--attach]
+                     bring instances up and wait until every readiness gate passed;
+                     --dry-run prints what would be done (QEMU argv included);
+                     --attach stays in the foreground and stops them on exit
+)",
+     &run_up},
+    {"status",
+     Section::lifecycle,
+     {"--config", "--json"},
+     R"(  status [INSTANCE...] [--json]
+                     state, pid, uptime, ports and provenance of running instances
+)",
+     &run_status},
+    {"check",
+     Section::lifecycle,
+     {"--config"},
+     R"(  check [INSTANCE...]
+                     re-run the readiness gates, read-only
+)",
+     &run_check},
+    {"exec",
+     Section::lifecycle,
+     {"--config", "--timeout"},
+     R"(  exec INSTANCE [--timeout SECONDS] -- COMMAND [ARGS...]
+                     run a command in the guest (guest agent); its exit code is ours
+)",
+     &run_exec},
+    {"console",
+     Section::lifecycle,
+     {"--config", "--follow"},
+     R"(  console INSTANCE [--follow]
+                     the serial console log; --follow streams it live
+)",
+     &run_console},
+    {"snapshot",
+     Section::lifecycle,
+     {"--config"},
+     R"(  snapshot create|list|revert|delete INSTANCE [TAG]
+                     internal snapshots of the instance's disks and RAM
+)",
+     &run_snapshot},
+    {"down",
+     Section::lifecycle,
+     {"--config", "--dry-run", "--purge-disks"},
+     R"(  down [INSTANCE...] [--dry-run] [--purge-disks]
+                     ACPI powerdown, then QMP quit, SIGTERM, SIGKILL (each bounded);
+                     --purge-disks also removes the instance's disks (never base images)
+)",
+     &run_down},
+    {"report",
+     Section::lifecycle,
+     {"--config"},
+     R"(  report [RUN-DIR]   wall time, stage totals and slowest tasks of a run (default: latest)
+)",
+     &run_report},
+    {"preflight",
+     Section::tools,
+     {"--json", "--accel"},
+     R"(  preflight [--json] [--accel auto|kvm|tcg]
+                     read-only host checks: QEMU, KVM that really boots guests,
+                     firmware, free space; prints the acceleration kvmrun will use
+)",
+     &run_preflight},
+    {"seed",
+     Section::tools,
+     {"--config", "--output", "--print"},
+     R"(  seed INSTANCE -o FILE.iso [--print]
+                     write one instance's cloud-init NoCloud seed ISO (mode 0600);
+                     --print shows meta-data, user-data and network-config
+)",
+     &run_seed},
+    {"disk",
+     Section::tools,
+     {"--backing-format", "--size", "--format", "--json"},
+     R"(  disk overlay BASE OUT [--backing-format qcow2|raw] [--size SIZE]
+                     a qcow2 overlay over a base image whose header was checked first
+  disk create OUT SIZE
+                     a blank qcow2 disk, e.g. kvmrun disk create data.qcow2 10GiB
+  disk info FILE [--format qcow2|raw] [--json]
+                     header, backing chain and a safety verdict (exit 6 if unsafe)
+)",
+     &run_disk},
+    {"image",
+     Section::tools,
+     {"--config", "--json", "--all", "--dry-run"},
+     R"(  image fetch [NAME...]
+                     download, verify (SHA-256/512) and cache the lab's base images
+  image list [--json]
+                     the cached images
+  image verify [NAME...]
+                     re-hash cached images (exit 5 if one does not match its digest)
+  image prune [--all] [--dry-run]
+                     remove cached images no instance disk uses (without --all, the
+                     newest of each name stays)
+)",
+     &run_image},
+    {"qmp",
+     Section::tools,
+     {"--config", "--events"},
+     R"(  qmp INSTANCE|SOCKET COMMAND [JSON-ARGS] [--events]
+                     one QMP command, its reply as JSON; --events then streams events
+)",
+     &run_qmp},
+    {"version",
+     Section::tools,
+     {},
+     R"(  version            the versions of kvmrun and of the libraries inside it
+)",
+     &run_version},
+    {"help",
+     Section::tools,
+     {},
+     R"(  help               this text
+)",
+     &run_help},
+}};
+
+constexpr std::string_view usage_head = R"(usage: kvmrun COMMAND [OPTIONS]
+
+Lab lifecycle (the lab: --config FILE, ./kvmrun.toml, or the built-in default lab):
+)";
+
+constexpr std::string_view usage_tail = R"(
+Options:
+  --config FILE      the lab definition (default: ./kvmrun.toml)
+  --json             machine-readable output
+  --accel MODE       auto (default: KVM when it works, else TCG), kvm or tcg
+  --version          same as 'version'
+
+Environment:
+  KVMRUN_QEMU        the qemu-system-x86_64 to use (default: found on PATH)
+  KVMRUN_CACHE_DIR   image cache (default: $XDG_CACHE_HOME/kvmrun or ~/.cache/kvmrun)
+  KVMRUN_STATE_DIR   instance state and evidence (default: ~/.local/state/kvmrun)
+  KVMRUN_RUNTIME_DIR sockets and locks (default: $XDG_RUNTIME_DIR/kvmrun)
+
+Exit codes: 0 ok, 2 usage, 3 config, 4 host, 5 image, 6 disk, 7 qemu, 8 timeout,
+            9 guest, 10 io, 11 protocol, 12 busy, 70 internal error.
+)";
+
+std::string usage_text() {
+  std::string text(usage_head);
+  for (const auto& c : command_table)
+    if (c.section == Section::lifecycle)
+      text += c.help;
+  text += "\nTools:\n";
+  for (const auto& c : command_table)
+    if (c.section == Section::tools)
+      text += c.help;
+  text += usage_tail;
+  return text;
+}
+
+int run_help(const ParsedArgs&, std::ostream& out, std::ostream&, const CliEnvironment&) {
+  out << usage_text();
+  return 0;
+}
+
+int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+             const CliEnvironment& env) {
+  auto parsed = parse_args(args, option_table);
+  if (!parsed)
+    return fail(err, parsed.error());
+  const std::string& name = parsed->command;
+  if (parsed->has("--version"))
+    return run_version(*parsed, out, err, env);
+  if (parsed->has("--help"))
+    return run_help(*parsed, out, err, env);
+  if (name.empty()) {
+    err << usage_text();
+    return exit_code(ErrorCode::usage);
+  }
+  const auto command = std::find_if(command_table.begin(), command_table.end(),
+                                    [&](const Command& c) { return c.name == name; });
+  if (command == command_table.end())
+    return fail(err,
+                Error(ErrorCode::usage, "unknown command '" + name + "'", "see 'kvmrun help'"));
+  for (const auto& [option, value] : parsed->options)
+    if (std::find(command->options.begin(), command->options.end(), option) ==
+        command->options.end())
+      return fail(err, Error(ErrorCode::usage, "'" + name + "' does not take " + option,
+                             "see 'kvmrun help'"));
+  return command->run(*parsed, out, err, env);
+}
+
+} // namespace
+
+host::HostPaths host_paths(const CliEnvironment& env) {
+  host::HostPaths paths;
+  if (const char* qemu = env.getenv("KVMRUN_QEMU"); qemu != nullptr && *qemu != '\0')
+    paths.qemu_program = qemu;
+  if (const char* path = env.getenv("PATH"); path != nullptr)
+    paths.search_path = path;
+  const host::Dirs dirs = host::default_dirs(env.getenv, env.uid);
+  paths.space = {{"state", dirs.state}, {"cache", dirs.cache}};
+  return paths;
+}
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            const CliEnvironment& env) noexcept {
+  // Expected failures travel as Results; anything thrown is a bug in kvmrun (or a library
+  // failing in a way it should have reported): one line and the internal exit code, never
+  // std::terminate.
+  try {
+    return dispatch(args, out, err, env);
+  } catch (const std::exception& e) {
+    try {
+      err << "kvmrun: internal error: " << e.what()
+          << ". Remedy: this is a bug in kvmrun; please report it with the command line\n";
+    } catch (...) {
+    }
+  } catch (...) {
+    try {
+      err << "kvmrun: internal error: an unknown exception. Remedy: this is a bug in kvmrun; "
+             "please report it with the command line\n";
+    } catch (...) {
+    }
+  }
+  return exit_code(ErrorCode::internal);
+}
+
+} // namespace kvmrun::cli

@@ -1,0 +1,32 @@
+// Every command's entry point, one file each (cli/<name>_command.cpp); cli.cpp's command table
+// names them with their options and help text.
+#pragma once
+
+#include "cli/args.hpp"
+#include "cli/cli.hpp"
+
+#include <ostream>
+
+namespace kvmrun::cli {
+
+// A command: its parsed arguments in, the process exit code out. Output to `out`, errors to
+// `err` (fail() in args.hpp).
+using CommandFn = int(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+                      const CliEnvironment& env);
+
+CommandFn run_up;
+CommandFn run_status;
+CommandFn run_check;
+CommandFn run_exec;
+CommandFn run_console;
+CommandFn run_snapshot;
+CommandFn run_down;
+CommandFn run_report;
+CommandFn run_preflight;
+CommandFn run_seed;
+CommandFn run_disk;
+CommandFn run_image;
+CommandFn run_qmp;
+CommandFn run_version;
+
+} // namespace kvmrun::cli

@@ -1,0 +1,55 @@
+#include "cli/lab_context.hpp"
+
+#include "cli/lab_source.hpp"
+
+namespace kvmrun::cli {
+
+Result<LabContext> open_lab(const ParsedArgs& args, const CliEnvironment& env,
+                            const std::vector<std::string>& names) {
+  auto lab = resolve_lab(args, env);
+  if (!lab)
+    return std::move(lab).error();
+  LabContext ctx{std::move(lab).value(), host::default_dirs(env.getenv, env.uid), {}};
+  for (const auto& name : names) {
+    auto instance = ctx.lab.find_instance(name);
+    if (!instance)
+      return std::move(instance).error();
+    ctx.selected.push_back(*instance);
+  }
+  if (names.empty())
+    for (const auto& i : ctx.lab.instances)
+      ctx.selected.push_back(&i);
+  return ctx;
+}
+
+Result<std::pair<LabContext, const lab::InstanceSpec*>> one_instance(const ParsedArgs& args,
+                                                                     const CliEnvironment& env,
+                                                                     std::size_t position,
+                                                                     const std::string& usage) {
+  if (args.positional.size() <= position)
+    return Error(ErrorCode::usage, "missing the instance name", "usage: " + usage);
+  auto ctx = open_lab(args, env, {args.positional[position]});
+  if (!ctx)
+    return std::move(ctx).error();
+  const auto* instance = ctx->selected.front();
+  return std::make_pair(std::move(ctx).value(), instance);
+}
+
+Error not_running(const lab::InstanceSpec& i) {
+  return Error(ErrorCode::qemu, "instance '" + i.name + "' is not running",
+               "start it with `kvmrun up " + i.name + "`");
+}
+
+std::vector<std::string> lab_secrets(const lab::LabSpec& lab) {
+  std::vector<std::string> secrets;
+  for (const auto& i : lab.instances)
+    for (const auto& u : i.seed.users) {
+      if (!u.plain_password.empty())
+        secrets.push_back(u.plain_password);
+      if (!u.password_hash.empty())
+        secrets.push_back(u.password_hash);
+    }
+  return secrets;
+}
+
+} // namespace kvmrun::cli

@@ -1,0 +1,42 @@
+// The lab a lifecycle command works on and the instances it names (all when it names none).
+#pragma once
+
+#include "base/result.hpp"
+#include "cli/args.hpp"
+#include "cli/cli.hpp"
+#include "instance/paths.hpp"
+#include "lab/lab_spec.hpp"
+
+#include <string>
+#include <vector>
+
+namespace kvmrun::cli {
+
+struct LabContext {
+  lab::LabSpec lab;
+  host::Dirs dirs;
+  std::vector<const lab::InstanceSpec*> selected;
+
+  [[nodiscard]] instance::InstancePaths paths(const lab::InstanceSpec& instance) const {
+    return instance::instance_paths(dirs, lab.name, instance.name);
+  }
+  [[nodiscard]] std::filesystem::path lab_state() const { return dirs.state / lab.name; }
+};
+
+// `names`: instance names; unknown ones are a config error listing the lab's instances.
+[[nodiscard]] Result<LabContext> open_lab(const ParsedArgs& args, const CliEnvironment& env,
+                                          const std::vector<std::string>& names);
+
+// For commands that take exactly one instance name, at `position` among the positional
+// arguments; a usage error showing `usage` when it is missing.
+[[nodiscard]] Result<std::pair<LabContext, const lab::InstanceSpec*>>
+one_instance(const ParsedArgs& args, const CliEnvironment& env, std::size_t position,
+             const std::string& usage);
+
+// ErrorCode::qemu: the instance is not running, with how to start it.
+[[nodiscard]] Error not_running(const lab::InstanceSpec& instance);
+
+// Every password of the lab's users: what evidence must never contain.
+[[nodiscard]] std::vector<std::string> lab_secrets(const lab::LabSpec& lab);
+
+} // namespace kvmrun::cli

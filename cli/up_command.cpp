@@ -1,0 +1,568 @@
+// `kvmrun up`: preflight -> image-cache -> provision -> runtime (QEMU + readiness gates), as
+// stage_table says for each --stage.
+#include "base/digest.hpp"
+#include "base/file_io.hpp"
+#include "cli/commands.hpp"
+#include "cli/lab_context.hpp"
+#include "cli/views.hpp"
+#include "evidence/run_evidence.hpp"
+#include "evidence/stopwatch.hpp"
+#include "host/preflight.hpp"
+#include "images/cache.hpp"
+#include "instance/base_images.hpp"
+#include "instance/lock.hpp"
+#include "instance/provision.hpp"
+#include "instance/qemu_argv.hpp"
+#include "instance/qemu_process.hpp"
+#include "instance/seed_image.hpp"
+#include "readiness/gates.hpp"
+
+#include <boost/json.hpp>
+
+#include <signal.h>
+
+#include <array>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace kvmrun::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+using evidence::seconds_text;
+using evidence::Stopwatch;
+
+// What each `--stage` runs, in order. A step that is `timed` is a stage of its own in the
+// output and the evidence; the others are the checks a stage run alone needs first (the
+// runtime needs the accelerator, the provisioned files and the base digests).
+enum class Step { preflight, fetch_images, find_images, provision, check_provisioned, runtime };
+struct StageStep {
+  Step step;
+  bool timed;
+};
+struct Stage {
+  std::string_view name;
+  std::vector<StageStep> steps;
+};
+const std::array<Stage, 5> stage_table{{
+    {"full",
+     {{Step::preflight, true},
+      {Step::fetch_images, true},
+      {Step::provision, true},
+      {Step::runtime, true}}},
+    {"preflight", {{Step::preflight, true}}},
+    {"image-cache", {{Step::fetch_images, true}}},
+    {"provision", {{Step::find_images, false}, {Step::provision, true}}},
+    {"runtime",
+     {{Step::preflight, false},
+      {Step::find_images, false},
+      {Step::check_provisioned, false},
+      {Step::runtime, true}}},
+}};
+
+std::string_view step_name(Step step) {
+  switch (step) {
+  case Step::preflight: return "preflight";
+  case Step::fetch_images:
+  case Step::find_images: return "image-cache";
+  case Step::provision:
+  case Step::check_provisioned: return "provision";
+  case Step::runtime: return "runtime";
+  }
+  return "runtime";
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_=.,:/@+%") == std::string::npos)
+    return s;
+  std::string out = "'";
+  for (const char c : s)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string local_path(const std::string& url_or_path) {
+  return url_or_path.rfind("file://", 0) == 0 ? url_or_path.substr(7) : url_or_path;
+}
+
+struct Base {
+  std::filesystem::path file;
+  std::string digest;
+  DiskFormat format = DiskFormat::qcow2;
+};
+
+// One instance on its way up.
+struct Launching {
+  const lab::InstanceSpec* instance = nullptr;
+  instance::InstancePaths paths;
+  std::optional<instance::InstanceLock> lock; // until QEMU holds it
+  std::string instance_id;
+  std::string seed_sha256;
+  std::vector<std::string> argv;
+  pid_t pid = -1;
+  std::optional<Error> failure;
+};
+
+class Up {
+public:
+  Up(const ParsedArgs& args, std::ostream& out, std::ostream& err, const CliEnvironment& env)
+      : m_args(args), m_out(out), m_err(err), m_env(env) {}
+
+  int run() {
+    const std::string stage_arg = m_args.value("--stage").value_or("full");
+    const auto stage = std::find_if(stage_table.begin(), stage_table.end(),
+                                    [&](const Stage& st) { return st.name == stage_arg; });
+    if (stage == stage_table.end())
+      return fail(m_err, Error(ErrorCode::usage, "unknown stage '" + stage_arg + "'",
+                               "use preflight, image-cache, provision, runtime or full"));
+    if (const auto a = m_args.value("--accel")) {
+      const auto parsed = host::parse_accel(*a);
+      if (!parsed)
+        return fail(m_err, Error(ErrorCode::usage, "unknown accelerator '" + *a + "'",
+                                 "use auto, kvm or tcg"));
+      m_accel = *parsed;
+    }
+    m_dry = m_args.has("--dry-run");
+    m_attach = m_args.has("--attach");
+    if (m_dry && m_attach)
+      return fail(m_err, Error(ErrorCode::usage, "--dry-run and --attach exclude each other"));
+    auto ctx = open_lab(m_args, m_env, m_args.positional);
+    if (!ctx)
+      return fail(m_err, ctx.error());
+    m_ctx = std::move(ctx).value();
+    if (auto s = instance::check_socket_paths(m_ctx.dirs, m_ctx.lab); !s)
+      return fail(m_err, s.error());
+    if (!m_dry) {
+      auto ev = evidence::RunEvidence::create(m_ctx.lab_state(), "up --stage " + stage_arg,
+                                              lab_secrets(m_ctx.lab));
+      if (!ev)
+        return fail(m_err, ev.error());
+      m_evidence.emplace(std::move(ev).value());
+    }
+    m_out << (m_dry ? "dry run: nothing is changed\n" : "") << "lab " << m_ctx.lab.name << " ("
+          << m_ctx.lab.source << "), " << m_ctx.selected.size() << " instance(s)\n";
+
+    Status status;
+    for (const auto& [step, timed] : stage->steps) {
+      if (!status.ok())
+        break;
+      status = timed ? timed_stage(std::string(step_name(step)), [&] { return run_step(step); })
+                     : run_step(step);
+    }
+    Status recorded;
+    if (m_evidence) {
+      recorded = m_evidence->finish(status.ok() ? "ok" : "failed");
+      if (recorded)
+        m_out << "evidence: " << m_evidence->dir().string() << "\n";
+    }
+    if (!status.ok()) {
+      if (!recorded)
+        (void)fail(m_err, recorded.error());
+      return fail(m_err, status.error());
+    }
+    if (!recorded)
+      return fail(m_err, recorded.error());
+    if (m_attach && !m_launching.empty())
+      return attached();
+    return 0;
+  }
+
+private:
+  Status run_step(Step step) {
+    switch (step) {
+    case Step::preflight: return preflight();
+    case Step::fetch_images: return image_cache(true);
+    case Step::find_images: return image_cache(false);
+    case Step::provision: return provision();
+    case Step::check_provisioned: return provisioned_already();
+    case Step::runtime: return runtime();
+    }
+    return {};
+  }
+
+  Status timed_stage(const std::string& name, const std::function<Status()>& body) {
+    const Stopwatch watch;
+    m_out << "stage " << name << "\n" << std::flush;
+    Status s = body();
+    const auto took = watch.elapsed();
+    record("stage", name, "", watch.wall, took, s.ok() ? "ok" : "failed",
+           s.ok() ? "" : s.error().describe());
+    m_out << "stage " << name << " " << (s.ok() ? "ok" : "FAILED") << " (" << seconds_text(took)
+          << ")\n"
+          << std::flush;
+    return s;
+  }
+
+  void record(std::string kind, std::string name, std::string instance,
+              std::chrono::system_clock::time_point start, std::chrono::milliseconds took,
+              std::string outcome, std::string detail) {
+    if (m_evidence)
+      m_evidence->record(evidence::TimingEvent{std::move(kind), std::move(name),
+                                               std::move(instance), start, took, std::move(outcome),
+                                               std::move(detail)});
+  }
+
+  // Host facts are gathered once (about 60 ms), by the first step that needs them (so a timed
+  // stage's time includes the gathering): preflight judges them, provisioning needs the
+  // firmware, the runtime the accelerator and QEMU. Only the preflight step reports them.
+  void judge_host() {
+    if (m_judged)
+      return;
+    m_facts = host::gather_host_facts(host_paths(m_env));
+    m_report = host::evaluate_preflight(m_facts, m_accel);
+    m_judged = true;
+  }
+
+  Status preflight() {
+    judge_host();
+    if (!m_report.ok())
+      return Error(ErrorCode::host, "preflight failed:\n" + render_text(m_report),
+                   "fix what preflight reports above");
+    for (const auto* i : m_ctx.selected)
+      if (m_ctx.lab.images.at(i->image).firmware == lab::Firmware::uefi &&
+          !m_facts.firmware.uefi_code)
+        return Error(ErrorCode::host,
+                     "instance '" + i->name + "' boots with UEFI but no OVMF was found",
+                     "install OVMF (apt-get install ovmf)");
+    m_out << "  accelerator " << host::to_string(m_report.accel.chosen) << ": "
+          << m_report.accel.reason << "\n";
+    return {};
+  }
+
+  bool kvm() const { return m_report.accel.chosen == host::Accel::kvm; }
+
+  // Fetches (or, when `download` is false, only finds) the base image of every selected
+  // instance in the cache.
+  Status image_cache(bool download) {
+    images::ImageCache cache(m_ctx.dirs.cache / "images");
+    for (const auto* i : m_ctx.selected) {
+      if (m_bases.contains(i->image))
+        continue;
+      const auto& spec = m_ctx.lab.images.at(i->image);
+      const auto source = instance::image_source(spec);
+      const Stopwatch watch;
+      if (!download || m_dry) {
+        auto digest = cache.expected_digest(source);
+        if (!digest)
+          return with_remedy(std::move(digest).error(), spec);
+        const auto file = cache.entry_path(spec.name, *digest, source.format);
+        std::error_code ec;
+        const bool cached = std::filesystem::exists(file, ec);
+        if (!cached && !m_dry)
+          return Error(ErrorCode::image,
+                       "image '" + spec.name + "' is not in the cache (" + file.string() + ")",
+                       "run `kvmrun up --stage image-cache` first");
+        if (m_dry && download)
+          m_out << "  " << (cached ? "cached   " : "download ") << spec.name << " "
+                << digest->label().substr(0, 23) << "... from " << spec.url << "\n";
+        m_bases[i->image] = Base{file, digest->label(), source.format};
+        continue;
+      }
+      auto fetched = cache.fetch(source, terminal_progress(spec.name, m_env.stderr_is_terminal));
+      const auto took = watch.elapsed();
+      if (!fetched) {
+        record("task", "fetch " + spec.name, "", watch.wall, took, "failed",
+               fetched.error().describe());
+        return with_remedy(std::move(fetched).error(), spec);
+      }
+      record("task", "fetch " + spec.name, "", watch.wall, took, "ok",
+             fetched->downloaded ? "downloaded" : "cached");
+      m_out << "  " << spec.name << " " << fetched->entry.digest.label().substr(0, 23) << "... "
+            << (fetched->downloaded ? "downloaded and verified" : "cached") << " ("
+            << seconds_text(took) << ")\n";
+      m_bases[i->image] =
+          Base{fetched->entry.file, fetched->entry.digest.label(), fetched->entry.format};
+    }
+    return {};
+  }
+
+  static Error with_remedy(Error e, const lab::ImageSpec& spec) {
+    if (!spec.missing_remedy.empty())
+      e.set_remedy(spec.missing_remedy);
+    return e;
+  }
+
+  instance::ProvisionInput provision_input(const lab::InstanceSpec& i,
+                                           const instance::InstancePaths& paths) {
+    const auto& image = m_ctx.lab.images.at(i.image);
+    const auto& base = m_bases.at(i.image);
+    std::optional<std::filesystem::path> vars;
+    if (image.firmware == lab::Firmware::uefi && m_facts.firmware.uefi_vars)
+      vars = *m_facts.firmware.uefi_vars;
+    return instance::ProvisionInput{i, paths, base.file, base.format, vars};
+  }
+
+  // Takes each instance's lock; an instance that already runs is left alone.
+  Status lock_instances() {
+    for (const auto* i : m_ctx.selected) {
+      if (std::any_of(m_launching.begin(), m_launching.end(),
+                      [&](const auto& l) { return l->instance == i; }))
+        continue;
+      auto l = std::make_unique<Launching>();
+      l->instance = i;
+      l->paths = m_ctx.paths(*i);
+      if (m_dry) {
+        m_launching.push_back(std::move(l));
+        continue;
+      }
+      auto lock = instance::InstanceLock::acquire(l->paths, i->name);
+      if (!lock) {
+        if (lock.error().code() == ErrorCode::busy) {
+          m_out << "  " << i->name << ": already running; left as it is\n";
+          continue;
+        }
+        return std::move(lock).error();
+      }
+      l->lock.emplace(std::move(lock).value());
+      m_launching.push_back(std::move(l));
+    }
+    return {};
+  }
+
+  Status provision() {
+    judge_host();
+    if (auto s = lock_instances(); !s)
+      return s;
+    for (auto& l : m_launching) {
+      const auto input = provision_input(*l->instance, l->paths);
+      if (m_dry) {
+        for (const auto& line : instance::describe_provisioning(input))
+          m_out << "  " << l->instance->name << ": " << line << "\n";
+        continue;
+      }
+      const Stopwatch watch;
+      auto made = instance::provision_instance(input);
+      const auto took = watch.elapsed();
+      record("task", "provision", l->instance->name, watch.wall, took, made ? "ok" : "failed",
+             made ? std::to_string(made->created.size()) + " created, " +
+                        std::to_string(made->kept.size()) + " kept"
+                  : made.error().describe());
+      if (!made)
+        return std::move(made).error();
+      l->instance_id = made->instance_id;
+      l->seed_sha256 = made->seed_sha256;
+      m_out << "  " << l->instance->name << ": instance-id " << l->instance_id << ", "
+            << made->created.size() << " file(s) created, " << made->kept.size()
+            << " disk(s) kept (" << seconds_text(took) << ")\n";
+    }
+    return {};
+  }
+
+  // --stage runtime on its own: the files must be there already.
+  Status provisioned_already() {
+    if (auto s = lock_instances(); !s)
+      return s;
+    for (auto& l : m_launching) {
+      std::error_code ec;
+      if (!std::filesystem::exists(l->paths.disk(), ec) ||
+          !std::filesystem::exists(l->paths.seed(), ec))
+        return Error(ErrorCode::disk,
+                     "instance '" + l->instance->name + "' is not provisioned (no " +
+                         l->paths.disk().string() + " or seed)",
+                     "run `kvmrun up --stage provision` first");
+      auto seed = instance::build_seed_image(*l->instance);
+      if (!seed)
+        return std::move(seed).error();
+      l->instance_id = seed->documents.instance_id;
+      auto bytes = read_file(l->paths.seed(), 64U << 20U);
+      if (!bytes)
+        return std::move(bytes).error().add_context("reading the seed of " + l->instance->name +
+                                                    " for its provenance");
+      l->seed_sha256 = sha256_hex(*bytes);
+    }
+    return {};
+  }
+
+  instance::QemuLaunch launch_for(const Launching& l) {
+    instance::QemuLaunch q;
+    q.qemu = m_facts.qemu.path ? m_facts.qemu.path->string() : host_paths(m_env).qemu_program;
+    q.lab = m_ctx.lab.name;
+    q.instance = *l.instance;
+    q.image = m_ctx.lab.images.at(l.instance->image);
+    q.image.kernel = local_path(q.image.kernel);
+    q.image.initrd = local_path(q.image.initrd);
+    q.paths = l.paths;
+    q.kvm = kvm();
+    if (q.image.firmware == lab::Firmware::uefi && m_facts.firmware.uefi_code)
+      q.ovmf_code = *m_facts.firmware.uefi_code;
+    return q;
+  }
+
+  Status spawn(Launching& l) {
+    auto pid = instance::start_qemu(l.paths, l.argv, *l.lock, m_attach);
+    if (!pid) {
+      (void)instance::remove_runtime_files(l.paths, l.instance->name, std::move(l.lock));
+      l.lock.reset();
+      return std::move(pid).error();
+    }
+    l.pid = *pid;
+    // QEMU holds the lock now (the same open file, inherited): kvmrun lets go of its copy, so
+    // the lock is free exactly when QEMU has exited.
+    l.lock.reset();
+    return {};
+  }
+
+  Status runtime() {
+    judge_host();
+    for (auto& l : m_launching) {
+      l->argv = instance::qemu_argv(launch_for(*l));
+      if (m_dry) {
+        m_out << "  " << l->instance->name << ": would run\n   ";
+        for (const auto& a : l->argv)
+          m_out << " " << shell_quote(a);
+        m_out << "\n  " << l->instance->name << ": then wait for the gates";
+        for (const auto& g : readiness::gate_names())
+          m_out << " " << g;
+        m_out << "\n";
+        continue;
+      }
+      json::array argv;
+      for (const auto& a : l->argv)
+        argv.emplace_back(a);
+      const std::string argv_json = json::serialize(argv) + "\n";
+      if (auto w = write_file_atomic(l->paths.argv(), argv_json, 0600, Durability::regenerated); !w)
+        return std::move(w).error().add_context("recording the QEMU command line of " +
+                                                l->instance->name);
+      m_evidence->save(l->instance->name + "/argv.json", argv_json);
+      const Stopwatch watch;
+      auto s = spawn(*l);
+      record("task", "spawn qemu", l->instance->name, watch.wall, watch.elapsed(),
+             s ? "ok" : "failed", s ? "pid " + std::to_string(l->pid) : s.error().describe());
+      if (!s)
+        return s;
+      m_out << "  " << l->instance->name << ": QEMU pid " << l->pid << " ("
+            << (kvm() ? "KVM" : "TCG") << ")\n"
+            << std::flush;
+    }
+    if (m_dry)
+      return {};
+
+    // The gates, one thread per instance.
+    std::mutex print;
+    std::vector<std::thread> threads;
+    for (auto& l : m_launching) {
+      threads.emplace_back([&, lp = l.get()] {
+        readiness::GateTarget target{
+            m_ctx.lab.name,
+            *lp->instance,
+            lp->paths,
+            kvm(),
+            60'000ms,
+            instance::Provenance{m_ctx.lab.name, lp->instance->name, m_ctx.lab.config_hash,
+                                 m_bases.at(lp->instance->image).digest, lp->seed_sha256,
+                                 lp->instance_id, lp->argv}};
+        const auto observe = [&](const readiness::GateOutcome& o) {
+          record("gate", o.gate, o.instance, o.started, o.duration, o.passed ? "ok" : "failed",
+                 o.passed ? o.detail : o.error->describe());
+          std::lock_guard lock(print);
+          m_out << gate_line(o) << "\n" << std::flush;
+        };
+        auto s = readiness::run_gates(target, readiness::GateMode::fresh_boot, observe);
+        if (!s)
+          lp->failure = std::move(s).error();
+      });
+    }
+    for (auto& t : threads)
+      t.join();
+    for (auto& l : m_launching) {
+      const std::string name = l->instance->name;
+      auto serial = read_file(l->paths.serial_log(), 64U << 20U);
+      if (serial)
+        m_evidence->save(name + "/serial.log", *serial);
+      if (auto q = read_file(l->paths.qemu_log(), 16U << 20U))
+        m_evidence->save(name + "/qemu.log", *q);
+    }
+    std::optional<Error> first;
+    for (auto& l : m_launching) {
+      if (!l->failure)
+        continue;
+      // A guest that did not become ready is stopped; its disks and logs stay for inspection.
+      m_out << "  " << l->instance->name
+            << ": not ready; stopping it (serial log: " << l->paths.serial_log().string() << ")\n";
+      auto stopped = instance::stop_instance(l->paths, m_ctx.lab.name, *l->instance, l->pid,
+                                             [](const std::string&) {});
+      if (!stopped)
+        (void)fail(m_err, std::move(stopped).error().add_context("stopping " + l->instance->name +
+                                                                 ", which did not become ready"));
+      if (!first)
+        first = l->failure;
+    }
+    if (first)
+      return *first;
+    if (m_launching.empty()) {
+      m_out << "nothing started: every instance already runs (`kvmrun check` re-runs their "
+               "gates)\n";
+      return {};
+    }
+    m_out << "ready:";
+    for (auto& l : m_launching)
+      m_out << " " << l->instance->name;
+    m_out << "\n";
+    return {};
+  }
+
+  // --attach: in the foreground until interrupted or every QEMU has exited; then stops them.
+  int attached() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    m_out << "attached: Ctrl-C (or SIGTERM) stops the instances\n" << std::flush;
+    while (true) {
+      timespec tick{1, 0};
+      if (::sigtimedwait(&set, nullptr, &tick) > 0)
+        break;
+      const bool any = std::any_of(m_launching.begin(), m_launching.end(), [&](const auto& l) {
+        return instance::running_pid(l->paths, m_ctx.lab.name, l->instance->name).has_value();
+      });
+      if (!any)
+        break;
+    }
+    int rc = 0;
+    for (auto& l : m_launching) {
+      auto stopped = instance::stop_instance(
+          l->paths, m_ctx.lab.name, *l->instance, l->pid, [&](const std::string& step) {
+            m_out << "  " << l->instance->name << ": " << step << "\n" << std::flush;
+          });
+      if (!stopped)
+        rc = fail(m_err, stopped.error());
+      else
+        m_out << "  " << l->instance->name << ": " << instance::stopped_text(*stopped) << "\n";
+    }
+    return rc;
+  }
+
+  const ParsedArgs& m_args;
+  std::ostream& m_out;
+  std::ostream& m_err;
+  const CliEnvironment& m_env;
+  host::Accel m_accel = host::Accel::automatic;
+  bool m_dry = false;
+  bool m_attach = false;
+  LabContext m_ctx;
+  std::optional<evidence::RunEvidence> m_evidence;
+  bool m_judged = false;
+  host::HostFacts m_facts;
+  host::PreflightReport m_report;
+  std::map<std::string, Base> m_bases;
+  std::vector<std::unique_ptr<Launching>> m_launching;
+};
+
+} // namespace
+
+int run_up(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+           const CliEnvironment& env) {
+  Up up(args, out, err, env);
+  return up.run();
+}
+
+} // namespace kvmrun::cli

@@ -1,0 +1,29 @@
+// How kvmrun shows things to people and to machines: the text and JSON renderers of preflight
+// reports, disk chains, gate results, and the terminal progress bar. Pure except the progress
+// bar, which draws on stderr.
+#pragma once
+
+#include "host/preflight.hpp"
+#include "images/download.hpp"
+#include "images/qcow2.hpp"
+#include "readiness/gates.hpp"
+
+#include <string>
+#include <vector>
+
+namespace kvmrun::cli {
+
+[[nodiscard]] std::string render_text(const host::PreflightReport& report);
+[[nodiscard]] std::string render_json(const host::PreflightReport& report);
+
+// A disk chain (`disk info`) with a verdict per image.
+[[nodiscard]] std::string render_chain_text(const std::vector<images::ImageInfo>& chain);
+[[nodiscard]] std::string render_chain_json(const std::vector<images::ImageInfo>& chain);
+
+// One gate result as a progress line: "  web       ok    agent        12.3 s  detail".
+[[nodiscard]] std::string gate_line(const readiness::GateOutcome& o);
+
+// A progress bar on a terminal, redrawn at most ten times a second; nothing otherwise.
+[[nodiscard]] images::ProgressSink terminal_progress(std::string label, bool is_terminal);
+
+} // namespace kvmrun::cli

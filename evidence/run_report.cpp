@@ -1,0 +1,68 @@
+#include "evidence/run_report.hpp"
+
+#include "base/json_record.hpp"
+#include "evidence/stopwatch.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace kvmrun::evidence {
+
+namespace {
+
+std::string padded(const std::string& text, std::size_t width) {
+  return text +
+         std::string(std::max<std::size_t>(1, width > text.size() ? width - text.size() : 1), ' ');
+}
+
+std::string ms_text(std::int64_t ms) { return seconds_text(std::chrono::milliseconds(ms)); }
+
+} // namespace
+
+Result<std::string> render_report(const std::filesystem::path& run_dir) {
+  const auto file = run_dir / "summary.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec))
+    return Error(ErrorCode::io, "no summary.json in " + run_dir.string(),
+                 "pass a run directory (kvmrun up prints it), or run `kvmrun up` first");
+  auto summary = JsonRecord::load(file);
+  if (!summary)
+    return std::move(summary).error();
+  auto command = summary->string("command");
+  auto outcome = summary->string("outcome");
+  auto wall = summary->integer("wall_ms");
+  auto stages = summary->object("stage_ms");
+  auto slowest = summary->objects("slowest");
+  if (auto e = first_error(command, outcome, wall, stages, slowest))
+    return *e;
+
+  std::ostringstream out;
+  std::error_code canon_ec;
+  const auto real = std::filesystem::canonical(run_dir, canon_ec);
+  out << "run " << (canon_ec ? run_dir : real).filename().string() << ": " << *command << ", "
+      << *outcome << ", wall time " << ms_text(*wall) << "\n";
+  out << "stages:\n";
+  for (const auto& [name, value] : stages->fields()) {
+    auto ms = stages->integer(name);
+    if (!ms)
+      return std::move(ms).error();
+    out << "  " << padded(std::string(name), 14) << ms_text(*ms) << "\n";
+  }
+  out << "slowest:\n";
+  for (const auto& event : *slowest) {
+    auto kind = event.string("kind");
+    auto name = event.string("name");
+    auto instance = event.string("instance");
+    auto took = event.integer("duration_ms");
+    auto result = event.string("outcome");
+    if (auto e = first_error(kind, name, instance, took, result))
+      return *e;
+    std::string what = *kind + " " + *name;
+    if (!instance->empty())
+      what += " (" + *instance + ")";
+    out << "  " << padded(what, 32) << ms_text(*took) << "  " << *result << "\n";
+  }
+  return out.str();
+}
+
+} // namespace kvmrun::evidence

@@ -1,0 +1,24 @@
+// Where kvmrun keeps things on the host. Pure: computed from environment values passed in, so
+// tests can point every directory at a temporary tree.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string_view>
+#include <sys/types.h>
+
+namespace kvmrun::host {
+
+struct Dirs {
+  std::filesystem::path cache;   // verified base images and source builds ($KVMRUN_CACHE_DIR)
+  std::filesystem::path state;   // instance disks, seeds, evidence ($KVMRUN_STATE_DIR)
+  std::filesystem::path runtime; // QMP/agent sockets and pid locks, 0700 ($KVMRUN_RUNTIME_DIR)
+};
+
+// `getenv` returns nullptr for an unset variable. Precedence per directory: the KVMRUN_*
+// variable, then the XDG base-directory variable, then the XDG default under $HOME (or /tmp
+// for the runtime directory, suffixed with the uid).
+using EnvLookup = std::function<const char*(const char*)>;
+[[nodiscard]] Dirs default_dirs(const EnvLookup& getenv, uid_t uid);
+
+} // namespace kvmrun::host

@@ -1,0 +1,144 @@
+#include "instance/qemu_argv.hpp"
+
+namespace kvmrun::instance {
+
+namespace {
+
+// QEMU's option syntax separates key=value pairs with ','; a ',' inside a value is doubled.
+std::string escape(const std::string& value) {
+  std::string out;
+  for (const char c : value) {
+    out += c;
+    if (c == ',')
+      out += ',';
+  }
+  return out;
+}
+
+void add(std::vector<std::string>& argv, std::string option, std::string value) {
+  argv.push_back(std::move(option));
+  argv.push_back(std::move(value));
+}
+
+// A file node and a format node over it; the device refers to `node`.
+void add_blockdev(std::vector<std::string>& argv, const std::filesystem::path& file,
+                  const std::string& node, const char* format, bool read_only) {
+  const std::string ro = read_only ? ",read-only=on" : "";
+  const std::string discard = read_only ? "" : ",discard=unmap";
+  add(argv, "-blockdev",
+      "driver=file,filename=" + escape(file.string()) + ",node-name=" + node + "-file" + ro +
+          discard);
+  add(argv, "-blockdev",
+      std::string("driver=") + format + ",file=" + node + "-file,node-name=" + node + ro + discard);
+}
+
+std::string mebibytes(std::uint64_t bytes) { return std::to_string(bytes >> 20U) + "M"; }
+
+} // namespace
+
+std::string extra_disk_node(std::size_t index) { return "data" + std::to_string(index); }
+
+std::vector<std::string> disk_nodes(const lab::InstanceSpec& instance) {
+  std::vector<std::string> nodes{root_node};
+  for (std::size_t k = 0; k < instance.disks.size(); ++k)
+    nodes.push_back(extra_disk_node(k));
+  return nodes;
+}
+
+std::string name_option(std::string_view lab, std::string_view instance) {
+  return "guest=" + std::string(lab) + "/" + std::string(instance) + ",debug-threads=on";
+}
+
+bool names_instance(std::string_view cmdline, std::string_view lab, std::string_view instance) {
+  const std::string wanted = name_option(lab, instance);
+  bool after_name = false;
+  while (!cmdline.empty()) {
+    const auto end = cmdline.find('\0');
+    const auto arg = cmdline.substr(0, end);
+    if (after_name && arg == wanted)
+      return true;
+    after_name = arg == "-name";
+    cmdline = end == std::string_view::npos ? std::string_view() : cmdline.substr(end + 1);
+  }
+  return false;
+}
+
+std::string user_netdev(const std::vector<lab::PortForward>& forwards) {
+  std::string netdev = "user,id=net0";
+  for (const auto& f : forwards) {
+    netdev += ",hostfwd=";
+    netdev += f.protocol == lab::Protocol::udp ? "udp:" : "tcp:";
+    netdev +=
+        f.host_address + ":" + std::to_string(f.host_port) + "-:" + std::to_string(f.guest_port);
+  }
+  return netdev;
+}
+
+std::vector<std::string> qemu_argv(const QemuLaunch& l) {
+  const auto& in = l.instance;
+  const auto& p = l.paths;
+  std::vector<std::string> argv{l.qemu};
+  add(argv, "-name", name_option(l.lab, in.name));
+  argv.insert(argv.end(), {"-nodefaults", "-no-user-config", "-display", "none"});
+  add(argv, "-msg", "timestamp=on");
+  std::string machine = "q35";
+  if (l.image.firmware == lab::Firmware::uefi)
+    machine += ",pflash0=fw-code,pflash1=fw-vars";
+  add(argv, "-machine", machine);
+  add(argv, "-accel", l.kvm ? "kvm" : "tcg");
+  add(argv, "-cpu", l.kvm ? "host" : "max");
+  add(argv, "-smp", std::to_string(in.cpus));
+  add(argv, "-m", mebibytes(in.memory_bytes));
+
+  // Control channels, all on sockets kvmrun created (see qmp_fd).
+  add(argv, "-chardev", "socket,id=qmp,fd=" + std::to_string(qmp_fd) + ",server=on,wait=off");
+  add(argv, "-mon", "chardev=qmp,mode=control");
+  add(argv, "-chardev", "socket,id=qmp-up,fd=" + std::to_string(qmp_up_fd) + ",server=on,wait=off");
+  add(argv, "-mon", "chardev=qmp-up,mode=control");
+  add(argv, "-chardev",
+      "socket,id=serial0,fd=" + std::to_string(serial_fd) +
+          ",server=on,wait=off,logfile=" + escape(p.serial_log().string()) + ",logappend=on");
+  add(argv, "-serial", "chardev:serial0");
+  add(argv, "-device", "virtio-serial-pci,id=vser0");
+  add(argv, "-chardev", "socket,id=qga,fd=" + std::to_string(agent_fd) + ",server=on,wait=off");
+  add(argv, "-device", "virtserialport,bus=vser0.0,chardev=qga,name=org.qemu.guest_agent.0");
+
+  // Firmware: SeaBIOS is QEMU's default; OVMF code read-only with this instance's own vars.
+  if (l.image.firmware == lab::Firmware::uefi) {
+    add(argv, "-blockdev",
+        "driver=file,filename=" + escape(l.ovmf_code.string()) + ",node-name=fw-code,read-only=on");
+    add(argv, "-blockdev",
+        "driver=file,filename=" + escape(p.efi_vars().string()) + ",node-name=fw-vars");
+  }
+  if (!l.image.kernel.empty()) {
+    add(argv, "-kernel", l.image.kernel);
+    if (!l.image.initrd.empty())
+      add(argv, "-initrd", l.image.initrd);
+    if (!l.image.cmdline.empty())
+      add(argv, "-append", l.image.cmdline);
+  }
+
+  // Disks: the instance's qcow2 overlay boots; the seed is read-only; extra disks carry their
+  // name as the virtio serial, so the guest finds them as /dev/disk/by-id/virtio-<name>.
+  add_blockdev(argv, p.disk(), root_node, "qcow2", false);
+  // With -kernel the kernel boots (it takes boot index 0 itself); otherwise the firmware
+  // boots this disk.
+  add(argv, "-device",
+      std::string("virtio-blk-pci,drive=") + root_node +
+          (l.image.kernel.empty() ? ",bootindex=0" : ""));
+  add_blockdev(argv, p.seed(), "seed", "raw", true);
+  add(argv, "-device", "virtio-blk-pci,drive=seed,serial=cidata");
+  for (std::size_t i = 0; i < in.disks.size(); ++i) {
+    const std::string node = extra_disk_node(i);
+    add_blockdev(argv, p.extra_disk(in.disks[i].name), node, "qcow2", false);
+    add(argv, "-device", "virtio-blk-pci,drive=" + node + ",serial=" + in.disks[i].name);
+  }
+
+  add(argv, "-netdev", user_netdev(in.forwards));
+  add(argv, "-device", "virtio-net-pci,netdev=net0,mac=" + in.seed.network.mac);
+  add(argv, "-object", "rng-random,id=rng0,filename=/dev/urandom");
+  add(argv, "-device", "virtio-rng-pci,rng=rng0");
+  return argv;
+}
+
+} // namespace kvmrun::instance

@@ -1,0 +1,391 @@
+#include "readiness/gates.hpp"
+
+#include "base/file_io.hpp"
+#include "evidence/stopwatch.hpp"
+#include "instance/qemu_argv.hpp"
+#include "qmp/agent_client.hpp"
+#include "qmp/agent_commands.hpp"
+#include "qmp/commands.hpp"
+#include "qmp/qmp_client.hpp"
+#include "readiness/port_probe.hpp"
+#include "readiness/serial_watch.hpp"
+#include "seeds/cloud_init.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+
+namespace kvmrun::readiness {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+// Waits on the loop until `deadline` (or until the loop's done() says so).
+void pause(EventLoop& loop, std::chrono::milliseconds d, Deadline deadline) {
+  const Deadline until = std::min(deadline, Clock::now() + d);
+  loop.run_until([] { return false; }, until);
+}
+
+} // namespace
+
+class GateRun {
+public:
+  GateRun(const GateTarget& t, GateMode mode)
+      : m_t(t), m_mode(mode), m_qmp(m_loop), m_serial(m_loop),
+        m_agent(std::make_unique<qmp::AgentClient>(m_loop)) {}
+
+  Status run(const GateObserver& observe) {
+    for (const Gate& gate : gate_table()) {
+      GateOutcome o;
+      o.instance = m_t.instance.name;
+      o.gate = gate.name;
+      const evidence::Stopwatch watch;
+      auto result = gate.step(*this, deadline_after(m_t.instance.timeouts.*gate.timeout));
+      o.started = watch.wall;
+      o.duration = watch.elapsed();
+      o.passed = result.ok();
+      if (result.ok()) {
+        o.detail = std::move(result).value();
+      } else {
+        Error e = std::move(result).error();
+        e.add_context("gate " + o.gate + " of instance " + m_t.instance.name);
+        o.error = e;
+        observe(o);
+        return e;
+      }
+      observe(o);
+    }
+    return {};
+  }
+
+  // The steps, in gate_table()'s order below; each gets the deadline its timeout gives.
+
+  Error gate_error(ErrorCode code, std::string message, std::string remedy = {}) const {
+    if (m_qmp_up && !m_qmp.ready())
+      message += "; QEMU has exited (see " + m_t.paths.qemu_log().string() + ")";
+    return Error(code, std::move(message), std::move(remedy));
+  }
+
+  // QEMU's own words when it exits at start-up (bad option, missing file, busy port).
+  Error with_qemu_log(Error e) const {
+    const auto log = read_file(m_t.paths.qemu_log(), 1U << 20U);
+    if (log && !log->empty())
+      e = Error(e.code(), e.message() + "\nQEMU said:\n" + last_lines(*log, 6), e.remedy());
+    return e;
+  }
+
+  Result<std::string> qemu(Deadline deadline) {
+    // `up` watches a fresh boot on its own monitor, leaving qmp.sock to the other commands.
+    const auto monitor =
+        m_mode == GateMode::fresh_boot ? m_t.paths.qmp_up_socket() : m_t.paths.qmp_socket();
+    if (auto c = m_qmp.connect_sync(monitor, deadline); !c)
+      return with_qemu_log(std::move(c).error());
+    m_qmp_up = true;
+    auto status = qmp::query_status(m_qmp, deadline);
+    if (!status)
+      return std::move(status).error();
+    if (!status->running)
+      return Error(ErrorCode::qemu, "the VM is " + status->status + ", not running",
+                   "see " + m_t.paths.qemu_log().string() + " and the serial log " +
+                       m_t.paths.serial_log().string());
+    return "QMP answers; VM " + status->status;
+  }
+
+  // The whole serial log (for `check`, which does not follow the console live).
+  std::string serial_log() const {
+    auto log = read_file(m_t.paths.serial_log(), 64U << 20U);
+    return log ? std::move(log).value() : std::string();
+  }
+
+  Result<std::string> boot(Deadline deadline) {
+    const std::string marker = ready_marker();
+    if (m_mode == GateMode::recheck) {
+      const auto log = serial_log();
+      if (log.find(kernel_banner) != std::string::npos || log.find(marker) != std::string::npos)
+        return "kernel output in " + m_t.paths.serial_log().string();
+      return Error(ErrorCode::guest, "no kernel output in " + m_t.paths.serial_log().string());
+    }
+    if (auto c = m_serial.connect(m_t.paths.serial_socket()); !c)
+      return std::move(c).error();
+    // Under KVM a guest that makes no progress is stopped early: a KVM that cannot run this
+    // guest (nested, paravirtual) hangs silently instead of failing.
+    const Deadline bound =
+        m_t.kvm ? std::min(deadline, deadline_after(m_t.kvm_watchdog)) : deadline;
+    const auto progress = [&] {
+      return m_serial.seen(kernel_banner) || m_serial.seen(marker) || m_serial.closed() ||
+             !m_qmp.ready();
+    };
+    m_loop.run_until(progress, bound);
+    if (m_serial.seen(kernel_banner) || m_serial.seen(marker))
+      return std::string("the kernel started on the serial console");
+    if (!m_qmp.ready() || m_serial.closed())
+      return gate_error(ErrorCode::qemu, "QEMU stopped before the guest kernel started",
+                        "see " + m_t.paths.qemu_log().string());
+    const std::string seen = m_serial.silent() ? "nothing at all" : "only:\n" + m_serial.tail(8);
+    if (m_t.kvm)
+      return Error(ErrorCode::host,
+                   "no boot progress under KVM within " + evidence::seconds_text(m_t.kvm_watchdog) +
+                       ": the serial console showed " + seen +
+                       "\nThis KVM starts guests but does not run this one (a nested or "
+                       "paravirtual KVM such as kvm_pvm hangs stock kernels after the firmware)",
+                   "run with --accel tcg (kvmrun preflight explains the KVM found here)");
+    return Error(ErrorCode::timeout,
+                 "the guest kernel did not start; the serial console showed " + seen,
+                 "raise timeouts.boot, or check the image's bootloader and console=ttyS0");
+  }
+
+  // Pings until the agent answers. A failed ping is followed by a wait for the guest to open its
+  // agent port (QMP's VSERPORT_CHANGE; the agent's is the instance's only virtio-serial port),
+  // bounded by a backoff from 0.25 s to 5 s, so a guest whose agent never starts costs a few
+  // wakeups a minute, not a busy loop. A closed channel is reconnected.
+  Result<std::string> agent(Deadline deadline) {
+    auto backoff = 250ms;
+    while (true) {
+      if (m_agent->closed()) {
+        m_agent = std::make_unique<qmp::AgentClient>(m_loop);
+        m_agent_connected = false;
+      }
+      Status pinged = m_agent_connected ? Status() : m_agent->connect(m_t.paths.agent_socket());
+      m_agent_connected = pinged.ok();
+      if (pinged)
+        pinged = qmp::guest_ping(*m_agent, std::min(deadline, deadline_after(3s)));
+      if (pinged)
+        break;
+      if (Clock::now() >= deadline || (m_qmp_up && !m_qmp.ready()))
+        return gate_error(
+            ErrorCode::timeout,
+            "the guest agent did not answer guest-ping (last: " + pinged.error().message() + ")",
+            "the image needs qemu-guest-agent; raise timeouts.agent for slow "
+            "guests (the serial log shows how far boot got)");
+      (void)m_qmp.wait_event_sync("VSERPORT_CHANGE", std::min(deadline, deadline_after(backoff)));
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+    }
+    auto info = qmp::guest_info(*m_agent, deadline);
+    return "qemu-guest-agent " + (info ? info->version : std::string("answers"));
+  }
+
+  Result<std::string> ports(Deadline deadline) {
+    std::string detail;
+    for (const auto& f : m_t.instance.forwards) {
+      const std::string where = f.host_address + ":" + std::to_string(f.host_port);
+      if (f.protocol == lab::Protocol::udp) {
+        detail += (detail.empty() ? "" : ", ") + where + "/udp (not probed)";
+        continue;
+      }
+      while (!port_serves(m_loop, f.host_address, f.host_port, 300ms, deadline)) {
+        if (Clock::now() >= deadline || !m_qmp.ready())
+          return gate_error(ErrorCode::timeout,
+                            "nothing in the guest answered on port " +
+                                std::to_string(f.guest_port) + " (forwarded from " + where + ")",
+                            "check that the service starts in the guest; raise "
+                            "timeouts.network");
+        pause(m_loop, 500ms, deadline);
+      }
+      detail += (detail.empty() ? "" : ", ") + where + " -> " + std::to_string(f.guest_port);
+    }
+    return detail.empty() ? std::string("no forwards") : detail;
+  }
+
+  Result<std::string> addresses(Deadline deadline) {
+    const auto& net = m_t.instance.seed.network;
+    std::string last = "no interface with MAC " + net.mac;
+    while (true) {
+      auto ifaces =
+          qmp::guest_network_interfaces(*m_agent, std::min(deadline, deadline_after(10s)));
+      if (ifaces) {
+        for (const auto& i : *ifaces) {
+          if (i.mac != net.mac)
+            continue;
+          std::string v4;
+          for (const auto& a : i.addresses)
+            if (a.find('.') != std::string::npos)
+              v4 = v4.empty() ? a : v4;
+          if (net.address) {
+            if (std::find(i.addresses.begin(), i.addresses.end(), *net.address) !=
+                i.addresses.end())
+              return i.name + " " + *net.address + " (static)";
+            last =
+                i.name + " has " + (v4.empty() ? "no IPv4 address" : v4) + ", not " + *net.address;
+          } else if (!v4.empty()) {
+            return i.name + " " + v4 + " (DHCP)";
+          } else {
+            last = i.name + " has no IPv4 address yet";
+          }
+        }
+      }
+      if (Clock::now() >= deadline || !m_qmp.ready())
+        return gate_error(ErrorCode::timeout, "guest address not as expected: " + last,
+                          "check the instance's network settings and the guest's network "
+                          "configuration (networkctl, cloud-init's network-config)");
+      pause(m_loop, 1s, deadline);
+    }
+  }
+
+  Result<std::string> disks(Deadline deadline) {
+    if (m_t.instance.disks.empty())
+      return std::string("no extra disks");
+    auto block = qmp::query_block(m_qmp, deadline);
+    if (!block)
+      return std::move(block).error();
+    for (std::size_t i = 0; i < m_t.instance.disks.size(); ++i) {
+      const std::string node = instance::extra_disk_node(i);
+      const bool attached = std::any_of(block->begin(), block->end(), [&](const json::value& v) {
+        const auto* o = v.if_object();
+        const auto* ins = o ? o->if_contains("inserted") : nullptr;
+        const auto* name =
+            ins && ins->is_object() ? ins->as_object().if_contains("node-name") : nullptr;
+        return name && name->is_string() && name->as_string() == node;
+      });
+      if (!attached)
+        return Error(ErrorCode::qemu, "disk '" + m_t.instance.disks[i].name + "' (block node " +
+                                          node + ") is not attached");
+    }
+    std::string missing;
+    while (true) {
+      missing.clear();
+      auto mounts = qmp::guest_read_file(*m_agent, "/proc/mounts", deadline);
+      for (const auto& d : m_t.instance.disks) {
+        if (d.mount_point.empty())
+          continue;
+        if (!mounts || mounts->find(" " + d.mount_point + " ") == std::string::npos)
+          missing += (missing.empty() ? "" : ", ") + d.name + " at " + d.mount_point;
+      }
+      if (missing.empty())
+        break;
+      if (Clock::now() >= deadline || !m_qmp.ready())
+        return gate_error(ErrorCode::timeout, "not mounted in the guest: " + missing,
+                          "see cloud-init's disk_setup/mounts in the guest's "
+                          "/var/log/cloud-init.log");
+      pause(m_loop, 1s, deadline);
+    }
+    std::string detail;
+    for (const auto& d : m_t.instance.disks)
+      detail += (detail.empty() ? "" : ", ") + d.name +
+                (d.mount_point.empty() ? " attached" : " at " + d.mount_point);
+    return detail;
+  }
+
+  std::string ready_marker() const {
+    return std::string(seeds::ready_marker) + " instance-id=" + m_t.provenance.instance_id;
+  }
+
+  Result<std::string> cloud_init(Deadline deadline) {
+    const std::string marker = ready_marker();
+    if (m_mode == GateMode::recheck) {
+      if (serial_log().find(marker) == std::string::npos)
+        return Error(ErrorCode::guest, "the serial log has no '" + marker + "'",
+                     "the guest runs another seed than this lab's; `kvmrun down` then `up`");
+    } else if (!m_serial.wait_for(marker, deadline)) {
+      return gate_error(ErrorCode::timeout,
+                        "no '" + marker + "' on the serial console; it showed last:\n" +
+                            m_serial.tail(10),
+                        "raise timeouts.cloud_init, or read the guest's /var/log/cloud-init.log "
+                        "(kvmrun exec INSTANCE -- cat /var/log/cloud-init.log)");
+    }
+    // cloud-init prints the final message a moment before it writes result.json.
+    auto which = qmp::guest_run(*m_agent, "/bin/sh", {"-c", "command -v cloud-init"}, deadline);
+    if (!which || which->exit_code != 0)
+      return std::string("marker seen; the image's own init applied the seed (no cloud-init)");
+    auto result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
+    while (!result && Clock::now() < deadline) {
+      pause(m_loop, 500ms, deadline);
+      result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
+    }
+    if (!result)
+      return Error(ErrorCode::guest,
+                   "cloud-init printed its final message but wrote no "
+                   "/run/cloud-init/result.json",
+                   "read /var/log/cloud-init.log in the guest");
+    boost::system::error_code ec;
+    const auto doc = json::parse(*result, ec);
+    const json::value* errors = nullptr;
+    if (!ec && doc.is_object())
+      if (const auto* v1 = doc.as_object().if_contains("v1"); v1 && v1->is_object())
+        errors = v1->as_object().if_contains("errors");
+    if (errors == nullptr || !errors->is_array())
+      return Error(ErrorCode::guest, "cloud-init's result.json is not what cloud-init writes: " +
+                                         result->substr(0, 200));
+    if (!errors->as_array().empty())
+      return Error(ErrorCode::guest, "cloud-init finished with errors: " + json::serialize(*errors),
+                   "read /var/log/cloud-init.log in the guest (kvmrun exec INSTANCE -- cat "
+                   "/var/log/cloud-init.log)");
+    return std::string("cloud-init done without errors");
+  }
+
+  Result<std::string> provenance(Deadline) {
+    const auto& want = m_t.provenance;
+    const auto file = m_t.paths.provenance();
+    if (m_mode == GateMode::fresh_boot) {
+      if (auto w = instance::write_provenance(file, want); !w)
+        return std::move(w).error();
+      return "instance-id " + want.instance_id + ", base " + want.base_digest.substr(0, 19) + "…";
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec))
+      return Error(ErrorCode::guest, "no provenance record at " + file.string(),
+                   "the instance was not brought up by `kvmrun up`; `kvmrun down` then `up`");
+    auto recorded = instance::read_provenance(file);
+    if (!recorded)
+      return std::move(recorded).error();
+    if (recorded->instance_id != want.instance_id)
+      return Error(ErrorCode::guest,
+                   "the running guest was provisioned from another definition (instance-id \"" +
+                       recorded->instance_id + "\", the lab now gives " + want.instance_id + ")",
+                   "`kvmrun down` then `kvmrun up` to apply the lab's current definition");
+    return "instance-id " + want.instance_id + ", config " + recorded->config_hash.substr(0, 12);
+  }
+
+private:
+  const GateTarget& m_t;
+  GateMode m_mode;
+  EventLoop m_loop;
+  qmp::QmpClient m_qmp;
+  SerialWatch m_serial;
+  std::unique_ptr<qmp::AgentClient> m_agent; // replaced when its connection closes
+  bool m_agent_connected = false;
+  bool m_qmp_up = false;
+};
+
+namespace {
+
+template <Result<std::string> (GateRun::*Step)(Deadline)>
+Result<std::string> step(GateRun& run, Deadline deadline) {
+  return (run.*Step)(deadline);
+}
+
+using lab::Timeouts;
+
+// Addresses before ports: until the guest is on the network, user networking holds a forwarded
+// connection open while it retries the guest, and a port nothing serves would look served.
+constexpr std::array<Gate, 8> gates{{
+    {"qemu", "qemu", &Timeouts::qemu, &step<&GateRun::qemu>},
+    {"boot", "boot", &Timeouts::boot, &step<&GateRun::boot>},
+    {"agent", "agent", &Timeouts::agent, &step<&GateRun::agent>},
+    {"addresses", "network", &Timeouts::network, &step<&GateRun::addresses>},
+    {"ports", "network", &Timeouts::network, &step<&GateRun::ports>},
+    {"disks", "disks", &Timeouts::disks, &step<&GateRun::disks>},
+    {"cloud-init", "cloud_init", &Timeouts::cloud_init, &step<&GateRun::cloud_init>},
+    {"provenance", "qemu", &Timeouts::qemu, &step<&GateRun::provenance>},
+}};
+
+} // namespace
+
+std::span<const Gate> gate_table() { return gates; }
+
+std::vector<std::string> gate_names() {
+  std::vector<std::string> names;
+  for (const auto& g : gates)
+    names.emplace_back(g.name);
+  return names;
+}
+
+Status run_gates(const GateTarget& target, GateMode mode, const GateObserver& observe) {
+  GateRun run(target, mode);
+  return run.run(observe);
+}
+
+} // namespace kvmrun::readiness
