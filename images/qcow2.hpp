@@ -9,6 +9,7 @@
 #include "base/disk_format.hpp"
 #include "base/file_io.hpp"
 #include "base/result.hpp"
+#include "images/qcow2_layout.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -59,9 +60,11 @@ struct ImageInfo {
   std::vector<std::string> problems;        // unsafe in any role: corrupt, unknown features, ...
   std::vector<std::string> notes;           // worth knowing: dirty bit, lazy refcounts, snapshots
 
-  [[nodiscard]] bool dirty() const { return (incompatible_features & 1U) != 0; }
-  [[nodiscard]] bool corrupt() const { return (incompatible_features & 2U) != 0; }
-  [[nodiscard]] bool external_data() const { return (incompatible_features & 4U) != 0; }
+  [[nodiscard]] bool dirty() const { return (incompatible_features & qcow2::dirty_bit) != 0; }
+  [[nodiscard]] bool corrupt() const { return (incompatible_features & qcow2::corrupt_bit) != 0; }
+  [[nodiscard]] bool external_data() const {
+    return (incompatible_features & qcow2::external_data_bit) != 0;
+  }
   [[nodiscard]] bool has_backing() const { return !backing_file.empty(); }
   // Reasons this image must not be a base image: its problems, plus any backing file.
   [[nodiscard]] std::vector<std::string> unsafe_as_base() const;

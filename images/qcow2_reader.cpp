@@ -2,6 +2,7 @@
 // checked against the bytes read and the file size before use; nothing beyond the header
 // cluster is read; a malformed header is an error, a dangerous one a listed problem.
 #include "images/qcow2.hpp"
+#include "images/qcow2_layout.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,8 +15,7 @@ namespace kvmrun::images {
 
 namespace {
 
-constexpr std::uint32_t qcow2_magic = 0x514649FB;
-constexpr std::uint64_t known_incompatible = 0x1F; // dirty, corrupt, data file, compression, ext L2
+using qcow2::known_incompatible;
 constexpr std::size_t max_header_read = 2U << 20U; // the largest cluster QEMU opens
 constexpr int max_chain_depth = 16;
 
@@ -25,11 +25,9 @@ struct Reader {
     return at <= bytes.size() && len <= bytes.size() - at;
   }
   std::uint64_t be(std::uint64_t at, std::size_t len) const {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < len; ++i)
-      v = (v << 8U) | static_cast<unsigned char>(bytes[at + i]);
-    return v;
+    return qcow2::load_be(bytes, static_cast<std::size_t>(at), len);
   }
+  std::uint64_t field(qcow2::Field f) const { return qcow2::load(bytes, f); }
 };
 
 Error bad(std::string what) { return Error(ErrorCode::disk, "not a valid qcow2 image: " + what); }
@@ -60,44 +58,44 @@ Result<ImageInfo> parse_qcow2_header(std::string_view head, std::uint64_t file_s
   ImageInfo info;
   info.format = DiskFormat::qcow2;
   info.file_size = file_size;
-  if (!r.ok(0, 72))
+  if (!r.ok(0, qcow2::v2_header_size))
     return bad("the file is shorter than a qcow2 header");
-  if (r.be(0, 4) != qcow2_magic)
+  if (r.field(qcow2::magic_field) != qcow2::magic)
     return bad("no qcow2 magic (QFI\\xfb) at the start");
-  info.version = static_cast<unsigned>(r.be(4, 4));
+  info.version = static_cast<unsigned>(r.field(qcow2::version));
   if (info.version != 2 && info.version != 3)
     return bad("unsupported version " + std::to_string(info.version));
-  const std::uint64_t backing_offset = r.be(8, 8);
-  const std::uint64_t backing_size = r.be(16, 4);
-  info.cluster_bits = static_cast<unsigned>(r.be(20, 4));
+  const std::uint64_t backing_offset = r.field(qcow2::backing_file_offset);
+  const std::uint64_t backing_size = r.field(qcow2::backing_file_size);
+  info.cluster_bits = static_cast<unsigned>(r.field(qcow2::cluster_bits));
   if (info.cluster_bits < 9 || info.cluster_bits > 21)
     return bad("cluster_bits " + std::to_string(info.cluster_bits) + " is outside 9 to 21");
   const std::uint64_t cluster = 1ULL << info.cluster_bits;
-  info.virtual_size = r.be(24, 8);
+  info.virtual_size = r.field(qcow2::virtual_size);
   if (info.virtual_size > (1ULL << 56U))
     return bad("a virtual size of " + std::to_string(info.virtual_size) + " bytes is impossible");
-  info.crypt_method = static_cast<std::uint32_t>(r.be(32, 4));
-  const std::uint64_t l1_size = r.be(36, 4);
-  const std::uint64_t l1_offset = r.be(40, 8);
-  const std::uint64_t refcount_table_offset = r.be(48, 8);
-  const std::uint64_t refcount_table_clusters = r.be(56, 4);
-  info.snapshots = static_cast<std::uint32_t>(r.be(60, 4));
-  const std::uint64_t snapshots_offset = r.be(64, 8);
+  info.crypt_method = static_cast<std::uint32_t>(r.field(qcow2::crypt_method));
+  const std::uint64_t l1_size = r.field(qcow2::l1_size);
+  const std::uint64_t l1_offset = r.field(qcow2::l1_table_offset);
+  const std::uint64_t refcount_table_offset = r.field(qcow2::refcount_table_offset);
+  const std::uint64_t refcount_table_clusters = r.field(qcow2::refcount_table_clusters);
+  info.snapshots = static_cast<std::uint32_t>(r.field(qcow2::nb_snapshots));
+  const std::uint64_t snapshots_offset = r.field(qcow2::snapshots_offset);
 
-  std::uint64_t header_length = 72;
+  std::uint64_t header_length = qcow2::v2_header_size;
   info.refcount_bits = 16;
   if (info.version == 3) {
-    if (!r.ok(0, 104))
+    if (!r.ok(0, qcow2::v3_header_size))
       return bad("the file is shorter than a version 3 header");
-    info.incompatible_features = r.be(72, 8);
-    info.compatible_features = r.be(80, 8);
-    info.autoclear_features = r.be(88, 8);
-    const std::uint64_t refcount_order = r.be(96, 4);
+    info.incompatible_features = r.field(qcow2::incompatible_features);
+    info.compatible_features = r.field(qcow2::compatible_features);
+    info.autoclear_features = r.field(qcow2::autoclear_features);
+    const std::uint64_t refcount_order = r.field(qcow2::refcount_order);
     if (refcount_order > 6)
       return bad("refcount_order " + std::to_string(refcount_order) + " is above 6");
     info.refcount_bits = 1U << refcount_order;
-    header_length = r.be(100, 4);
-    if (header_length < 104 || header_length % 8 != 0 || header_length > cluster)
+    header_length = r.field(qcow2::header_length);
+    if (header_length < qcow2::v3_header_size || header_length % 8 != 0 || header_length > cluster)
       return bad("header_length " + std::to_string(header_length) + " is invalid");
   }
 
@@ -130,7 +128,7 @@ Result<ImageInfo> parse_qcow2_header(std::string_view head, std::uint64_t file_s
       return bad("the header extensions run past the header cluster");
     const std::uint64_t type = r.be(at, 4);
     const std::uint64_t length = r.be(at + 4, 4);
-    if (type == 0)
+    if (type == qcow2::ext_end)
       break;
     const std::uint64_t padded = (length + 7) & ~7ULL;
     if (padded > header_end - at - 8)
@@ -138,20 +136,20 @@ Result<ImageInfo> parse_qcow2_header(std::string_view head, std::uint64_t file_s
     if (!seen.insert(type).second)
       return bad("header extension 0x" + std::to_string(type) + " appears twice");
     const std::string_view data = head.substr(at + 8, length);
-    if (type == 0xE2792ACA) {
+    if (type == qcow2::ext_backing_format) {
       info.backing_format_text = std::string(data);
       info.backing_format = parse_disk_format(data);
-    } else if (type == 0x44415441) {
+    } else if (type == qcow2::ext_external_data_file) {
       info.data_file = std::string(data);
-    } else if (type == 0x0537BE77) {
+    } else if (type == qcow2::ext_full_disk_encryption) {
       info.problems.push_back("it carries a full disk encryption header");
     }
     at += 8 + padded;
   }
 
   if (backing_offset != 0) {
-    if (backing_size == 0 || backing_size > 1023 || backing_offset > header_end ||
-        backing_size > header_end - backing_offset)
+    if (backing_size == 0 || backing_size > qcow2::max_backing_name ||
+        backing_offset > header_end || backing_size > header_end - backing_offset)
       return bad("the backing file name lies outside the header cluster");
     info.backing_file = std::string(head.substr(backing_offset, backing_size));
     if (info.backing_file.find('\0') != std::string::npos)
@@ -180,8 +178,10 @@ Result<ImageInfo> parse_qcow2_header(std::string_view head, std::uint64_t file_s
     info.notes.push_back("the dirty bit is set (lazy refcounts were not flushed)");
   if (info.snapshots > 0)
     info.notes.push_back(std::to_string(info.snapshots) + " internal snapshot(s)");
-  if ((info.incompatible_features & 0x18U) != 0)
-    info.notes.push_back("features: " + feature_names(info.incompatible_features & 0x18U));
+  if ((info.incompatible_features & (qcow2::compression_type_bit | qcow2::extended_l2_bit)) != 0)
+    info.notes.push_back("features: " +
+                         feature_names(info.incompatible_features &
+                                       (qcow2::compression_type_bit | qcow2::extended_l2_bit)));
   return info;
 }
 

@@ -9,22 +9,17 @@
 // Every cluster of the file is referenced exactly once, so `qemu-img check` finds it clean.
 #include "base/file_io.hpp"
 #include "images/qcow2.hpp"
+#include "images/qcow2_layout.hpp"
 
 namespace kvmrun::images {
 
 namespace {
 
-constexpr std::uint32_t qcow2_magic = 0x514649FB; // "QFI\xfb"
-constexpr std::size_t header_length = 104;        // version 3 header up to header_length
-constexpr std::uint32_t ext_end = 0x00000000;
-constexpr std::uint32_t ext_backing_format = 0xE2792ACA;
-constexpr unsigned refcount_order = 4; // 16-bit refcounts, as qemu-img
-constexpr std::size_t max_backing_name = 1023;
+using qcow2::store;
+using qcow2::store_be;
 
-void put_be(std::string& b, std::size_t at, std::uint64_t v, std::size_t bytes) {
-  for (std::size_t i = 0; i < bytes; ++i)
-    b[at + i] = static_cast<char>((v >> (8 * (bytes - 1 - i))) & 0xFFU);
-}
+constexpr std::size_t header_length = qcow2::v3_header_size; // no optional header fields
+constexpr unsigned refcount_order = 4;                       // 16-bit refcounts, as qemu-img
 
 std::size_t round_up8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
@@ -36,7 +31,7 @@ Result<std::string> build_qcow2(const Qcow2Spec& spec) {
                                       " is outside 512 bytes to 2 MiB");
   if (spec.virtual_size == 0 || spec.virtual_size % 512 != 0)
     return Error(ErrorCode::disk, "the virtual size must be a positive multiple of 512 bytes");
-  if (spec.backing_file.size() > max_backing_name)
+  if (spec.backing_file.size() > qcow2::max_backing_name)
     return Error(ErrorCode::disk, "the backing file name is longer than 1023 bytes",
                  "use a shorter path for the base image");
   const std::uint64_t cluster = 1ULL << spec.cluster_bits;
@@ -70,47 +65,47 @@ Result<std::string> build_qcow2(const Qcow2Spec& spec) {
   if (!spec.backing_file.empty()) {
     const std::string_view format = to_string(spec.backing_format);
     std::string ext(8 + round_up8(format.size()), '\0');
-    put_be(ext, 0, ext_backing_format, 4);
-    put_be(ext, 4, format.size(), 4);
+    store_be(ext, 0, qcow2::ext_backing_format, 4);
+    store_be(ext, 4, format.size(), 4);
     ext.replace(8, format.size(), format);
     extensions += ext;
   }
   extensions += std::string(8, '\0'); // type 0 (end), length 0
-  put_be(extensions, extensions.size() - 8, ext_end, 4);
+  store_be(extensions, extensions.size() - 8, qcow2::ext_end, 4);
   const std::size_t backing_offset = header_length + extensions.size();
   if (backing_offset + spec.backing_file.size() > cluster)
     return Error(ErrorCode::disk, "the backing file name does not fit the header cluster",
                  "use a shorter path for the base image or larger clusters");
 
   std::string image(static_cast<std::size_t>(total_clusters * cluster), '\0');
-  put_be(image, 0, qcow2_magic, 4);
-  put_be(image, 4, 3, 4); // version
+  store(image, qcow2::magic_field, qcow2::magic);
+  store(image, qcow2::version, 3);
   if (!spec.backing_file.empty()) {
-    put_be(image, 8, backing_offset, 8);
-    put_be(image, 16, spec.backing_file.size(), 4);
+    store(image, qcow2::backing_file_offset, backing_offset);
+    store(image, qcow2::backing_file_size, spec.backing_file.size());
   }
-  put_be(image, 20, spec.cluster_bits, 4);
-  put_be(image, 24, spec.virtual_size, 8);
-  put_be(image, 32, 0, 4); // crypt_method: none
-  put_be(image, 36, l1_size, 4);
-  put_be(image, 40, l1_first * cluster, 8);
-  put_be(image, 48, cluster, 8); // refcount table in cluster 1
-  put_be(image, 56, refcount_table_clusters, 4);
-  put_be(image, 60, 0, 4); // nb_snapshots
-  put_be(image, 64, 0, 8); // snapshots_offset
-  put_be(image, 72, 0, 8); // incompatible features
-  put_be(image, 80, 0, 8); // compatible features
-  put_be(image, 88, 0, 8); // autoclear features
-  put_be(image, 96, refcount_order, 4);
-  put_be(image, 100, header_length, 4);
+  store(image, qcow2::cluster_bits, spec.cluster_bits);
+  store(image, qcow2::virtual_size, spec.virtual_size);
+  store(image, qcow2::crypt_method, 0); // none
+  store(image, qcow2::l1_size, l1_size);
+  store(image, qcow2::l1_table_offset, l1_first * cluster);
+  store(image, qcow2::refcount_table_offset, cluster); // the refcount table is cluster 1
+  store(image, qcow2::refcount_table_clusters, refcount_table_clusters);
+  store(image, qcow2::nb_snapshots, 0);
+  store(image, qcow2::snapshots_offset, 0);
+  store(image, qcow2::incompatible_features, 0);
+  store(image, qcow2::compatible_features, 0);
+  store(image, qcow2::autoclear_features, 0);
+  store(image, qcow2::refcount_order, refcount_order);
+  store(image, qcow2::header_length, header_length);
   image.replace(header_length, extensions.size(), extensions);
   image.replace(backing_offset, spec.backing_file.size(), spec.backing_file);
 
   // Refcount table entries point at the blocks; the blocks count every cluster once.
   for (std::uint64_t b = 0; b < refcount_blocks; ++b)
-    put_be(image, cluster + b * 8, (refcount_block + b) * cluster, 8);
+    store_be(image, cluster + b * 8, (refcount_block + b) * cluster, 8);
   for (std::uint64_t c = 0; c < total_clusters; ++c)
-    put_be(image, refcount_block * cluster + c * 2, 1, 2); // blocks are contiguous
+    store_be(image, refcount_block * cluster + c * 2, 1, 2); // blocks are contiguous
   return image;
 }
 

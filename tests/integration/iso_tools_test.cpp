@@ -29,10 +29,10 @@ std::string run_ok(const std::vector<std::string>& argv) {
   return r->out;
 }
 
-void require(const char* tool) {
-  if (!find_executable(tool))
-    GTEST_SKIP() << tool << " is not installed (scripts/setup-deps installs it)";
-}
+// GTEST_SKIP leaves only the function it is written in, so the skip stands in each test body.
+#define KVMRUN_REQUIRE_TOOL(tool)                                                                  \
+  if (!find_executable(tool))                                                                      \
+  GTEST_SKIP() << (tool) << " is not installed (scripts/setup-deps installs it)"
 
 std::vector<IsoFile> nocloud() {
   return {{"user-data", "#cloud-config\nruncmd:\n- [touch, /x]\n"},
@@ -61,7 +61,7 @@ void expect_xorriso_extracts(const testing::TempDir& dir, const std::filesystem:
 }
 
 TEST(IsoTools, IsoinfoSeesVolumeCidataWithJoliet) {
-  require("isoinfo");
+  KVMRUN_REQUIRE_TOOL("isoinfo");
   testing::TempDir dir;
   const auto out = run_ok({"isoinfo", "-d", "-i", write_iso(dir, nocloud()).string()});
   EXPECT_NE(out.find("Volume id: cidata"), std::string::npos) << out;
@@ -70,7 +70,7 @@ TEST(IsoTools, IsoinfoSeesVolumeCidataWithJoliet) {
 }
 
 TEST(IsoTools, IsoinfoListsTheExactLowerCaseJolietNames) {
-  require("isoinfo");
+  KVMRUN_REQUIRE_TOOL("isoinfo");
   testing::TempDir dir;
   const auto out = run_ok({"isoinfo", "-J", "-f", "-i", write_iso(dir, nocloud()).string()});
   std::istringstream lines(out);
@@ -83,7 +83,7 @@ TEST(IsoTools, IsoinfoListsTheExactLowerCaseJolietNames) {
 }
 
 TEST(IsoTools, IsoinfoReadsEachFileBackByteForByte) {
-  require("isoinfo");
+  KVMRUN_REQUIRE_TOOL("isoinfo");
   testing::TempDir dir;
   const auto files = nocloud();
   const auto iso = write_iso(dir, files);
@@ -93,7 +93,7 @@ TEST(IsoTools, IsoinfoReadsEachFileBackByteForByte) {
 }
 
 TEST(IsoTools, XorrisoFindsAndExtractsEveryFile) {
-  require("xorriso");
+  KVMRUN_REQUIRE_TOOL("xorriso");
   testing::TempDir dir;
   const auto files = nocloud();
   const auto iso = write_iso(dir, files);
@@ -104,7 +104,7 @@ TEST(IsoTools, XorrisoFindsAndExtractsEveryFile) {
 }
 
 TEST(IsoTools, MultiMegabyteUserDataAndNonAsciiNamesSurvive) {
-  require("xorriso");
+  KVMRUN_REQUIRE_TOOL("xorriso");
   testing::TempDir dir;
   std::string big;
   for (int i = 0; big.size() < (4U << 20U) + 123; ++i)
@@ -114,12 +114,28 @@ TEST(IsoTools, MultiMegabyteUserDataAndNonAsciiNamesSurvive) {
 }
 
 TEST(IsoTools, ADirectorySpanningSeveralSectorsIsReadCompletely) {
-  require("xorriso");
+  KVMRUN_REQUIRE_TOOL("xorriso");
   testing::TempDir dir;
   std::vector<IsoFile> files;
   for (int i = 0; i < 150; ++i)
     files.push_back({"file-with-a-fairly-long-name-" + std::to_string(i), std::to_string(i * i)});
   expect_xorriso_extracts(dir, write_iso(dir, files), files);
+}
+
+// The suite's own binary, run with a PATH that holds neither isoinfo nor xorriso: every test
+// above is reported skipped, none failed or passed.
+TEST(IsoToolsSkip, AMissingToolSkipsTheTestsThatNeedItInsteadOfFailingThem) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  const auto r =
+      run_command({"/usr/bin/env", "PATH=/nonexistent", self.string(), "--gtest_filter=IsoTools.*"},
+                  CommandOptions{std::chrono::milliseconds(30000), 1U << 20U});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_TRUE(r->success()) << r->out;
+  EXPECT_NE(r->out.find("[  SKIPPED ] 6 tests"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("[  PASSED  ] 0 tests"), std::string::npos) << r->out;
+  EXPECT_EQ(r->out.find("FAILED"), std::string::npos) << r->out;
 }
 
 } // namespace

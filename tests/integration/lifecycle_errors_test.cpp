@@ -11,7 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <map>
+#include <sstream>
+#include <stdexcept>
 
 namespace kvmrun::cli {
 namespace {
@@ -43,6 +47,7 @@ public:
   }
 
   void set_env(const std::string& name, const std::string& value) { m_env[name] = value; }
+  [[nodiscard]] std::filesystem::path state() const { return m_dir / "state"; }
   [[nodiscard]] instance::InstancePaths paths() const {
     return instance::InstancePaths{m_dir / "state" / "errs" / "web",
                                    m_env.at("KVMRUN_RUNTIME_DIR") + std::string("/errs/web")};
@@ -172,6 +177,100 @@ TEST(LifecycleErrors, AnInstanceWhoseLockIsHeldIsLeftAlone) {
   EXPECT_EQ(second.error().code(), ErrorCode::busy);
   EXPECT_NE(second.error().message().find("its lock is held, by pid 4242"), std::string::npos)
       << second.error().message();
+}
+
+// kvmrun's own files read back are input: damaged, they are errors naming the file and the
+// field (exit 10), never an abort (before: terminate, exit 134).
+TEST(LifecycleErrors, ReportOfARunWhoseSummaryIsAnEmptyObjectIsAnIoError) {
+  LabTree lab;
+  const auto run = lab.state() / "errs" / "runs" / "r1";
+  std::filesystem::create_directories(run);
+  testing::write_file(run / "summary.json", "{}");
+  const auto r = lab.run({"report", run.string()});
+  EXPECT_EQ(r.code, 10);
+  EXPECT_EQ(r.err,
+            "kvmrun: error: " + (run / "summary.json").string() +
+                ": field \"command\" is missing. Remedy: kvmrun wrote this file and reads it "
+                "back; it was damaged or edited by hand: restore it, or remove it and run "
+                "the command that writes it again\n");
+}
+
+TEST(LifecycleErrors, StatusWithAWrongTypedProvenanceFieldReportsItAndStillShowsTheLab) {
+  LabTree lab;
+  ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
+  ASSERT_EQ(lab.run({"up", "--stage", "provision"}).code, 0);
+  testing::write_file(lab.paths().provenance(),
+                      R"({"lab":"errs","instance":"web","config_hash":"c","base_digest":"d",)"
+                      R"("seed_sha256":"s","instance_id":42,"argv":[]})");
+  const auto r = lab.run({"status"});
+  EXPECT_EQ(r.code, 10) << r.err;
+  EXPECT_EQ(r.out, "lab errs\n  web  stopped\n");
+  EXPECT_NE(r.err.find("while reading the status of web: " + lab.paths().provenance().string() +
+                       ": field \"instance_id\" is a number, not a string"),
+            std::string::npos)
+      << r.err;
+  const auto json = lab.run({"status", "--json"});
+  EXPECT_EQ(json.code, 10);
+  EXPECT_EQ(json.out, R"({"lab":"errs","instances":[{"name":"web","state":"stopped","ports":[]}]})"
+                      "\n");
+}
+
+// A lock held by a process kvmrun cannot match to the instance's QEMU (another kvmrun
+// provisioning it, or anything else): down says so and deletes nothing (before, it removed the
+// lock and sockets of a QEMU that then ran on unseen).
+TEST(LifecycleErrors, DownLeavesAnInstanceWhoseLockIsHeldByAnUnmatchedProcessAlone) {
+  LabTree lab;
+  {
+    const auto held = instance::InstanceLock::acquire(lab.paths(), "web");
+    ASSERT_TRUE(held.ok()) << held.error().describe();
+    testing::write_file(lab.paths().qmp_socket(), ""); // stands for a live QEMU's socket
+    const auto down = lab.run({"down"});
+    EXPECT_EQ(down.code, 12) << down.err;
+    EXPECT_NE(down.err.find("instance 'web': its lock is held by something kvmrun cannot match "
+                            "to the instance's QEMU (the lock records pid " +
+                            std::to_string(::getpid())),
+              std::string::npos)
+        << down.err;
+    EXPECT_NE(down.err.find("nothing was changed"), std::string::npos);
+    EXPECT_TRUE(std::filesystem::exists(lab.paths().lock()));
+    EXPECT_TRUE(std::filesystem::exists(lab.paths().qmp_socket()));
+    EXPECT_TRUE(instance::probe_lock(lab.paths()).held);
+    const auto status = lab.run({"status"});
+    EXPECT_EQ(status.code, 0);
+    EXPECT_NE(status.out.find("  web  busy  lock held by pid " + std::to_string(::getpid())),
+              std::string::npos)
+        << status.out;
+    EXPECT_EQ(lab.run({"down", "--purge-disks"}).code, 12);
+  } // the holder lets go
+  const auto after = lab.run({"down"});
+  EXPECT_EQ(after.code, 0) << after.err;
+  EXPECT_EQ(after.out, "web: not running\n");
+  EXPECT_FALSE(std::filesystem::exists(lab.paths().runtime));
+}
+
+TEST(LifecycleErrors, AnUnreadableSeedIsAnErrorNotAnEmptyDigestInTheProvenance) {
+  LabTree lab;
+  ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
+  ASSERT_EQ(lab.run({"up", "--stage", "provision"}).code, 0);
+  std::filesystem::remove(lab.paths().seed());
+  std::filesystem::create_directory(lab.paths().seed()); // exists, but cannot be read
+  const auto r = lab.run({"up", "--stage", "runtime"});
+  EXPECT_EQ(r.code, 10) << r.err;
+  EXPECT_NE(r.err.find("while reading the seed of web for its provenance"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(lab.paths().provenance()));
+  EXPECT_FALSE(instance::probe_lock(lab.paths()).held) << "no QEMU was started";
+}
+
+// The top-level handler: an exception from anywhere below run_cli is one line and exit 70.
+TEST(LifecycleErrors, AnExceptionBelowTheCommandLineIsOneLineAndTheInternalExitCode) {
+  std::ostringstream out, err;
+  const CliEnvironment env{
+      [](const char*) -> const char* { throw std::runtime_error("environment unavailable"); }, 0,
+      "/", false};
+  EXPECT_EQ(run_cli({"status"}, out, err, env), 70);
+  EXPECT_EQ(err.str(), "kvmrun: internal error: environment unavailable. Remedy: this is a bug in "
+                       "kvmrun; please report it with the command line\n");
 }
 
 } // namespace
