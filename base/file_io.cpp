@@ -54,7 +54,10 @@ Status write_via_temp(const std::filesystem::path& target, std::string_view byte
   const bool sync_file = durability != Durability::regenerated;
   const std::filesystem::path dir =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".tmp-XXXXXX";
+  std::string temp = (dir / name).string();
   UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (fd.get() < 0)
     return system_error(ErrorCode::io, "creating a temporary file in " + dir.string(), errno);

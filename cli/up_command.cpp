@@ -51,11 +51,6 @@ struct Stage {
   std::vector<StageStep> steps;
 };
 const std::array<Stage, 5> stage_table{{
-    {"full",
-     {{Step::preflight, true},
-      {Step::fetch_images, true},
-      {Step::provision, true},
-      {Step::runtime, true}}},
     {"preflight", {{Step::preflight, true}}},
     {"image-cache", {{Step::fetch_images, true}}},
     {"provision", {{Step::find_images, false}, {Step::provision, true}}},
@@ -64,7 +59,23 @@ const std::array<Stage, 5> stage_table{{
       {Step::find_images, false},
       {Step::check_provisioned, false},
       {Step::runtime, true}}},
+    {"full",
+     {{Step::preflight, true},
+      {Step::fetch_images, true},
+      {Step::provision, true},
+      {Step::runtime, true}}},
 }};
+
+// "preflight, image-cache, provision, runtime or full"
+std::string stage_choices() {
+  std::string text;
+  for (std::size_t i = 0; i < stage_table.size(); ++i)
+    text += std::string(i == 0                        ? ""
+                        : i + 1 == stage_table.size() ? " or "
+                                                      : ", ") +
+            std::string(stage_table[i].name);
+  return text;
+}
 
 std::string_view step_name(Step step) {
   switch (step) {
@@ -121,7 +132,7 @@ public:
                                     [&](const Stage& st) { return st.name == stage_arg; });
     if (stage == stage_table.end())
       return fail(m_err, Error(ErrorCode::usage, "unknown stage '" + stage_arg + "'",
-                               "use preflight, image-cache, provision, runtime or full"));
+                               "use " + stage_choices()));
     if (const auto a = m_args.value("--accel")) {
       const auto parsed = host::parse_accel(*a);
       if (!parsed)

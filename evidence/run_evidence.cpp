@@ -76,7 +76,8 @@ Result<RunEvidence> RunEvidence::create(const std::filesystem::path& lab_state, 
   const auto now = std::chrono::system_clock::now();
   std::string id = iso_time(now);
   std::replace(id.begin(), id.end(), ':', '-');
-  id += "-" + std::to_string(::getpid());
+  id += '-';
+  id += std::to_string(::getpid());
   const auto runs = lab_state / "runs";
   const auto dir = runs / id;
   if (auto made = create_private_dirs(dir); !made)

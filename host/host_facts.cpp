@@ -76,11 +76,14 @@ QemuFacts gather_qemu(const HostPaths& paths) {
     return facts;
   }
   if (!out->success()) {
-    facts.error = "'" + facts.path->string() + " --version' failed" +
-                  (out->signaled ? " (signal " + std::to_string(out->signal) + ")"
-                                 : " (exit " + std::to_string(out->exit_code) + ")");
-    if (!out->err.empty())
-      facts.error += ": " + out->err.substr(0, out->err.find('\n'));
+    const std::string program = facts.path->string();
+    const std::string ended = out->signaled ? "signal " + std::to_string(out->signal)
+                                            : "exit " + std::to_string(out->exit_code);
+    facts.error = "'" + program + " --version' failed (" + ended + ")";
+    if (!out->err.empty()) {
+      const std::string first_line = out->err.substr(0, out->err.find('\n'));
+      facts.error += ": " + first_line;
+    }
     return facts;
   }
   facts.version_line = out->out.substr(0, out->out.find('\n'));

@@ -87,7 +87,10 @@ void AgentClient::start_sync(Deadline deadline) {
   m_channel.skip_until_sentinel();
   const boost::json::object request{{"execute", "guest-sync-delimited"},
                                     {"arguments", boost::json::object{{"id", m_sync_id}}}};
-  if (auto sent = m_channel.send("\xFF" + boost::json::serialize(request) + "\n"); !sent) {
+  std::string line = "\xFF"; // resets the agent's parser (docs: guest-sync-delimited)
+  line += boost::json::serialize(request);
+  line += '\n';
+  if (auto sent = m_channel.send(line); !sent) {
     m_syncing = false;
     finish_current(std::move(sent).error().add_context("synchronising with the guest agent"));
     return;

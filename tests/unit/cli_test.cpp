@@ -1,7 +1,11 @@
+// The command line as users meet it: whole outputs compared, help against its golden file.
+#include "base/file_io.hpp"
 #include "cli/cli.hpp"
 #include "tests/support/cli_in_process.hpp"
 
 #include <gtest/gtest.h>
+
+#include <regex>
 
 namespace kvmrun::cli {
 namespace {
@@ -10,83 +14,82 @@ testing::CliRun run(const std::vector<std::string>& args) {
   return testing::run_cli_in_process(args, {}, 1000, "/");
 }
 
-TEST(Cli, WithoutACommandPrintsUsageAndExitsWithTheUsageCode) {
-  const auto r = run({});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("usage: kvmrun"), std::string::npos);
+std::string golden(const std::string& name) {
+  auto text = read_file(std::filesystem::path(KVMRUN_SOURCE_DIR) / "tests" / "golden" / name);
+  EXPECT_TRUE(text.ok()) << text.error().describe();
+  return text.ok() ? *text : std::string();
 }
 
-TEST(Cli, HelpGoesToStdoutAndSucceeds) {
-  for (const auto& args : {std::vector<std::string>{"help"}, {"--help"}}) {
+TEST(Cli, HelpGoesToStdoutAndIsExactlyTheGoldenText) {
+  for (const auto& args : {std::vector<std::string>{"help"}, {"--help"}, {"up", "--help"}}) {
     const auto r = run(args);
     EXPECT_EQ(r.code, 0);
-    EXPECT_NE(r.out.find("preflight"), std::string::npos);
-    EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
+    EXPECT_EQ(r.out, golden("help.txt")) << args.front();
+    EXPECT_EQ(r.err, "");
   }
 }
 
-TEST(Cli, VersionListsEveryLinkedLibrary) {
-  const auto r = run({"--version"});
-  EXPECT_EQ(r.code, 0);
-  for (const char* name : {"kvmrun ", "libcurl ", "OpenSSL ", "Boost 1.81", "toml++ ", "zlib "})
-    EXPECT_NE(r.out.find(name), std::string::npos) << name;
+TEST(Cli, WithoutACommandPrintsTheUsageToStderrAndExitsWithTheUsageCode) {
+  const auto r = run({});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, golden("help.txt"));
 }
 
-TEST(Cli, AnUnknownCommandIsAUsageErrorNamingIt) {
-  const auto r = run({"launch"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("unknown command 'launch'"), std::string::npos);
+TEST(Cli, VersionListsKvmrunThenEveryLinkedLibraryOnALineOfItsOwn) {
+  for (const auto& args : {std::vector<std::string>{"--version"}, {"version"}}) {
+    const auto r = run(args);
+    EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(std::regex_match(r.out, std::regex("kvmrun [0-9]+\\.[0-9]+\\.[0-9]+\n"
+                                                   "  libcurl [^\n]+\n"
+                                                   "  OpenSSL [^\n]+\n"
+                                                   "  Boost 1\\.81\\.[0-9]+\n"
+                                                   "  toml\\+\\+ [0-9.]+\n"
+                                                   "  zlib [0-9.]+\n")))
+        << r.out;
+  }
 }
 
-TEST(Cli, AnUnknownOptionIsAUsageErrorNamingIt) {
-  const auto r = run({"preflight", "--jsn"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("unknown option '--jsn'"), std::string::npos);
-}
+struct UsageCase {
+  std::vector<std::string> args;
+  std::string err;
+};
 
-TEST(Cli, AnUnknownAcceleratorIsAUsageErrorWithTheChoices) {
-  const auto r = run({"preflight", "--accel", "hvf"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("unknown accelerator 'hvf'"), std::string::npos);
-  EXPECT_NE(r.err.find("auto, kvm or tcg"), std::string::npos);
-}
-
-TEST(Cli, AnOptionMissingItsValueIsAUsageError) {
-  const auto r = run({"preflight", "--accel"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("needs a value"), std::string::npos);
-}
-
-TEST(Cli, ASwitchGivenAValueIsAUsageError) {
-  const auto r = run({"preflight", "--json=yes"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("takes no value"), std::string::npos);
-}
-
-TEST(Cli, PreflightRejectsStrayArguments) {
-  const auto r = run({"preflight", "extra"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("'extra'"), std::string::npos);
-}
-
-} // namespace
-} // namespace kvmrun::cli
-
-namespace kvmrun::cli {
-namespace {
-
-TEST(CliSeed, NeedsExactlyOneInstanceAndAnOutput) {
-  EXPECT_EQ(run({"seed"}).code, 2);
-  EXPECT_EQ(run({"seed", "a", "b", "-o", "x"}).code, 2);
-  const auto r = run({"seed", "a"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("needs -o FILE.iso"), std::string::npos);
-}
-
-TEST(CliSeed, OptionsOfOtherCommandsAreRefused) {
-  const auto r = run({"seed", "a", "-o", "x", "--accel", "kvm"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("'seed' does not take --accel"), std::string::npos);
+TEST(Cli, UsageMistakesAreOneLineWithTheUsageCode) {
+  const std::vector<UsageCase> cases{
+      {{"launch"}, "kvmrun: error: unknown command 'launch'. Remedy: see 'kvmrun help'\n"},
+      {{"preflight", "--jsn"},
+       "kvmrun: error: unknown option '--jsn'. Remedy: see 'kvmrun help' for the options of each "
+       "command\n"},
+      {{"preflight", "--accel", "hvf"},
+       "kvmrun: error: unknown accelerator 'hvf'. Remedy: use auto, kvm or tcg\n"},
+      {{"preflight", "--accel"}, "kvmrun: error: option '--accel' needs a value\n"},
+      {{"preflight", "--json=yes"}, "kvmrun: error: option '--json' takes no value\n"},
+      {{"preflight", "extra"}, "kvmrun: error: preflight takes no arguments, got 'extra'\n"},
+      {{"seed"},
+       "kvmrun: error: seed takes one instance name. Remedy: kvmrun seed INSTANCE -o FILE.iso\n"},
+      {{"seed", "a", "b", "-o", "x"},
+       "kvmrun: error: seed takes one instance name. Remedy: kvmrun seed INSTANCE -o FILE.iso\n"},
+      {{"seed", "a"}, "kvmrun: error: seed needs -o FILE.iso (or --print)\n"},
+      {{"seed", "a", "-o", "x", "--accel", "kvm"},
+       "kvmrun: error: 'seed' does not take --accel. Remedy: see 'kvmrun help'\n"},
+      {{"version", "--json"},
+       "kvmrun: error: 'version' does not take --json. Remedy: see 'kvmrun help'\n"},
+      {{"disk", "info"},
+       "kvmrun: error: usage: kvmrun disk overlay BASE OUT | disk create OUT SIZE | disk info "
+       "FILE\n"},
+      {{"disk", "create", "x.qcow2", "ten"},
+       "kvmrun: error: 'ten' is not a size. Remedy: write it like 10GiB\n"},
+      {{"up", "--stage", "boot"},
+       "kvmrun: error: unknown stage 'boot'. Remedy: use preflight, image-cache, provision, "
+       "runtime or full\n"},
+  };
+  for (const auto& c : cases) {
+    const auto r = run(c.args);
+    EXPECT_EQ(r.code, 2) << c.args.front();
+    EXPECT_EQ(r.err, c.err);
+    EXPECT_EQ(r.out, "");
+  }
 }
 
 } // namespace
