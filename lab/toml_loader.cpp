@@ -120,10 +120,23 @@ void read_users(Scope& ci, const std::string& lab, const std::string& instance, 
         u.wrong_type(*sudo_node, sudo_path, "true, false or a sudoers rule");
     }
     user.ssh_authorized_keys = u.strings("ssh_authorized_keys");
+    auto scheme = seeds::PasswordScheme::sha512;
+    const auto [scheme_node, scheme_path] = u.find("password_scheme");
+    if (auto text = u.checked_string(
+            "password_scheme",
+            [](std::string_view t) { return seeds::parse_password_scheme(t).has_value(); },
+            "expected \"sha512\" (the default, for any guest) or \"yescrypt\""))
+      scheme = *seeds::parse_password_scheme(*text);
     const auto [pw_node, pw_path] = u.find("password");
-    if (auto pw = u.string("password"))
-      user.password_hash =
-          seeds::sha512_crypt(*pw, seeds::derived_salt(lab + "/" + instance + "/" + user.name));
+    if (auto pw = u.string("password")) {
+      auto hashed = seeds::hash_password(*pw, scheme, lab + "/" + instance + "/" + user.name);
+      if (hashed)
+        user.password_hash = *hashed;
+      else
+        u.problem(*pw_node, pw_path, hashed.error().message());
+    } else if (scheme_node != nullptr && pw_node == nullptr) {
+      u.problem(*scheme_node, scheme_path, "applies to password, which this user does not have");
+    }
     const auto [hash_node, hash_path] = u.find("password_hash");
     if (auto hash = u.string("password_hash")) {
       if (!seeds::looks_like_crypt_hash(*hash))

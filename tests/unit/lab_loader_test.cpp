@@ -208,6 +208,18 @@ TEST(LabLoader, PasswordsAreHashedAndPlainTextNeedsAnExplicitSetting) {
   EXPECT_TRUE(ann.plain_password.empty());
   EXPECT_TRUE(hashed.instances[0].warnings.empty());
 
+  const auto yes = parse_ok(lab + "[[instances.web.cloud_init.users]]\nname = \"ann\"\n"
+                                  "password = \"s3cret\"\npassword_scheme = \"yescrypt\"\n");
+  EXPECT_EQ(yes.instances[0].seed.users[0].password_hash.rfind("$y$", 0), 0U);
+  const auto bad_scheme = parse_error(lab + "[[instances.web.cloud_init.users]]\nname = \"ann\"\n"
+                                            "password = \"s3cret\"\npassword_scheme = \"md5\"\n");
+  EXPECT_TRUE(has(bad_scheme, "users[0].password_scheme: expected \"sha512\" (the default, for "
+                              "any guest) or \"yescrypt\", got \"md5\""))
+      << bad_scheme;
+  const auto lone_scheme = parse_error(lab + "[[instances.web.cloud_init.users]]\nname = \"ann\"\n"
+                                             "password_scheme = \"yescrypt\"\n");
+  EXPECT_TRUE(has(lone_scheme, "users[0].password_scheme: applies to password")) << lone_scheme;
+
   const auto e = parse_error(
       lab + "[[instances.web.cloud_init.users]]\nname = \"ann\"\nplain_password = \"s3cret\"\n");
   EXPECT_TRUE(has(e, "users[0].plain_password: a plain-text password would be stored")) << e;
