@@ -158,5 +158,19 @@ TEST(QemuArgv, ForwardsAreBoundToLoopbackUnlessTheLabSaysOtherwise) {
   EXPECT_EQ(user_netdev({f}), "user,id=net0,hostfwd=tcp:0.0.0.0:2222-:22");
 }
 
+TEST(QemuName, OnlyTheExactNameOptionOfThisLabAndInstanceMatches) {
+  using namespace std::string_literals;
+  const std::string argv = "qemu-system-x86_64\0-name\0"s + name_option("lab", "web") + "\0-m\0"s;
+  EXPECT_EQ(name_option("lab", "web"), "guest=lab/web,debug-threads=on");
+  EXPECT_TRUE(names_instance(argv, "lab", "web"));
+  EXPECT_FALSE(names_instance(argv, "lab", "we"));
+  EXPECT_FALSE(names_instance(argv, "la", "b/web"));
+  EXPECT_FALSE(names_instance(argv, "other", "web"));
+  // The same text elsewhere on the command line (a path, an argument to another option).
+  EXPECT_FALSE(
+      names_instance("qemu\0-append\0"s + name_option("lab", "web") + "\0"s, "lab", "web"));
+  EXPECT_FALSE(names_instance("", "lab", "web"));
+}
+
 } // namespace
 } // namespace kvmrun::instance
