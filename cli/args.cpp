@@ -45,4 +45,14 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args,
   return parsed;
 }
 
+Result<host::Accel> accel_option(const ParsedArgs& args) {
+  const auto text = args.value("--accel");
+  if (!text)
+    return host::Accel::automatic;
+  const auto accel = host::parse_accel(*text);
+  if (!accel)
+    return Error(ErrorCode::usage, "unknown accelerator '" + *text + "'", "use auto, kvm or tcg");
+  return *accel;
+}
+
 } // namespace kvmrun::cli

@@ -3,6 +3,7 @@
 
 #include "base/error.hpp"
 #include "base/result.hpp"
+#include "host/preflight.hpp"
 
 #include <functional>
 #include <map>
@@ -38,6 +39,9 @@ struct OptionSpec {
 // `options`: an unknown one, a missing value or a value given to a switch is a usage error.
 [[nodiscard]] Result<ParsedArgs> parse_args(const std::vector<std::string>& args,
                                             std::span<const OptionSpec> options);
+
+// --accel auto|kvm|tcg (auto when absent); a usage error naming the choices otherwise.
+[[nodiscard]] Result<host::Accel> accel_option(const ParsedArgs& args);
 
 // Prints "kvmrun: error: ..." and returns the error class's exit code.
 inline int fail(std::ostream& err, const Error& error) {

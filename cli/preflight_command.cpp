@@ -10,16 +10,11 @@ int run_preflight(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   if (!args.positional.empty())
     return fail(err, Error(ErrorCode::usage,
                            "preflight takes no arguments, got '" + args.positional.front() + "'"));
-  host::Accel accel = host::Accel::automatic;
-  if (const auto text = args.value("--accel")) {
-    const auto parsed = host::parse_accel(*text);
-    if (!parsed)
-      return fail(err, Error(ErrorCode::usage, "unknown accelerator '" + *text + "'",
-                             "use auto, kvm or tcg"));
-    accel = *parsed;
-  }
+  const auto accel = accel_option(args);
+  if (!accel)
+    return fail(err, accel.error());
   const host::PreflightReport report =
-      host::evaluate_preflight(host::gather_host_facts(host_paths(env)), accel);
+      host::evaluate_preflight(host::gather_host_facts(host_paths(env)), *accel);
   out << (args.has("--json") ? render_json(report) : render_text(report));
   return report.ok() ? 0 : exit_code(ErrorCode::host);
 }

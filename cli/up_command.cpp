@@ -133,13 +133,10 @@ public:
     if (stage == stage_table.end())
       return fail(m_err, Error(ErrorCode::usage, "unknown stage '" + stage_arg + "'",
                                "use " + stage_choices()));
-    if (const auto a = m_args.value("--accel")) {
-      const auto parsed = host::parse_accel(*a);
-      if (!parsed)
-        return fail(m_err, Error(ErrorCode::usage, "unknown accelerator '" + *a + "'",
-                                 "use auto, kvm or tcg"));
-      m_accel = *parsed;
-    }
+    const auto accel = accel_option(m_args);
+    if (!accel)
+      return fail(m_err, accel.error());
+    m_accel = *accel;
     m_dry = m_args.has("--dry-run");
     m_attach = m_args.has("--attach");
     if (m_dry && m_attach)
