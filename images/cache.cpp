@@ -1,10 +1,11 @@
 #include "images/cache.hpp"
 
+#include "base/json_record.hpp"
+
 #include "base/file_io.hpp"
 #include "base/unique_fd.hpp"
 
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fcntl.h>
@@ -66,16 +67,14 @@ CacheEntry read_entry(const std::string& name, const std::filesystem::path& file
   CacheEntry e{name, digest, format, file, 0, "", 0};
   std::error_code ec;
   e.size = std::filesystem::file_size(file, ec);
-  auto meta = read_file(file.string() + ".json", 1U << 16U);
-  if (meta) {
-    boost::system::error_code jec;
-    const auto doc = boost::json::parse(*meta, jec);
-    if (!jec && doc.is_object()) {
-      if (const auto* url = doc.as_object().if_contains("url"); url && url->is_string())
-        e.url = std::string(url->as_string());
-      if (const auto* at = doc.as_object().if_contains("fetched_at"); at && at->is_int64())
-        e.fetched_at = at->as_int64();
-    }
+  // The record only says where the verified file came from and when: a missing or damaged one
+  // is recovered from (no URL, the file's time) rather than refused; the file's own name holds
+  // the digest that matters.
+  if (const auto meta = JsonRecord::load(file.string() + ".json", 1U << 16U)) {
+    if (auto url = meta->string("url"))
+      e.url = *url;
+    if (auto at = meta->integer("fetched_at"))
+      e.fetched_at = *at;
   }
   if (e.fetched_at == 0) {
     struct stat st {};

@@ -160,6 +160,21 @@ TEST_F(ImageCacheTest, FetchesVerifiesAndStoresAReadOnlyFileNamedByItsDigest) {
   EXPECT_EQ(cache.list()[0].url, servers().http + "/ok/disk.raw");
 }
 
+TEST_F(ImageCacheTest, ADamagedSourceRecordIsRecoveredFromNotAnAbort) {
+  auto r = cache.fetch(source(servers().http + "/ok/disk.raw"));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  const auto record = r->entry.file.string() + ".json";
+  for (const std::string damaged : {"", "{\"url\": 42, \"fetched_at\": \"soon\"}", "[1,", "{}"}) {
+    std::filesystem::remove(record);
+    testing::write_file(record, damaged);
+    const auto entries = cache.list();
+    ASSERT_EQ(entries.size(), 1U) << damaged;
+    EXPECT_EQ(entries[0].url, "") << damaged;
+    EXPECT_GT(entries[0].fetched_at, 0) << "falls back to the file's time";
+    EXPECT_TRUE(cache.verify(entries[0]).ok);
+  }
+}
+
 TEST_F(ImageCacheTest, HttpsWithTheRightCaWorksAndWithoutItFailsVerification) {
   ASSERT_TRUE(cache.fetch(source(servers().https + "/ok/disk.raw")).ok());
   testing::TempDir other;
