@@ -22,9 +22,18 @@ std::string guest_disk_device(std::string_view disk_name) {
   return "/dev/disk/by-id/virtio-" + std::string(disk_name);
 }
 
-std::string deterministic_mac(std::string_view lab, std::string_view instance) {
-  const std::string d =
-      digest(DigestAlgorithm::sha256, std::string(lab) + "/" + std::string(instance));
+const SegmentSpec* LabSpec::find_network(std::string_view network_name) const {
+  const auto it = std::find_if(networks.begin(), networks.end(),
+                               [&](const SegmentSpec& n) { return n.name == network_name; });
+  return it == networks.end() ? nullptr : &*it;
+}
+
+std::string deterministic_mac(std::string_view lab, std::string_view instance,
+                              std::string_view network) {
+  std::string what = std::string(lab) + "/" + std::string(instance);
+  if (!network.empty())
+    what += "/" + std::string(network);
+  const std::string d = digest(DigestAlgorithm::sha256, what);
   return "52:54:00:" + to_hex(d.substr(0, 1)) + ":" + to_hex(d.substr(1, 1)) + ":" +
          to_hex(d.substr(2, 1));
 }

@@ -61,6 +61,26 @@ struct Timeouts {
   std::chrono::milliseconds shutdown{60'000};      // each step of the stop ladder
 };
 
+// A lab network: a private layer-2 segment ([networks.NAME]) that the instances attached to it
+// share, switched by kvmrun itself (network/), with no root, bridge or tap.
+struct SegmentSpec {
+  std::string name;             // also the guest's interface name (at most 12 characters)
+  std::string subnet;           // "192.168.122.0/24", as written
+  std::uint32_t base = 0;       // the subnet's network address (host byte order)
+  unsigned prefix = 24;         // 8 to 30
+  std::string gateway;          // optional; a route through it only when given
+  std::uint32_t first_line = 0; // where it was declared: networks keep their file order
+};
+
+// One instance's NIC on a lab network.
+struct Attachment {
+  std::string network;
+  std::string address;                // "192.168.122.10" (the prefix is the network's)
+  std::string mac;                    // given, or deterministic_mac(lab, instance, network)
+  std::string path;                   // "instances.node-1.networks[0]", for messages
+  std::uint32_t line = 0, column = 0; // where it was written
+};
+
 struct InstanceSpec {
   std::string name;
   std::string image;
@@ -69,6 +89,8 @@ struct InstanceSpec {
   std::optional<std::uint64_t> disk_bytes; // absent: the base image's size
   std::vector<ExtraDisk> disks;
   std::vector<PortForward> forwards;
+  bool user_network = true;            // the user-mode NIC (forwards, outbound access)
+  std::vector<Attachment> attachments; // NICs on lab networks, in the order given
   Timeouts timeouts;
   seeds::SeedSpec seed; // cloud-init: users, network (with the MAC), disks, commands, ...
   std::vector<std::string> warnings;
@@ -79,17 +101,21 @@ struct LabSpec {
   std::string source;      // file name, or "<built-in default lab>"
   std::string config_hash; // sha256 of the definition's text
   std::map<std::string, ImageSpec> images;
+  std::vector<SegmentSpec> networks;   // in file order
   std::vector<InstanceSpec> instances; // in file order
 
   // The instance called `instance_name`; ErrorCode::config naming the lab's instances when
   // there is none: the one wording of "no such instance" for every command.
   [[nodiscard]] Result<const InstanceSpec*> find_instance(std::string_view instance_name) const;
+  [[nodiscard]] const SegmentSpec* find_network(std::string_view network_name) const;
 };
 
 // The device path an extra disk has inside the guest (virtio-blk with serial=<name>).
 [[nodiscard]] std::string guest_disk_device(std::string_view disk_name);
 
-// 52:54:00 (QEMU's prefix) and three bytes of sha256("<lab>/<instance>").
-[[nodiscard]] std::string deterministic_mac(std::string_view lab, std::string_view instance);
+// 52:54:00 (QEMU's prefix) and three bytes of sha256("<lab>/<instance>"), or, for a NIC on a
+// lab network, of sha256("<lab>/<instance>/<network>").
+[[nodiscard]] std::string deterministic_mac(std::string_view lab, std::string_view instance,
+                                            std::string_view network = {});
 
 } // namespace kvmrun::lab

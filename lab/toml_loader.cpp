@@ -9,6 +9,7 @@
 #include "lab/values.hpp"
 #include "seeds/password.hpp"
 // After every other header: it lifts NDEBUG for toml++'s precondition checks.
+#include "lab/network_loader.hpp"
 #include "lab/toml_scope.hpp"
 
 #include <cctype>
@@ -339,6 +340,7 @@ InstanceSpec read_instance(Problems& problems, const std::string& lab, const std
   read_disks(s, inst);
   read_forwards(s, inst);
   read_network(s.table("network"), lab, inst);
+  read_attachments(s, lab, inst);
   read_cloud_init(s.table("cloud_init"), lab, inst);
   read_timeouts(s.table("timeouts"), inst.timeouts);
   s.finish();
@@ -502,6 +504,8 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
       lab.images.emplace(name, std::move(spec));
     }
 
+  read_networks(top, root, problems, lab);
+
   const toml::table* defaults = nullptr;
   if (const toml::node* d = root.get("defaults")) {
     defaults = d->as_table();
@@ -534,6 +538,8 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
     }
     if (problems.empty())
       cross_checks(problems, root, lab);
+    if (problems.empty())
+      check_networks(problems, root, lab);
   }
   top.finish();
   if (!problems.empty())

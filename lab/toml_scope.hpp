@@ -66,6 +66,13 @@ public:
                         std::to_string(where.begin.column) + ": " + std::string(path) + ": " +
                         std::string(what));
   }
+  // At a position recorded earlier (a spec keeps where a value was written).
+  void add_at(std::uint32_t line, std::uint32_t column, std::string_view path,
+              std::string_view what) {
+    m_items.emplace(std::make_pair(line, column), m_source + ":" + std::to_string(line) + ":" +
+                                                      std::to_string(column) + ": " +
+                                                      std::string(path) + ": " + std::string(what));
+  }
   [[nodiscard]] bool empty() const { return m_items.empty(); }
   [[nodiscard]] Error error() const {
     std::string text = std::to_string(m_items.size()) + " problem" +

@@ -158,6 +158,27 @@ bool is_loopback_ipv4(std::string_view text) {
   return is_valid_ipv4(text) && text.substr(0, 4) == "127.";
 }
 
+std::optional<std::uint32_t> parse_ipv4(std::string_view text) {
+  if (!is_valid_ipv4(text))
+    return std::nullopt;
+  std::uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto dot = text.find('.');
+    value = (value << 8U) | static_cast<std::uint32_t>(*parse_uint(text.substr(0, dot)));
+    text.remove_prefix(dot == std::string_view::npos ? text.size() : dot + 1);
+  }
+  return value;
+}
+
+std::string format_ipv4(std::uint32_t a) {
+  return std::to_string(a >> 24U) + "." + std::to_string((a >> 16U) & 0xFFU) + "." +
+         std::to_string((a >> 8U) & 0xFFU) + "." + std::to_string(a & 0xFFU);
+}
+
+std::uint32_t ipv4_mask(unsigned prefix) {
+  return prefix == 0 ? 0U : ~std::uint32_t{0} << (32U - std::min(prefix, 32U));
+}
+
 std::optional<HexDigest> parse_checksum(std::string_view text) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos)

@@ -31,6 +31,11 @@ namespace kvmrun::lab {
 // "10.0.2.20/24" with a prefix from 1 to 32.
 [[nodiscard]] bool is_valid_ipv4_cidr(std::string_view text);
 [[nodiscard]] bool is_loopback_ipv4(std::string_view text);
+// A dotted-quad IPv4 address as a number (host byte order), and back.
+[[nodiscard]] std::optional<std::uint32_t> parse_ipv4(std::string_view text);
+[[nodiscard]] std::string format_ipv4(std::uint32_t address);
+// The netmask of a prefix length (0 to 32).
+[[nodiscard]] std::uint32_t ipv4_mask(unsigned prefix);
 
 // "sha256:<64 hex>" or "sha512:<128 hex>".
 [[nodiscard]] std::optional<HexDigest> parse_checksum(std::string_view text);

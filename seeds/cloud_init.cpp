@@ -84,12 +84,31 @@ object write_file_object(const WriteFileSpec& f) {
   return o;
 }
 
+// /etc/hosts as Debian's cloud-init template writes it, then the lab's members.
+std::string hosts_file(const SeedSpec& s) {
+  std::string text = "# written by kvmrun: this instance and its lab's members\n"
+                     "127.0.0.1 localhost\n"
+                     "127.0.1.1 " +
+                     s.hostname +
+                     "\n"
+                     "::1 localhost ip6-localhost ip6-loopback\n"
+                     "ff02::1 ip6-allnodes\n"
+                     "ff02::2 ip6-allrouters\n";
+  for (const auto& h : s.hosts) {
+    text += h.address;
+    for (const auto& n : h.names)
+      text += " " + n;
+    text += "\n";
+  }
+  return text;
+}
+
 // `instance_id` is empty for the rendering the instance-id is computed from.
 object user_data_document(const SeedSpec& s, const std::string& instance_id) {
   object doc;
   doc["hostname"] = s.hostname;
   doc["preserve_hostname"] = false;
-  doc["manage_etc_hosts"] = true;
+  doc["manage_etc_hosts"] = s.hosts.empty();
   if (!s.users.empty()) {
     array users;
     for (const auto& u : s.users)
@@ -111,11 +130,15 @@ object user_data_document(const SeedSpec& s, const std::string& instance_id) {
     doc["packages"] = strings(s.packages);
   if (!s.bootcmd.empty())
     doc["bootcmd"] = strings(s.bootcmd);
-  if (!s.write_files.empty()) {
-    array files;
-    for (const auto& f : s.write_files)
-      files.push_back(write_file_object(f));
-    doc["write_files"] = std::move(files);
+  std::vector<WriteFileSpec> files = s.write_files;
+  if (!s.hosts.empty())
+    files.insert(files.begin(),
+                 WriteFileSpec{"/etc/hosts", hosts_file(s), "0644", "root:root", false, false});
+  if (!files.empty()) {
+    array list;
+    for (const auto& f : files)
+      list.push_back(write_file_object(f));
+    doc["write_files"] = std::move(list);
   }
   array fs_setup, mounts;
   for (const auto& d : s.disks) {
@@ -148,7 +171,7 @@ object user_data_document(const SeedSpec& s, const std::string& instance_id) {
   return doc;
 }
 
-object network_document(const NetworkSpec& n) {
+object user_nic(const NetworkSpec& n) {
   // The interface is matched by MAC and named eth0: cloud-init 22.4's networkd renderer writes the
   // ethernets key as the interface's Name, so the key and set-name must agree with the real name.
   object nic{{"match", object{{"macaddress", n.mac}}}, {"set-name", "eth0"}};
@@ -168,7 +191,28 @@ object network_document(const NetworkSpec& n) {
       nic["nameservers"] = std::move(ns);
     }
   }
-  return object{{"version", 2}, {"ethernets", object{{"eth0", std::move(nic)}}}};
+  return nic;
+}
+
+// A NIC on a lab network: named after it (set-name, as for eth0), static, and a default route
+// through the network's gateway only behind the user-mode NIC's (a higher metric).
+object segment_nic(const SegmentNicSpec& n) {
+  object nic{{"match", object{{"macaddress", n.mac}}},
+             {"set-name", n.name},
+             {"dhcp4", false},
+             {"addresses", array{n.address}}};
+  if (!n.gateway.empty())
+    nic["routes"] = array{object{{"to", "0.0.0.0/0"}, {"via", n.gateway}, {"metric", 200}}};
+  return nic;
+}
+
+object network_document(const SeedSpec& s) {
+  object ethernets;
+  if (s.user_nic)
+    ethernets["eth0"] = user_nic(s.network);
+  for (const auto& n : s.segment_nics)
+    ethernets[n.name] = segment_nic(n);
+  return object{{"version", 2}, {"ethernets", std::move(ethernets)}};
 }
 
 } // namespace
@@ -178,7 +222,7 @@ Result<SeedDocuments> render_seed(const SeedSpec& spec) {
   docs.user_data = "#cloud-config\n";
   if (auto status = append_yaml(user_data_document(spec, {}), docs.user_data); !status)
     return std::move(status).error().add_context("rendering user-data of " + spec.name);
-  if (auto status = append_yaml(network_document(spec.network), docs.network_config); !status)
+  if (auto status = append_yaml(network_document(spec), docs.network_config); !status)
     return std::move(status).error().add_context("rendering network-config of " + spec.name);
 
   // The instance-id changes whenever anything cloud-init acts on changes, so it runs again.

@@ -50,6 +50,20 @@ struct NetworkSpec {
   std::vector<std::string> search;
 };
 
+// A NIC on a lab network: matched by MAC, named after its network, with a static address.
+struct SegmentNicSpec {
+  std::string name;    // the interface name the guest gives it (set-name)
+  std::string mac;     // lower case
+  std::string address; // CIDR, e.g. 192.168.122.10/24
+  std::string gateway; // optional: a default route through it, behind the user-mode NIC's
+};
+
+// One line of the guest's /etc/hosts: an address and the names that resolve to it.
+struct HostEntry {
+  std::string address;
+  std::vector<std::string> names;
+};
+
 struct AptSourceSpec {
   std::string name;   // file name under sources.list.d
   std::string source; // a "deb ..." line
@@ -77,7 +91,12 @@ struct SeedSpec {
   std::vector<std::string> runcmd;
   std::vector<WriteFileSpec> write_files;
   std::vector<DiskSpec> disks;
+  bool user_nic = true; // the user-mode NIC (eth0), described by `network`
   NetworkSpec network;
+  std::vector<SegmentNicSpec> segment_nics;
+  // The lab's members: when present, /etc/hosts is written with them (and cloud-init's
+  // manage_etc_hosts, which would rewrite it at every boot, is off).
+  std::vector<HostEntry> hosts;
 };
 
 struct SeedDocuments {
