@@ -1,6 +1,7 @@
 // `kvmrun status [INSTANCE...] [--json]`: state, pid, uptime, ports and provenance of the lab's
 // instances, found through their locks and QMP sockets (so it works after kvmrun itself was
 // restarted). A damaged provenance record is reported (exit 10); the rest is still shown.
+#include "base/lock_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
 #include "instance/provenance.hpp"
@@ -91,7 +92,7 @@ int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       break;
     case instance::Liveness::State::foreign:
       s.state = "busy";
-      s.holder = live.pid ? instance::describe_pid(*live.pid) : "an unknown process";
+      s.holder = live.pid ? describe_pid(*live.pid) : "an unknown process";
       break;
     case instance::Liveness::State::stopped:
       s.state = std::filesystem::exists(paths.disk(), ec) ? "stopped" : "not provisioned";

@@ -1,5 +1,7 @@
 #include "instance/qemu_argv.hpp"
 
+#include "base/lock_file.hpp"
+
 namespace kvmrun::instance {
 
 namespace {
@@ -50,17 +52,7 @@ std::string name_option(std::string_view lab, std::string_view instance) {
 }
 
 bool names_instance(std::string_view cmdline, std::string_view lab, std::string_view instance) {
-  const std::string wanted = name_option(lab, instance);
-  bool after_name = false;
-  while (!cmdline.empty()) {
-    const auto end = cmdline.find('\0');
-    const auto arg = cmdline.substr(0, end);
-    if (after_name && arg == wanted)
-      return true;
-    after_name = arg == "-name";
-    cmdline = end == std::string_view::npos ? std::string_view() : cmdline.substr(end + 1);
-  }
-  return false;
+  return cmdline_has(cmdline, "-name", name_option(lab, instance));
 }
 
 std::string user_netdev(const std::vector<lab::PortForward>& forwards) {

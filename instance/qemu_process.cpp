@@ -96,8 +96,7 @@ Liveness probe_instance(const InstancePaths& paths, std::string_view lab,
     return live;
   live.state = Liveness::State::foreign;
   if (lock.pid) {
-    const auto cmdline = read_file("/proc/" + std::to_string(*lock.pid) + "/cmdline", 1U << 20U);
-    if (cmdline && names_instance(*cmdline, lab, instance))
+    if (names_instance(read_cmdline(*lock.pid), lab, instance))
       live.state = Liveness::State::running;
   }
   return live;

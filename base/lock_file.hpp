@@ -1,0 +1,48 @@
+// A lock file: an flock held for as long as its holder lives (a process, or a QEMU that
+// inherited the descriptor), recording the holder's pid. Taking it creates the file; a lock
+// taken on a file that was removed meanwhile is retaken on the new file, so two holders can
+// never both believe they hold it. Only whoever holds it removes the file.
+#pragma once
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+namespace kvmrun {
+
+class LockFile {
+public:
+  // Takes the lock at `path` (its directory must exist) and records this process's pid.
+  // ErrorCode::busy when it is held: "<what> is running or another kvmrun is starting it (its
+  // lock is held, by pid N (comm))".
+  [[nodiscard]] static Result<LockFile> acquire(const std::filesystem::path& path,
+                                                const std::string& what);
+  [[nodiscard]] int fd() const { return m_fd.get(); }
+  [[nodiscard]] Status record_pid(pid_t pid);
+
+private:
+  explicit LockFile(UniqueFd fd) : m_fd(std::move(fd)) {}
+  UniqueFd m_fd;
+};
+
+struct LockState {
+  bool held = false;        // by a live process
+  std::optional<pid_t> pid; // what the file records
+};
+// Read-only: whether the lock is held now. A missing file means free.
+[[nodiscard]] LockState probe_lock_file(const std::filesystem::path& path);
+
+// "pid 1234 (qemu-system-x86)", or "pid 1234 (gone)", from /proc: who a recorded pid is.
+[[nodiscard]] std::string describe_pid(pid_t pid);
+
+// /proc/<pid>/cmdline: the process's arguments, separated by NUL bytes ("" when it is gone).
+[[nodiscard]] std::string read_cmdline(pid_t pid);
+// Whether such an argument list has `value` right after `option`. Pure.
+[[nodiscard]] bool cmdline_has(std::string_view cmdline, std::string_view option,
+                               std::string_view value);
+
+} // namespace kvmrun
