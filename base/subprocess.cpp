@@ -10,8 +10,10 @@
 #include <boost/process/v2/src.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -247,6 +249,25 @@ Result<pid_t> spawn_background(const std::vector<std::string>& argv,
   const pid_t pid = proc.id();
   proc.detach();
   return pid;
+}
+
+bool wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  bool exited = false;
+  if (pidfd >= 0) {
+    pollfd pfd{pidfd, POLLIN, 0};
+    int r = 0;
+    do {
+      r = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+    } while (r < 0 && errno == EINTR);
+    exited = r > 0;
+    ::close(pidfd);
+  } else {
+    exited = errno == ESRCH;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, WNOHANG); // reap our own child; ECHILD for anyone else's
+  return exited;
 }
 
 } // namespace kvmrun

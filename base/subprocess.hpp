@@ -54,6 +54,10 @@ struct BackgroundOptions {
 [[nodiscard]] Result<pid_t> spawn_background(const std::vector<std::string>& argv,
                                              const BackgroundOptions& options);
 
+// Waits (on a pidfd, no polling) until `pid` has exited, reaping it if it is our child. True
+// if it exited within `timeout`.
+bool wait_exit(pid_t pid, std::chrono::milliseconds timeout);
+
 // The first executable `name` in the ':'-separated `search_path` (PATH semantics).
 [[nodiscard]] std::optional<std::filesystem::path> find_executable(std::string_view name,
                                                                    std::string_view search_path);

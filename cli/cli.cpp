@@ -15,7 +15,7 @@ namespace kvmrun::cli {
 namespace {
 
 // Every option kvmrun knows; each command accepts the ones its table row lists.
-constexpr std::array<OptionSpec, 18> option_table{{
+constexpr auto option_table = std::to_array<OptionSpec>({
     {"--json", false},
     {"--accel", true},
     {"--help", false},
@@ -34,9 +34,9 @@ constexpr std::array<OptionSpec, 18> option_table{{
     {"--purge-disks", false},
     {"--follow", false},
     {"--timeout", true},
-}};
+});
 
-enum class Section { lifecycle, tools };
+enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
 
 struct Command {
   std::string_view name;
@@ -50,7 +50,7 @@ int run_help(const ParsedArgs& args, std::ostream& out, std::ostream& err,
              const CliEnvironment& env);
 
 // The one list of commands: dispatch, accepted options and `kvmrun help` all follow it.
-const std::array<Command, 15> command_table{{
+const auto command_table = std::to_array<Command>({
     {"up",
      Section::lifecycle,
      {"--config", "--stage", "--accel", "--dry-run", "--attach"},
@@ -170,7 +170,9 @@ const std::array<Command, 15> command_table{{
      R"(  help               this text
 )",
      &run_help},
-}};
+    // A lab network's switch, which `up` starts (network/switch.hpp).
+    {"switch", Section::internal, {}, "", &run_switch},
+});
 
 constexpr std::string_view usage_head = R"(usage: kvmrun COMMAND [OPTIONS]
 

@@ -18,6 +18,7 @@ struct CliEnvironment {
   uid_t uid = 0;
   std::filesystem::path working_dir; // where kvmrun.toml is looked for
   bool stderr_is_terminal = false;   // progress bars only on a terminal
+  std::filesystem::path self;        // this kvmrun binary, which runs a lab's switches
 };
 
 // The host paths preflight looks at, with KVMRUN_QEMU and PATH from the environment.

@@ -28,5 +28,6 @@ CommandFn run_disk;
 CommandFn run_image;
 CommandFn run_qmp;
 CommandFn run_version;
+CommandFn run_switch;
 
 } // namespace kvmrun::cli

@@ -1,6 +1,7 @@
 // `kvmrun console INSTANCE [--follow]`: the serial console log, or (--follow) what QEMU appends
 // to it while it runs, as `tail -f` does: the serial socket serves one client, and `up`'s gates
 // may be holding it.
+#include "base/subprocess.hpp"
 #include "base/unique_fd.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
@@ -32,7 +33,7 @@ int run_console(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   // QEMU creates the log as it starts: following a console the moment `up` started QEMU waits
   // (up to 5 s) for it to appear.
   for (int tries = 0; !log.valid() && pid && tries < 50; ++tries) {
-    if (instance::wait_exit(*pid, 100ms))
+    if (wait_exit(*pid, 100ms))
       break;
     log = open_log();
   }
@@ -54,7 +55,7 @@ int run_console(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     return 0;
   bool exited = false;
   while (!exited) {
-    exited = instance::wait_exit(*pid, 200ms);
+    exited = wait_exit(*pid, 200ms);
     copy_new();
   }
   return 0;

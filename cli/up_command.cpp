@@ -50,7 +50,7 @@ struct Stage {
   std::string_view name;
   std::vector<StageStep> steps;
 };
-const std::array<Stage, 5> stage_table{{
+const auto stage_table = std::to_array<Stage>({
     {"preflight", {{Step::preflight, true}}},
     {"image-cache", {{Step::fetch_images, true}}},
     {"provision", {{Step::find_images, false}, {Step::provision, true}}},
@@ -64,7 +64,7 @@ const std::array<Stage, 5> stage_table{{
       {Step::fetch_images, true},
       {Step::provision, true},
       {Step::runtime, true}}},
-}};
+});
 
 // "preflight, image-cache, provision, runtime or full"
 std::string stage_choices() {

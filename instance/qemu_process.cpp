@@ -118,25 +118,6 @@ Error held_by_another(std::string_view instance, const Liveness& liveness) {
                "another kvmrun may be starting it: wait for it, then `kvmrun status`");
 }
 
-bool wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  bool exited = false;
-  if (pidfd >= 0) {
-    pollfd pfd{pidfd, POLLIN, 0};
-    int r = 0;
-    do {
-      r = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
-    } while (r < 0 && errno == EINTR);
-    exited = r > 0;
-    ::close(pidfd);
-  } else {
-    exited = errno == ESRCH;
-  }
-  int status = 0;
-  ::waitpid(pid, &status, WNOHANG); // reap our own child; ECHILD for anyone else's
-  return exited;
-}
-
 Status remove_runtime_files(const InstancePaths& paths, std::string_view instance,
                             std::optional<InstanceLock> held) {
   std::error_code ec;

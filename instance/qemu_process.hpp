@@ -74,9 +74,6 @@ stop_instance(const InstancePaths& paths, std::string_view lab, const lab::Insta
 [[nodiscard]] Status remove_runtime_files(const InstancePaths& paths, std::string_view instance,
                                           std::optional<InstanceLock> held = std::nullopt);
 
-// Waits until `pid` has exited (reaping it if it is our child). True if it did in time.
-bool wait_exit(pid_t pid, std::chrono::milliseconds timeout);
-
 // Seconds since `pid` started, from /proc.
 [[nodiscard]] std::optional<double> process_uptime(pid_t pid);
 

@@ -361,7 +361,7 @@ using lab::Timeouts;
 
 // Addresses before ports: until the guest is on the network, user networking holds a forwarded
 // connection open while it retries the guest, and a port nothing serves would look served.
-constexpr std::array<Gate, 8> gates{{
+constexpr auto gates = std::to_array<Gate>({
     {"qemu", "qemu", &Timeouts::qemu, &step<&GateRun::qemu>},
     {"boot", "boot", &Timeouts::boot, &step<&GateRun::boot>},
     {"agent", "agent", &Timeouts::agent, &step<&GateRun::agent>},
@@ -370,7 +370,7 @@ constexpr std::array<Gate, 8> gates{{
     {"disks", "disks", &Timeouts::disks, &step<&GateRun::disks>},
     {"cloud-init", "cloud_init", &Timeouts::cloud_init, &step<&GateRun::cloud_init>},
     {"provenance", "qemu", &Timeouts::qemu, &step<&GateRun::provenance>},
-}};
+});
 
 } // namespace
 

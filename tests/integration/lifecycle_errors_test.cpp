@@ -266,8 +266,11 @@ TEST(LifecycleErrors, AnUnreadableSeedIsAnErrorNotAnEmptyDigestInTheProvenance) 
 TEST(LifecycleErrors, AnExceptionBelowTheCommandLineIsOneLineAndTheInternalExitCode) {
   std::ostringstream out, err;
   const CliEnvironment env{
-      [](const char*) -> const char* { throw std::runtime_error("environment unavailable"); }, 0,
-      "/", false};
+      [](const char*) -> const char* { throw std::runtime_error("environment unavailable"); },
+      0,
+      "/",
+      false,
+      {}};
   EXPECT_EQ(run_cli({"status"}, out, err, env), 70);
   EXPECT_EQ(err.str(), "kvmrun: internal error: environment unavailable. Remedy: this is a bug in "
                        "kvmrun; please report it with the command line\n");

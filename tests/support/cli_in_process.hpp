@@ -1,5 +1,6 @@
 // kvmrun's command line run in-process, as main() runs it, with an environment of its own.
-// Header-only: the support library does not link the cli library.
+// Header-only: the support library does not link the cli library. The switch a lab network
+// needs runs as the real kvmrun binary (KVMRUN_BINARY), not as the test program.
 #pragma once
 
 #include "cli/cli.hpp"
@@ -27,7 +28,7 @@ inline CliRun run_cli_in_process(const std::vector<std::string>& args,
                                       const auto it = env.find(name);
                                       return it == env.end() ? nullptr : it->second.c_str();
                                     },
-                                    uid, working_dir, false};
+                                    uid, working_dir, false, KVMRUN_BINARY};
   const int code = cli::run_cli(args, out, err, cli_env);
   return {code, out.str(), err.str()};
 }
