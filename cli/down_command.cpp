@@ -3,6 +3,7 @@
 // match to the instance holds its lock.
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
+#include "cli/lab_networks.hpp"
 #include "instance/qemu_process.hpp"
 
 namespace kvmrun::cli {
@@ -64,6 +65,9 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
         out << i->name << ": removed " << paths.state.string() << "\n";
     }
   }
+  // A switch whose members have all gone down goes too.
+  if (auto s = stop_unused_networks(*ctx, dry, out); !s)
+    rc = fail(err, s.error());
   return rc;
 }
 

@@ -4,6 +4,7 @@
 #include "base/lock_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
+#include "cli/lab_networks.hpp"
 #include "instance/provenance.hpp"
 #include "instance/qemu_process.hpp"
 #include "qmp/commands.hpp"
@@ -69,6 +70,15 @@ std::string to_text(const InstanceStatus& s) {
   return line;
 }
 
+std::string switch_state_name(const network::SwitchState& s) {
+  switch (s.state) {
+  case network::SwitchState::State::running: return "running";
+  case network::SwitchState::State::foreign: return "busy";
+  case network::SwitchState::State::stopped: return "stopped";
+  }
+  return "stopped";
+}
+
 } // namespace
 
 int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,
@@ -111,16 +121,36 @@ int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     }
     all.push_back(std::move(s));
   }
+  const auto networks = network_status(*ctx);
   if (args.has("--json")) {
     json::array list;
     for (const auto& s : all)
       list.push_back(to_json(s));
-    out << json::serialize(json::object{{"lab", ctx->lab.name}, {"instances", list}}) << "\n";
+    json::object doc{{"lab", ctx->lab.name}, {"instances", list}};
+    if (!networks.empty()) {
+      json::array nets;
+      for (const auto& n : networks) {
+        json::object o{{"name", n.network->name}, {"subnet", n.network->subnet}};
+        o["switch"] = switch_state_name(n.state);
+        if (n.state.pid && n.state.state != network::SwitchState::State::stopped)
+          o["pid"] = *n.state.pid;
+        nets.push_back(std::move(o));
+      }
+      doc["networks"] = std::move(nets);
+    }
+    out << json::serialize(doc) << "\n";
     return rc;
   }
   out << "lab " << ctx->lab.name << "\n";
   for (const auto& s : all)
     out << to_text(s) << "\n";
+  for (const auto& n : networks) {
+    out << "  network " << n.network->name << "  " << n.network->subnet << "  switch "
+        << switch_state_name(n.state);
+    if (n.state.pid && n.state.state != network::SwitchState::State::stopped)
+      out << " pid " << *n.state.pid;
+    out << "\n";
+  }
   return rc;
 }
 

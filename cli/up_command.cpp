@@ -4,6 +4,7 @@
 #include "base/file_io.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
+#include "cli/lab_networks.hpp"
 #include "cli/views.hpp"
 #include "evidence/run_evidence.hpp"
 #include "evidence/stopwatch.hpp"
@@ -87,16 +88,6 @@ std::string_view step_name(Step step) {
   case Step::runtime: return "runtime";
   }
   return "runtime";
-}
-
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789-_=.,:/@+%") == std::string::npos)
-    return s;
-  std::string out = "'";
-  for (const char c : s)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 std::string local_path(const std::string& url_or_path) {
@@ -419,6 +410,8 @@ private:
 
   Status runtime() {
     judge_host();
+    if (auto s = start_networks(); !s)
+      return s;
     for (auto& l : m_launching) {
       l->argv = instance::qemu_argv(launch_for(*l));
       if (m_dry) {
@@ -502,8 +495,11 @@ private:
       if (!first)
         first = l->failure;
     }
-    if (first)
+    if (first) {
+      if (auto s = stop_unused_networks(m_ctx, false, m_out); !s)
+        (void)fail(m_err, s.error());
       return *first;
+    }
     if (m_launching.empty()) {
       m_out << "nothing started: every instance already runs (`kvmrun check` re-runs their "
                "gates)\n";
@@ -513,6 +509,28 @@ private:
     for (auto& l : m_launching)
       m_out << " " << l->instance->name;
     m_out << "\n";
+    return {};
+  }
+
+  // The switch of every lab network the instances starting now are on, before their QEMUs.
+  Status start_networks() {
+    std::vector<const lab::InstanceSpec*> starting;
+    for (const auto& l : m_launching)
+      starting.push_back(l->instance);
+    for (const auto* net : networks_of(m_ctx, starting)) {
+      if (m_dry) {
+        m_out << "  network " << net->name << " (" << net->subnet
+              << "): would start its switch unless it runs\n";
+        continue;
+      }
+      const Stopwatch watch;
+      auto pid = start_network(m_ctx, *net, m_env.self, m_attach);
+      record("task", "switch " + net->name, "", watch.wall, watch.elapsed(), pid ? "ok" : "failed",
+             pid ? "pid " + std::to_string(*pid) : pid.error().describe());
+      if (!pid)
+        return std::move(pid).error().add_context("starting lab network " + net->name);
+      m_out << "  network " << net->name << " (" << net->subnet << "): switch pid " << *pid << "\n";
+    }
     return {};
   }
 
@@ -546,6 +564,8 @@ private:
       else
         m_out << "  " << l->instance->name << ": " << instance::stopped_text(*stopped) << "\n";
     }
+    if (auto s = stop_unused_networks(m_ctx, false, m_out); !s)
+      rc = fail(m_err, s.error());
     return rc;
   }
 

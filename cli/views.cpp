@@ -180,4 +180,14 @@ images::ProgressSink terminal_progress(std::string label, bool is_terminal) {
   };
 }
 
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_=.,:/@+%") == std::string::npos)
+    return s;
+  std::string out = "'";
+  for (const char c : s)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 } // namespace kvmrun::cli

@@ -23,6 +23,9 @@ namespace kvmrun::cli {
 // One gate result as a progress line: "  web       ok    agent        12.3 s  detail".
 [[nodiscard]] std::string gate_line(const readiness::GateOutcome& o);
 
+// One argument as a POSIX shell reads it back: as is when it is plain, else single-quoted.
+[[nodiscard]] std::string shell_quote(const std::string& s);
+
 // A progress bar on a terminal, redrawn at most ten times a second; nothing otherwise.
 [[nodiscard]] images::ProgressSink terminal_progress(std::string label, bool is_terminal);
 

@@ -2,6 +2,8 @@
 
 #include "base/unix_socket.hpp"
 
+#include <vector>
+
 namespace kvmrun::instance {
 
 InstancePaths instance_paths(const host::Dirs& dirs, std::string_view lab,
@@ -12,7 +14,13 @@ InstancePaths instance_paths(const host::Dirs& dirs, std::string_view lab,
 Status check_socket_paths(const host::Dirs& dirs, const lab::LabSpec& lab) {
   for (const auto& instance : lab.instances) {
     const auto paths = instance_paths(dirs, lab.name, instance.name);
-    for (const auto& socket : paths.sockets()) {
+    const auto control = paths.sockets();
+    std::vector<std::filesystem::path> all(control.begin(), control.end());
+    for (const auto& at : instance.attachments) {
+      all.push_back(paths.segment_socket(at.network));
+      all.push_back(paths.switch_socket(at.network));
+    }
+    for (const auto& socket : all) {
       if (socket.native().size() <= max_unix_socket_path())
         continue;
       return Error(ErrorCode::config,

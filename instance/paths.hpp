@@ -3,12 +3,14 @@
 //
 //   <state>/<lab>/<instance>/   disk.qcow2, seed.iso, disk-<name>.qcow2, efivars.fd,
 //                               serial.log, qemu.log, provenance.json, argv.json
-//   <runtime>/<lab>/<instance>/ qmp.sock, qmp-up.sock, qga.sock, serial.sock, lock
+//   <runtime>/<lab>/<instance>/ qmp.sock, qmp-up.sock, qga.sock, serial.sock, lock,
+//                               net-<network>.sock (one per lab network it is on)
 #pragma once
 
 #include "base/result.hpp"
 #include "host/dirs.hpp"
 #include "lab/lab_spec.hpp"
+#include "network/segment_paths.hpp"
 
 #include <array>
 #include <filesystem>
@@ -41,6 +43,14 @@ struct InstancePaths {
     return {qmp_socket(), qmp_up_socket(), agent_socket(), serial_socket()};
   }
   [[nodiscard]] std::filesystem::path lock() const { return runtime / "lock"; }
+  // On a lab network: QEMU's end, and the switch's socket it sends to (network/segment_paths).
+  [[nodiscard]] std::filesystem::path lab_runtime() const { return runtime.parent_path(); }
+  [[nodiscard]] std::filesystem::path segment_socket(std::string_view network) const {
+    return network::port_socket(runtime, network);
+  }
+  [[nodiscard]] std::filesystem::path switch_socket(std::string_view network) const {
+    return network::switch_paths(lab_runtime(), network).socket();
+  }
 };
 
 [[nodiscard]] InstancePaths instance_paths(const host::Dirs& dirs, std::string_view lab,

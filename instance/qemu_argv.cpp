@@ -126,8 +126,20 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
     add(argv, "-device", "virtio-blk-pci,drive=" + node + ",serial=" + in.disks[i].name);
   }
 
-  add(argv, "-netdev", user_netdev(in.forwards));
-  add(argv, "-device", "virtio-net-pci,netdev=net0,mac=" + in.seed.network.mac);
+  if (in.user_network) {
+    add(argv, "-netdev", user_netdev(in.forwards));
+    add(argv, "-device", "virtio-net-pci,netdev=net0,mac=" + in.seed.network.mac);
+  }
+  // Lab networks: frames go by datagram to the network's switch (network/switch.hpp), which
+  // QEMU finds again by path if it restarts.
+  for (const auto& at : in.attachments) {
+    const std::string id = "lan-" + at.network;
+    add(argv, "-netdev",
+        "dgram,id=" + id +
+            ",local.type=unix,local.path=" + escape(p.segment_socket(at.network).string()) +
+            ",remote.type=unix,remote.path=" + escape(p.switch_socket(at.network).string()));
+    add(argv, "-device", "virtio-net-pci,netdev=" + id + ",mac=" + at.mac);
+  }
   add(argv, "-object", "rng-random,id=rng0,filename=/dev/urandom");
   add(argv, "-device", "virtio-rng-pci,rng=rng0");
   return argv;

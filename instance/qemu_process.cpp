@@ -42,10 +42,18 @@ Result<std::vector<std::pair<int, UniqueFd>>> listen_runtime_sockets(const Insta
   return listening;
 }
 
+// The control sockets and the lab-network ports (net-*.sock, which QEMU binds itself).
 void remove_sockets(const InstancePaths& paths) {
   std::error_code ec;
   for (const auto& f : paths.sockets())
     std::filesystem::remove(f, ec);
+  std::vector<std::filesystem::path> ports;
+  for (auto it = std::filesystem::directory_iterator(paths.runtime, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    if (it->path().filename().string().rfind("net-", 0) == 0 && it->path().extension() == ".sock")
+      ports.push_back(it->path());
+  for (const auto& port : ports)
+    std::filesystem::remove(port, ec);
 }
 
 std::optional<double> parse_double(std::string_view text) {

@@ -158,6 +158,43 @@ TEST(QemuArgv, ForwardsAreBoundToLoopbackUnlessTheLabSaysOtherwise) {
   EXPECT_EQ(user_netdev({f}), "user,id=net0,hostfwd=tcp:0.0.0.0:2222-:22");
 }
 
+TEST(QemuArgv, EachLabNetworkIsADgramNetdevToItsSwitchWithTheAttachmentsMac) {
+  const std::string lab = R"(
+[lab]
+name = "lab"
+[images.debian-12]
+url = "https://example.org/d.qcow2"
+checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+[networks.app]
+subnet = "192.168.122.0/24"
+[networks.mgmt]
+subnet = "192.168.50.0/24"
+[instances.web]
+image = "debian-12"
+network = { mac = "52:54:00:aa:bb:cc" }
+networks = [{ name = "app", address = "192.168.122.10", mac = "52:54:00:00:01:01" },
+            { name = "mgmt", address = "192.168.50.10", mac = "52:54:00:00:02:01" }]
+)";
+  const std::string argv = join(qemu_argv(launch(lab)));
+  EXPECT_NE(
+      argv.find("-netdev\nuser,id=net0\n-device\nvirtio-net-pci,netdev=net0,mac=52:54:00:aa:bb:cc\n"
+                "-netdev\ndgram,id=lan-app,local.type=unix,local.path=/r/lab/web/net-app.sock,"
+                "remote.type=unix,remote.path=/r/lab/net-app/switch.sock\n"
+                "-device\nvirtio-net-pci,netdev=lan-app,mac=52:54:00:00:01:01\n"
+                "-netdev\ndgram,id=lan-mgmt,local.type=unix,local.path=/r/lab/web/net-mgmt.sock,"
+                "remote.type=unix,remote.path=/r/lab/net-mgmt/switch.sock\n"
+                "-device\nvirtio-net-pci,netdev=lan-mgmt,mac=52:54:00:00:02:01\n"),
+      std::string::npos)
+      << argv;
+  auto isolated = launch(lab);
+  isolated.instance.user_network = false;
+  isolated.instance.forwards.clear();
+  const std::string without = join(qemu_argv(isolated));
+  EXPECT_EQ(without.find("user,id=net0"), std::string::npos) << without;
+  EXPECT_EQ(without.find("netdev=net0"), std::string::npos);
+  EXPECT_NE(without.find("netdev=lan-app"), std::string::npos);
+}
+
 TEST(QemuName, OnlyTheExactNameOptionOfThisLabAndInstanceMatches) {
   using namespace std::string_literals;
   const std::string argv = "qemu-system-x86_64\0-name\0"s + name_option("lab", "web") + "\0-m\0"s;

@@ -1,0 +1,81 @@
+#include "cli/lab_networks.hpp"
+
+#include "instance/qemu_process.hpp"
+
+#include <algorithm>
+
+namespace kvmrun::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+bool attached_to(const lab::InstanceSpec& i, const std::string& network) {
+  return std::any_of(i.attachments.begin(), i.attachments.end(),
+                     [&](const lab::Attachment& a) { return a.network == network; });
+}
+
+std::filesystem::path lab_runtime(const LabContext& ctx) { return ctx.dirs.runtime / ctx.lab.name; }
+
+} // namespace
+
+std::vector<const lab::SegmentSpec*>
+networks_of(const LabContext& ctx, const std::vector<const lab::InstanceSpec*>& instances) {
+  std::vector<const lab::SegmentSpec*> used;
+  for (const auto& net : ctx.lab.networks)
+    if (std::any_of(instances.begin(), instances.end(),
+                    [&](const lab::InstanceSpec* i) { return attached_to(*i, net.name); }))
+      used.push_back(&net);
+  return used;
+}
+
+Result<pid_t> start_network(const LabContext& ctx, const lab::SegmentSpec& net,
+                            const std::filesystem::path& self, bool attached) {
+  if (self.empty())
+    return Error(ErrorCode::internal, "kvmrun does not know where its own binary is",
+                 "run kvmrun by its path; /proc/self/exe was unreadable");
+  network::SwitchSpec spec{lab_runtime(ctx), net.name, {}};
+  for (const auto& i : ctx.lab.instances)
+    if (attached_to(i, net.name))
+      spec.members.push_back(i.name);
+  const auto log = ctx.lab_state() / "networks" / (net.name + ".log");
+  return network::start_switch(self, spec, log, attached, deadline_after(10s));
+}
+
+Status stop_unused_networks(const LabContext& ctx, bool dry, std::ostream& out) {
+  Status first;
+  for (const auto& net : ctx.lab.networks) {
+    const auto state = network::probe_switch(lab_runtime(ctx), net.name);
+    if (state.state == network::SwitchState::State::stopped)
+      continue;
+    const bool in_use = std::any_of(
+        ctx.lab.instances.begin(), ctx.lab.instances.end(), [&](const lab::InstanceSpec& i) {
+          return attached_to(i, net.name) &&
+                 instance::probe_instance(ctx.paths(i), ctx.lab.name, i.name).state !=
+                     instance::Liveness::State::stopped;
+        });
+    if (in_use)
+      continue;
+    if (dry) {
+      out << "network " << net.name << ": would stop its switch"
+          << (state.pid ? " (pid " + std::to_string(*state.pid) + ")" : std::string()) << "\n";
+      continue;
+    }
+    if (auto stopped = network::stop_switch(lab_runtime(ctx), net.name, 5s); !stopped) {
+      if (first)
+        first = std::move(stopped);
+      continue;
+    }
+    out << "network " << net.name << ": switch stopped\n";
+  }
+  return first;
+}
+
+std::vector<NetworkStatus> network_status(const LabContext& ctx) {
+  std::vector<NetworkStatus> all;
+  for (const auto& net : ctx.lab.networks)
+    all.push_back({&net, network::probe_switch(lab_runtime(ctx), net.name)});
+  return all;
+}
+
+} // namespace kvmrun::cli

@@ -1,0 +1,36 @@
+// A lab's networks as the lifecycle commands see them: which networks a set of instances needs,
+// starting their switches (`up`), stopping the switches nobody uses any more (`down`), and what
+// `status` shows of them.
+#pragma once
+
+#include "base/result.hpp"
+#include "cli/lab_context.hpp"
+#include "network/switch.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kvmrun::cli {
+
+// The lab's networks that any of `instances` is attached to, in the lab's order.
+[[nodiscard]] std::vector<const lab::SegmentSpec*>
+networks_of(const LabContext& ctx, const std::vector<const lab::InstanceSpec*>& instances);
+
+// Starts the network's switch (or finds it running); its members are every instance of the lab
+// attached to it. Its log: <state>/<lab>/networks/<network>.log.
+[[nodiscard]] Result<pid_t> start_network(const LabContext& ctx, const lab::SegmentSpec& net,
+                                          const std::filesystem::path& self, bool attached);
+
+// Stops the switch of each network none of whose members runs; one line per switch to `out`
+// ("network app: switch stopped"; with `dry`, what would be done).
+[[nodiscard]] Status stop_unused_networks(const LabContext& ctx, bool dry, std::ostream& out);
+
+struct NetworkStatus {
+  const lab::SegmentSpec* network = nullptr;
+  network::SwitchState state;
+};
+[[nodiscard]] std::vector<NetworkStatus> network_status(const LabContext& ctx);
+
+} // namespace kvmrun::cli
