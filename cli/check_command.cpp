@@ -2,6 +2,7 @@
 // instances (gate_table()'s order, in recheck mode).
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
+#include "cli/lab_networks.hpp"
 #include "cli/views.hpp"
 #include "instance/qemu_process.hpp"
 #include "instance/seed_image.hpp"
@@ -28,7 +29,16 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                                                          i->name + " from the lab"));
       continue;
     }
-    readiness::GateTarget target{ctx->lab.name, *i, paths, false, std::chrono::seconds(60), {}};
+    readiness::GateTarget target{
+        ctx->lab.name,
+        *i,
+        paths,
+        false,
+        std::chrono::seconds(60),
+        {},
+        peers_of(*ctx, *i, [&](const lab::InstanceSpec& m) {
+          return instance::running_pid(ctx->paths(m), ctx->lab.name, m.name).has_value();
+        })};
     target.provenance.instance_id = seed->documents.instance_id;
     auto s = readiness::run_gates(target, readiness::GateMode::recheck,
                                   [&](const readiness::GateOutcome& o) {

@@ -71,6 +71,20 @@ Status stop_unused_networks(const LabContext& ctx, bool dry, std::ostream& out) 
   return first;
 }
 
+std::vector<readiness::Peer> peers_of(const LabContext& ctx, const lab::InstanceSpec& inst,
+                                      const std::function<bool(const lab::InstanceSpec&)>& counts) {
+  std::vector<readiness::Peer> peers;
+  for (const auto& mine : inst.attachments)
+    for (const auto& member : ctx.lab.instances) {
+      if (member.name == inst.name || !counts(member))
+        continue;
+      for (const auto& theirs : member.attachments)
+        if (theirs.network == mine.network)
+          peers.push_back({member.name, mine.network, theirs.address});
+    }
+  return peers;
+}
+
 std::vector<NetworkStatus> network_status(const LabContext& ctx) {
   std::vector<NetworkStatus> all;
   for (const auto& net : ctx.lab.networks)

@@ -6,6 +6,9 @@
 #include "base/result.hpp"
 #include "cli/lab_context.hpp"
 #include "network/switch.hpp"
+#include "readiness/gates.hpp"
+
+#include <functional>
 
 #include <chrono>
 #include <optional>
@@ -26,6 +29,12 @@ networks_of(const LabContext& ctx, const std::vector<const lab::InstanceSpec*>& 
 // Stops the switch of each network none of whose members runs; one line per switch to `out`
 // ("network app: switch stopped"; with `dry`, what would be done).
 [[nodiscard]] Status stop_unused_networks(const LabContext& ctx, bool dry, std::ostream& out);
+
+// The other members of each network `inst` is on for which `counts` holds: whom its peers gate
+// pings, in the order of its attachments.
+[[nodiscard]] std::vector<readiness::Peer>
+peers_of(const LabContext& ctx, const lab::InstanceSpec& inst,
+         const std::function<bool(const lab::InstanceSpec&)>& counts);
 
 struct NetworkStatus {
   const lab::SegmentSpec* network = nullptr;

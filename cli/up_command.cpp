@@ -448,8 +448,15 @@ private:
     // The gates, one thread per instance.
     std::mutex print;
     std::vector<std::thread> threads;
+    // A peer counts when it starts now or already runs: the others cannot answer.
+    const auto up_or_starting = [&](const lab::InstanceSpec& m) {
+      return std::any_of(m_launching.begin(), m_launching.end(),
+                         [&](const auto& l) { return l->instance == &m; }) ||
+             instance::running_pid(m_ctx.paths(m), m_ctx.lab.name, m.name).has_value();
+    };
     for (auto& l : m_launching) {
-      threads.emplace_back([&, lp = l.get()] {
+      auto peers = peers_of(m_ctx, *l->instance, up_or_starting);
+      threads.emplace_back([&, lp = l.get(), peers = std::move(peers)] {
         readiness::GateTarget target{
             m_ctx.lab.name,
             *lp->instance,
@@ -458,7 +465,8 @@ private:
             60'000ms,
             instance::Provenance{m_ctx.lab.name, lp->instance->name, m_ctx.lab.config_hash,
                                  m_bases.at(lp->instance->image).digest, lp->seed_sha256,
-                                 lp->instance_id, lp->argv}};
+                                 lp->instance_id, lp->argv},
+            peers};
         const auto observe = [&](const readiness::GateOutcome& o) {
           record("gate", o.gate, o.instance, o.started, o.duration, o.passed ? "ok" : "failed",
                  o.passed ? o.detail : o.error->describe());

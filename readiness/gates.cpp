@@ -190,39 +190,89 @@ public:
     return detail.empty() ? std::string("no forwards") : detail;
   }
 
+  // Every NIC the instance has, found by MAC: the user-mode one with its static address or a
+  // DHCP IPv4 address, each one on a lab network with its static address.
   Result<std::string> addresses(Deadline deadline) {
+    struct Wanted {
+      std::string mac;
+      std::optional<std::string> address; // absent: any IPv4 (DHCP)
+    };
+    std::vector<Wanted> wanted;
     const auto& net = m_t.instance.seed.network;
-    std::string last = "no interface with MAC " + net.mac;
+    if (m_t.instance.seed.user_nic)
+      wanted.push_back({net.mac, net.address});
+    for (const auto& nic : m_t.instance.seed.segment_nics)
+      wanted.push_back({nic.mac, nic.address});
+    std::string last;
     while (true) {
       auto ifaces =
           qmp::guest_network_interfaces(*m_agent, std::min(deadline, deadline_after(10s)));
-      if (ifaces) {
-        for (const auto& i : *ifaces) {
-          if (i.mac != net.mac)
-            continue;
-          std::string v4;
-          for (const auto& a : i.addresses)
-            if (a.find('.') != std::string::npos)
-              v4 = v4.empty() ? a : v4;
-          if (net.address) {
-            if (std::find(i.addresses.begin(), i.addresses.end(), *net.address) !=
-                i.addresses.end())
-              return i.name + " " + *net.address + " (static)";
-            last =
-                i.name + " has " + (v4.empty() ? "no IPv4 address" : v4) + ", not " + *net.address;
-          } else if (!v4.empty()) {
-            return i.name + " " + v4 + " (DHCP)";
-          } else {
-            last = i.name + " has no IPv4 address yet";
-          }
+      std::string detail;
+      last.clear();
+      for (const auto& w : wanted) {
+        const qmp::GuestInterface* found = nullptr;
+        if (ifaces)
+          for (const auto& i : *ifaces)
+            if (i.mac == w.mac)
+              found = &i;
+        if (found == nullptr) {
+          last = "no interface with MAC " + w.mac;
+          break;
         }
+        std::string v4;
+        for (const auto& a : found->addresses)
+          if (a.find('.') != std::string::npos)
+            v4 = v4.empty() ? a : v4;
+        const bool ok = w.address ? std::find(found->addresses.begin(), found->addresses.end(),
+                                              *w.address) != found->addresses.end()
+                                  : !v4.empty();
+        if (!ok) {
+          last = found->name + " has " + (v4.empty() ? "no IPv4 address" : v4) +
+                 (w.address ? ", not " + *w.address : std::string(" yet"));
+          break;
+        }
+        detail += (detail.empty() ? "" : ", ") + found->name + " " +
+                  (w.address ? *w.address + " (static)" : v4 + " (DHCP)");
       }
+      if (last.empty())
+        return wanted.empty() ? std::string("no network interfaces") : detail;
       if (Clock::now() >= deadline || !m_qmp.ready())
         return gate_error(ErrorCode::timeout, "guest address not as expected: " + last,
                           "check the instance's network settings and the guest's network "
                           "configuration (networkctl, cloud-init's network-config)");
       pause(m_loop, 1s, deadline);
     }
+  }
+
+  // Every other member of each lab network the instance is on answers a ping from inside the
+  // guest (through the agent), within the gate's bound. Names the pair and the network.
+  Result<std::string> peers(Deadline deadline) {
+    if (m_t.peers.empty())
+      return std::string(m_t.instance.attachments.empty() ? "no lab networks"
+                                                          : "no other members running");
+    std::string detail;
+    for (const auto& p : m_t.peers) {
+      const std::string ping = "ping -c 1 -W 1 " + p.address;
+      std::string seen;
+      while (true) {
+        auto r = qmp::guest_run(*m_agent, "/bin/sh", {"-c", ping + " || busybox " + ping},
+                                std::min(deadline, deadline_after(15s)));
+        if (r && r->exited && r->exit_code == 0)
+          break;
+        seen = r ? last_lines(r->out + r->err, 2) : r.error().message();
+        if (Clock::now() >= deadline || !m_qmp.ready())
+          return gate_error(ErrorCode::timeout,
+                            m_t.instance.name + " does not reach " + p.instance + " (" + p.address +
+                                ") on network " + p.network + "; ping said: " + seen,
+                            "is " + p.instance +
+                                " up (`kvmrun status`)? check both guests' "
+                                "addresses on " +
+                                p.network + " (`kvmrun check`)");
+        pause(m_loop, 1s, deadline);
+      }
+      detail += (detail.empty() ? "" : ", ") + p.instance + "." + p.network;
+    }
+    return "reaches " + detail;
   }
 
   Result<std::string> disks(Deadline deadline) {
@@ -366,6 +416,7 @@ constexpr auto gates = std::to_array<Gate>({
     {"boot", "boot", &Timeouts::boot, &step<&GateRun::boot>},
     {"agent", "agent", &Timeouts::agent, &step<&GateRun::agent>},
     {"addresses", "network", &Timeouts::network, &step<&GateRun::addresses>},
+    {"peers", "network", &Timeouts::network, &step<&GateRun::peers>},
     {"ports", "network", &Timeouts::network, &step<&GateRun::ports>},
     {"disks", "disks", &Timeouts::disks, &step<&GateRun::disks>},
     {"cloud-init", "cloud_init", &Timeouts::cloud_init, &step<&GateRun::cloud_init>},

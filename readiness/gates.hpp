@@ -6,7 +6,8 @@
 //   qemu        QMP answers and the VM runs
 //   boot        the kernel speaks on the serial console (under KVM: within the boot watchdog)
 //   agent       the guest agent answers guest-ping
-//   addresses   the guest's NIC (by MAC) has its static address, or a DHCP IPv4 address
+//   addresses   each NIC (by MAC) has its static address, or a DHCP IPv4 address
+//   peers       every other running member of each lab network answers a ping from the guest
 //   ports       every forwarded TCP port is served from inside the guest
 //   disks       every extra disk is attached (query-block) and mounted where the lab says
 //   cloud-init  the seed's readiness marker with this instance-id, and no cloud-init errors
@@ -44,6 +45,13 @@ enum class GateMode {
   recheck,    // `check`: read-only, against the running guest and its serial log
 };
 
+// Another member of a lab network the instance is on: whom the peers gate pings.
+struct Peer {
+  std::string instance;
+  std::string network;
+  std::string address;
+};
+
 struct GateTarget {
   std::string lab;
   lab::InstanceSpec instance;
@@ -53,6 +61,7 @@ struct GateTarget {
   // What the instance must be: its instance-id for the cloud-init gate; the whole record is
   // written by `up`'s provenance gate and compared by `check`'s.
   instance::Provenance provenance;
+  std::vector<Peer> peers; // the members running now (or starting with it)
 };
 
 class GateRun; // one run of the gates against one instance (gates.cpp)
