@@ -1,0 +1,263 @@
+// Lab networks: what kvmrun's switch costs. Host-side with synthetic frames: a 64-byte frame's
+// round trip between two member ports through the real switch process, beside the same ping-pong
+// straight between the two datagram sockets (the floor any datagram switch has), and frames per
+// second one way. Guest-side: ping between two tiny guests (TCG) through the switch, beside a
+// ping from the guest to user networking's gateway (10.0.2.2).
+#include "base/file_io.hpp"
+#include "base/subprocess.hpp"
+#include "base/unique_fd.hpp"
+#include "host/dirs.hpp"
+#include "network/switch.hpp"
+
+#include "bench/scratch.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <regex>
+#include <stdexcept>
+#include <thread>
+
+namespace {
+
+using namespace kvmrun;
+using namespace std::chrono_literals;
+
+const std::filesystem::path& scratch() {
+  static const auto dir = bench::make_scratch_dir("network");
+  return dir;
+}
+
+sockaddr_un address(const std::filesystem::path& p) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::strncpy(sa.sun_path, p.c_str(), sizeof sa.sun_path - 1);
+  return sa;
+}
+
+// A member's datagram port, as QEMU's -netdev dgram has it.
+struct Port {
+  UniqueFd fd;
+  sockaddr_un to{};
+  Port(const std::filesystem::path& path, const std::filesystem::path& peer) {
+    std::filesystem::create_directories(path.parent_path());
+    fd = UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const auto self = address(path);
+    ::unlink(path.c_str());
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&self), sizeof self) != 0)
+      throw std::runtime_error("bind " + path.string());
+    to = address(peer);
+  }
+  void send(const std::string& f) const {
+    (void)::sendto(fd.get(), f.data(), f.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                   sizeof to);
+  }
+  bool receive(std::string& buf, int timeout_ms = 1000) const {
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) != 1)
+      return false;
+    return ::recv(fd.get(), buf.data(), buf.size(), 0) > 0;
+  }
+};
+
+std::string frame(char dst, char src, std::size_t size) {
+  std::string f(size, 'x');
+  f.replace(0, 12, std::string("\x52\0\0\0\0", 5) + dst + std::string("\x52\0\0\0\0", 5) + src);
+  return f;
+}
+
+// The real switch (kvmrun switch), members a and b, for one benchmark.
+struct RunningSwitch {
+  network::SwitchSpec spec;
+  explicit RunningSwitch(const std::string& tag)
+      : spec{scratch() / tag / "lab", "app", {"a", "b"}} {
+    auto pid = network::start_switch(KVMRUN_BINARY, spec, scratch() / tag / "switch.log", true,
+                                     deadline_after(10s));
+    if (!pid)
+      throw std::runtime_error(pid.error().describe());
+  }
+  ~RunningSwitch() { (void)network::stop_switch(spec.lab_runtime, spec.network, 5s); }
+  [[nodiscard]] std::filesystem::path port(const std::string& m) const {
+    return network::port_socket(spec.lab_runtime / m, spec.network);
+  }
+  [[nodiscard]] std::filesystem::path socket() const {
+    return network::switch_paths(spec.lab_runtime, spec.network).socket();
+  }
+};
+
+void ping_pong(benchmark::State& state, const Port& a, const Port& b) {
+  const std::string there = frame('B', 'A', 64), back = frame('A', 'B', 64);
+  std::string buf(2048, '\0');
+  // Teach the switch both MACs first, so every timed frame is a learnt unicast.
+  for (int i = 0; i < 3; ++i) {
+    a.send(there);
+    (void)b.receive(buf);
+    b.send(back);
+    (void)a.receive(buf);
+  }
+  std::vector<double> us;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    a.send(there);
+    if (!b.receive(buf))
+      throw std::runtime_error("a frame was lost");
+    b.send(back);
+    if (!a.receive(buf))
+      throw std::runtime_error("a frame was lost");
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::sort(us.begin(), us.end());
+  state.counters["median_us"] = us[us.size() / 2];
+  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+}
+
+void BM_LanRoundTrip_KvmrunSwitch(benchmark::State& state) {
+  const RunningSwitch sw("rtt");
+  const Port a(sw.port("a"), sw.socket()), b(sw.port("b"), sw.socket());
+  ping_pong(state, a, b);
+}
+
+void BM_LanRoundTrip_DirectDatagrams(benchmark::State& state) {
+  const auto dir = scratch() / "direct";
+  const Port a(dir / "a.sock", dir / "b.sock"), b(dir / "b.sock", dir / "a.sock");
+  ping_pong(state, a, b);
+}
+
+// One way, as fast as the sender can: frames that arrive per second (the switch drops what a
+// full receiver queue cannot take, as a switch under load does).
+void BM_LanFrames_KvmrunSwitch(benchmark::State& state) {
+  const RunningSwitch sw("rate");
+  const Port a(sw.port("a"), sw.socket()), b(sw.port("b"), sw.socket());
+  const auto size = static_cast<std::size_t>(state.range(0));
+  const std::string f = frame('B', 'A', size);
+  std::string buf(65536, '\0');
+  b.send(frame('A', 'B', 64)); // learn B
+  (void)a.receive(buf);
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> received{0};
+  std::thread reader([&] {
+    std::string rbuf(65536, '\0');
+    while (!done)
+      if (b.receive(rbuf, 50))
+        ++received;
+  });
+  std::uint64_t sent = 0;
+  for (auto _ : state) {
+    a.send(f);
+    ++sent;
+  }
+  std::this_thread::sleep_for(200ms); // let the last frames arrive
+  done = true;
+  reader.join();
+  state.counters["delivered_frames_per_s"] =
+      benchmark::Counter(static_cast<double>(received), benchmark::Counter::kIsRate);
+  state.counters["delivered_share"] =
+      sent > 0 ? static_cast<double>(received) / static_cast<double>(sent) : 0.0;
+  state.SetBytesProcessed(static_cast<std::int64_t>(received * size));
+}
+
+// Two tiny guests on a lab network (TCG), through the kvmrun binary.
+class TinyLan {
+public:
+  TinyLan() {
+    const auto cache =
+        host::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
+    auto built = run_command({KVMRUN_SOURCE_DIR "/images/recipes/tiny/build", cache.string()},
+                             CommandOptions{10min, 1U << 20U});
+    if (!built || !built->success())
+      throw std::runtime_error("building the tiny guest failed");
+    const std::string guest = built->out.substr(0, built->out.find('\n'));
+    m_dir = scratch() / "guests";
+    std::filesystem::create_directories(m_dir);
+    std::string lab =
+        "[lab]\nname = \"bench\"\n[images.tiny]\nurl = \"file://" + guest +
+        "/tiny.qcow2\"\nchecksum_url = \"file://" + guest + "/SHA256SUMS\"\nkernel = \"" + guest +
+        "/vmlinuz\"\ninitrd = \"" + guest +
+        "/initrd.img\"\ncmdline = \"console=ttyS0\"\n"
+        "[networks.app]\nsubnet = \"192.168.122.0/24\"\n"
+        "[defaults]\nimage = \"tiny\"\ncpus = 1\nmemory = \"256MiB\"\n"
+        "timeouts = { shutdown = \"3s\" }\n"
+        "[instances.a]\nnetworks = [{ name = \"app\", address = \"192.168.122.11\" }]\n"
+        "[instances.b]\nnetworks = [{ name = \"app\", address = \"192.168.122.12\" }]\n";
+    if (auto s = write_file_atomic(m_dir / "lab.toml", lab); !s)
+      throw std::runtime_error(s.error().describe());
+    if (!kvmrun({"up"}, 10min))
+      throw std::runtime_error("kvmrun up of the benchmark lab failed");
+  }
+  ~TinyLan() { (void)kvmrun({"down", "--purge-disks"}, 2min); }
+  TinyLan(const TinyLan&) = delete;
+  TinyLan& operator=(const TinyLan&) = delete;
+
+  // The average round trip ping reports, in microseconds, for `count` pings to `to` from a.
+  double ping(const std::string& to, int count) {
+    std::string out;
+    if (!kvmrun({"exec", "a", "--", "/bin/sh", "-c",
+                 "ping -q -c " + std::to_string(count) + " -i 0.2 " + to},
+                2min, &out))
+      throw std::runtime_error("ping " + to + " failed: " + out);
+    std::smatch m;
+    if (!std::regex_search(out, m, std::regex(R"(= [0-9.]+/([0-9.]+)/)")))
+      throw std::runtime_error("no round-trip summary in: " + out);
+    return std::stod(m[1]) * 1000.0;
+  }
+
+private:
+  bool kvmrun(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+              std::string* out = nullptr) const {
+    std::vector<std::string> argv{"env",
+                                  "KVMRUN_STATE_DIR=" + (m_dir / "state").string(),
+                                  "KVMRUN_RUNTIME_DIR=" + (m_dir / "run").string(),
+                                  "KVMRUN_CACHE_DIR=" + (m_dir / "cache").string(),
+                                  KVMRUN_BINARY,
+                                  "--config=" + (m_dir / "lab.toml").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_command(argv, CommandOptions{timeout, 1U << 20U});
+    if (out != nullptr && r)
+      *out = r->out + r->err;
+    return r && r->success();
+  }
+  std::filesystem::path m_dir;
+};
+
+TinyLan& tiny_lan() {
+  static TinyLan lan; // booted once for both guest benchmarks, shut down at exit
+  return lan;
+}
+
+void guest_ping(benchmark::State& state, const std::string& to) {
+  double avg_us = 0;
+  for (auto _ : state) {
+    avg_us = tiny_lan().ping(to, 20);
+    state.SetIterationTime(avg_us / 1e6);
+  }
+  state.counters["median_us"] = avg_us; // ping reports the average of its 20 round trips
+  state.counters["p99_us"] = avg_us;
+}
+
+void BM_GuestPing_KvmrunSwitch(benchmark::State& state) { guest_ping(state, "192.168.122.12"); }
+void BM_GuestPing_UserNetworkGateway(benchmark::State& state) { guest_ping(state, "10.0.2.2"); }
+
+} // namespace
+
+BENCHMARK(BM_LanRoundTrip_KvmrunSwitch)
+    ->Iterations(5000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LanRoundTrip_DirectDatagrams)
+    ->Iterations(5000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LanFrames_KvmrunSwitch)->Arg(64)->Arg(1514)->Iterations(200000)->UseRealTime();
+BENCHMARK(BM_GuestPing_KvmrunSwitch)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GuestPing_UserNetworkGateway)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
