@@ -1,6 +1,8 @@
 #include "cli/lab_networks.hpp"
 
+#include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
+#include "network/tap.hpp"
 
 #include <algorithm>
 
@@ -29,6 +31,31 @@ networks_of(const LabContext& ctx, const std::vector<const lab::InstanceSpec*>& 
   return used;
 }
 
+std::vector<std::string> bridged_networks(const lab::LabSpec& lab) {
+  std::vector<std::string> names;
+  for (const auto& net : lab.networks)
+    if (!net.bridge.empty())
+      names.push_back(net.name);
+  return names;
+}
+
+Result<std::vector<std::pair<int, UniqueFd>>> open_taps(const LabContext& ctx,
+                                                        const lab::InstanceSpec& inst) {
+  std::vector<std::pair<int, UniqueFd>> taps;
+  for (std::size_t i = 0; i < inst.attachments.size(); ++i) {
+    const auto* net = ctx.lab.find_network(inst.attachments[i].network);
+    if (net == nullptr || net->bridge.empty())
+      continue;
+    auto tap = network::open_tap_on_bridge(network::tap_name(ctx.lab.name, inst.name, net->name),
+                                           net->bridge);
+    if (!tap)
+      return std::move(tap).error().add_context("attaching " + inst.name + " to network " +
+                                                net->name + " (bridge " + net->bridge + ")");
+    taps.emplace_back(instance::tap_fd + static_cast<int>(i), std::move(tap).value());
+  }
+  return taps;
+}
+
 Result<pid_t> start_network(const LabContext& ctx, const lab::SegmentSpec& net,
                             const std::filesystem::path& self, bool attached) {
   if (self.empty())
@@ -45,6 +72,8 @@ Result<pid_t> start_network(const LabContext& ctx, const lab::SegmentSpec& net,
 Status stop_unused_networks(const LabContext& ctx, bool dry, std::ostream& out) {
   Status first;
   for (const auto& net : ctx.lab.networks) {
+    if (!net.bridge.empty())
+      continue; // a host bridge: nothing of kvmrun's to stop
     const auto state = network::probe_switch(lab_runtime(ctx), net.name);
     if (state.state == network::SwitchState::State::stopped)
       continue;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "cli/lab_context.hpp"
 #include "network/switch.hpp"
 #include "readiness/gates.hpp"
@@ -17,9 +18,18 @@
 
 namespace kvmrun::cli {
 
-// The lab's networks that any of `instances` is attached to, in the lab's order.
+// The lab's networks that any of `instances` is attached to, in the lab's order (bridged ones
+// included).
 [[nodiscard]] std::vector<const lab::SegmentSpec*>
 networks_of(const LabContext& ctx, const std::vector<const lab::InstanceSpec*>& instances);
+
+// The names of the lab's networks on a host bridge (root mode: taps, no switch).
+[[nodiscard]] std::vector<std::string> bridged_networks(const lab::LabSpec& lab);
+
+// Root mode: a tap device on its bridge for each of `inst`'s attachments to a bridged network,
+// each paired with the descriptor number QEMU's argv gives it (instance::tap_fd + index).
+[[nodiscard]] Result<std::vector<std::pair<int, UniqueFd>>>
+open_taps(const LabContext& ctx, const lab::InstanceSpec& inst);
 
 // Starts the network's switch (or finds it running); its members are every instance of the lab
 // attached to it. Its log: <state>/<lab>/networks/<network>.log.

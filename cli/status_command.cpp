@@ -131,7 +131,10 @@ int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       json::array nets;
       for (const auto& n : networks) {
         json::object o{{"name", n.network->name}, {"subnet", n.network->subnet}};
-        o["switch"] = switch_state_name(n.state);
+        if (!n.network->bridge.empty())
+          o["bridge"] = n.network->bridge;
+        else
+          o["switch"] = switch_state_name(n.state);
         if (n.state.pid && n.state.state != network::SwitchState::State::stopped)
           o["pid"] = *n.state.pid;
         nets.push_back(std::move(o));
@@ -145,8 +148,12 @@ int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   for (const auto& s : all)
     out << to_text(s) << "\n";
   for (const auto& n : networks) {
-    out << "  network " << n.network->name << "  " << n.network->subnet << "  switch "
-        << switch_state_name(n.state);
+    out << "  network " << n.network->name << "  " << n.network->subnet;
+    if (!n.network->bridge.empty()) {
+      out << "  bridge " << n.network->bridge << "\n";
+      continue;
+    }
+    out << "  switch " << switch_state_name(n.state);
     if (n.state.pid && n.state.state != network::SwitchState::State::stopped)
       out << " pid " << *n.state.pid;
     out << "\n";

@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
 #include "cli/lab_networks.hpp"
+#include "cli/up_stages.hpp"
 #include "cli/views.hpp"
 #include "evidence/run_evidence.hpp"
 #include "evidence/stopwatch.hpp"
@@ -38,57 +39,11 @@ namespace json = boost::json;
 
 using evidence::seconds_text;
 using evidence::Stopwatch;
-
-// What each `--stage` runs, in order. A step that is `timed` is a stage of its own in the
-// output and the evidence; the others are the checks a stage run alone needs first (the
-// runtime needs the accelerator, the provisioned files and the base digests).
-enum class Step { preflight, fetch_images, find_images, provision, check_provisioned, runtime };
-struct StageStep {
-  Step step;
-  bool timed;
-};
-struct Stage {
-  std::string_view name;
-  std::vector<StageStep> steps;
-};
-const auto stage_table = std::to_array<Stage>({
-    {"preflight", {{Step::preflight, true}}},
-    {"image-cache", {{Step::fetch_images, true}}},
-    {"provision", {{Step::find_images, false}, {Step::provision, true}}},
-    {"runtime",
-     {{Step::preflight, false},
-      {Step::find_images, false},
-      {Step::check_provisioned, false},
-      {Step::runtime, true}}},
-    {"full",
-     {{Step::preflight, true},
-      {Step::fetch_images, true},
-      {Step::provision, true},
-      {Step::runtime, true}}},
-});
-
-// "preflight, image-cache, provision, runtime or full"
-std::string stage_choices() {
-  std::string text;
-  for (std::size_t i = 0; i < stage_table.size(); ++i)
-    text += std::string(i == 0                        ? ""
-                        : i + 1 == stage_table.size() ? " or "
-                                                      : ", ") +
-            std::string(stage_table[i].name);
-  return text;
-}
-
-std::string_view step_name(Step step) {
-  switch (step) {
-  case Step::preflight: return "preflight";
-  case Step::fetch_images:
-  case Step::find_images: return "image-cache";
-  case Step::provision:
-  case Step::check_provisioned: return "provision";
-  case Step::runtime: return "runtime";
-  }
-  return "runtime";
-}
+using up::Stage;
+using up::stage_choices;
+using up::stage_table;
+using up::Step;
+using up::step_name;
 
 std::string local_path(const std::string& url_or_path) {
   return url_or_path.rfind("file://", 0) == 0 ? url_or_path.substr(7) : url_or_path;
@@ -391,11 +346,18 @@ private:
     q.kvm = kvm();
     if (q.image.firmware == lab::Firmware::uefi && m_facts.firmware.uefi_code)
       q.ovmf_code = *m_facts.firmware.uefi_code;
+    q.bridged = bridged_networks(m_ctx.lab);
     return q;
   }
 
   Status spawn(Launching& l) {
-    auto pid = instance::start_qemu(l.paths, l.argv, *l.lock, m_attach);
+    auto taps = open_taps(m_ctx, *l.instance); // root mode; QEMU keeps its copies
+    if (!taps)
+      return std::move(taps).error();
+    std::vector<std::pair<int, int>> extra;
+    for (const auto& [number, fd] : *taps)
+      extra.emplace_back(number, fd.get());
+    auto pid = instance::start_qemu(l.paths, l.argv, *l.lock, m_attach, extra);
     if (!pid) {
       (void)instance::remove_runtime_files(l.paths, l.instance->name, std::move(l.lock));
       l.lock.reset();
@@ -526,6 +488,11 @@ private:
     for (const auto& l : m_launching)
       starting.push_back(l->instance);
     for (const auto* net : networks_of(m_ctx, starting)) {
+      if (!net->bridge.empty()) {
+        m_out << "  network " << net->name << " (" << net->subnet << "): host bridge "
+              << net->bridge << "\n";
+        continue;
+      }
       if (m_dry) {
         m_out << "  network " << net->name << " (" << net->subnet
               << "): would start its switch unless it runs\n";

@@ -2,6 +2,8 @@
 
 #include "base/lock_file.hpp"
 
+#include <algorithm>
+
 namespace kvmrun::instance {
 
 namespace {
@@ -131,13 +133,18 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
     add(argv, "-device", "virtio-net-pci,netdev=net0,mac=" + in.seed.network.mac);
   }
   // Lab networks: frames go by datagram to the network's switch (network/switch.hpp), which
-  // QEMU finds again by path if it restarts.
-  for (const auto& at : in.attachments) {
+  // QEMU finds again by path if it restarts; a network on a host bridge (root mode) is a tap
+  // device kvmrun made and QEMU inherits.
+  for (std::size_t i = 0; i < in.attachments.size(); ++i) {
+    const auto& at = in.attachments[i];
     const std::string id = "lan-" + at.network;
-    add(argv, "-netdev",
-        "dgram,id=" + id +
-            ",local.type=unix,local.path=" + escape(p.segment_socket(at.network).string()) +
-            ",remote.type=unix,remote.path=" + escape(p.switch_socket(at.network).string()));
+    if (std::find(l.bridged.begin(), l.bridged.end(), at.network) != l.bridged.end())
+      add(argv, "-netdev", "tap,id=" + id + ",fd=" + std::to_string(tap_fd + static_cast<int>(i)));
+    else
+      add(argv, "-netdev",
+          "dgram,id=" + id +
+              ",local.type=unix,local.path=" + escape(p.segment_socket(at.network).string()) +
+              ",remote.type=unix,remote.path=" + escape(p.switch_socket(at.network).string()));
     add(argv, "-device", "virtio-net-pci,netdev=" + id + ",mac=" + at.mac);
   }
   add(argv, "-object", "rng-random,id=rng0,filename=/dev/urandom");

@@ -20,6 +20,8 @@ inline constexpr int agent_fd = 4;
 inline constexpr int serial_fd = 5;
 inline constexpr int lock_fd = 6;   // the instance lock, held for as long as QEMU lives
 inline constexpr int qmp_up_fd = 7; // the second monitor, `kvmrun up`'s (see InstancePaths)
+// Root mode: attachment i's tap device (on a bridged lab network) is descriptor tap_fd + i.
+inline constexpr int tap_fd = 10;
 
 struct QemuLaunch {
   std::string qemu = "qemu-system-x86_64";
@@ -27,8 +29,9 @@ struct QemuLaunch {
   lab::InstanceSpec instance;
   lab::ImageSpec image;
   InstancePaths paths;
-  bool kvm = false;                // else TCG
-  std::filesystem::path ovmf_code; // for images with firmware = "uefi"
+  bool kvm = false;                 // else TCG
+  std::filesystem::path ovmf_code;  // for images with firmware = "uefi"
+  std::vector<std::string> bridged; // lab networks on a host bridge (a tap each, not a switch)
 };
 
 // Block node names, for QMP (query-block, snapshots).

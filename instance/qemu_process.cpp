@@ -67,7 +67,8 @@ std::optional<double> parse_double(std::string_view text) {
 } // namespace
 
 Result<pid_t> start_qemu(const InstancePaths& paths, const std::vector<std::string>& argv,
-                         InstanceLock& lock, bool die_with_parent) {
+                         InstanceLock& lock, bool die_with_parent,
+                         const std::vector<std::pair<int, int>>& extra_fds) {
   auto sockets = listen_runtime_sockets(paths);
   if (!sockets) {
     remove_sockets(paths);
@@ -84,6 +85,7 @@ Result<pid_t> start_qemu(const InstancePaths& paths, const std::vector<std::stri
   for (const auto& [number, fd] : *sockets)
     options.fds.emplace_back(number, fd.get());
   options.fds.emplace_back(lock_fd, lock.fd());
+  options.fds.insert(options.fds.end(), extra_fds.begin(), extra_fds.end());
   options.output_fd = log.get();
   options.die_with_parent = die_with_parent;
   auto pid = spawn_background(argv, options);

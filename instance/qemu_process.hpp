@@ -30,11 +30,13 @@ namespace kvmrun::instance {
 
 // Starts QEMU with `argv`, its control sockets and the held `lock` as inherited descriptors,
 // its output appended to the instance's qemu.log, and records its pid in the lock. With
-// `die_with_parent`, QEMU is killed when this process ends (attached mode). On failure the
+// `die_with_parent`, QEMU is killed when this process ends (attached mode). `extra_fds` are
+// passed on too (descriptor number in QEMU, ours): root mode's tap devices. On failure the
 // sockets it made are removed; the lock stays with the caller.
 [[nodiscard]] Result<pid_t> start_qemu(const InstancePaths& paths,
                                        const std::vector<std::string>& argv, InstanceLock& lock,
-                                       bool die_with_parent);
+                                       bool die_with_parent,
+                                       const std::vector<std::pair<int, int>>& extra_fds = {});
 
 struct Liveness {
   enum class State {

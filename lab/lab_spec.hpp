@@ -64,11 +64,14 @@ struct Timeouts {
 // A lab network: a private layer-2 segment ([networks.NAME]) that the instances attached to it
 // share, switched by kvmrun itself (network/), with no root, bridge or tap.
 struct SegmentSpec {
-  std::string name;             // also the guest's interface name (at most 12 characters)
-  std::string subnet;           // "192.168.122.0/24", as written
-  std::uint32_t base = 0;       // the subnet's network address (host byte order)
-  unsigned prefix = 24;         // 8 to 30
-  std::string gateway;          // optional; a route through it only when given
+  std::string name;       // also the guest's interface name (at most 12 characters)
+  std::string subnet;     // "192.168.122.0/24", as written
+  std::uint32_t base = 0; // the subnet's network address (host byte order)
+  unsigned prefix = 24;   // 8 to 30
+  std::string gateway;    // optional; a route through it only when given
+  // Root mode: the network is this existing host bridge, each member's NIC a tap device on it
+  // (needs CAP_NET_ADMIN), instead of kvmrun's switch. Empty: the switch.
+  std::string bridge;
   std::uint32_t first_line = 0; // where it was declared: networks keep their file order
 };
 

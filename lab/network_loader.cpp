@@ -73,6 +73,15 @@ void read_network(Scope& s, const std::string& name, const toml::node& node, Lab
     else
       net.gateway = *gw;
   }
+  if (auto bridge = s.checked_string(
+          "bridge",
+          [](std::string_view b) {
+            return !b.empty() && b.size() <= 15 &&
+                   b.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789_.-") == std::string_view::npos;
+          },
+          "expected the name of an existing host bridge (1 to 15 of [A-Za-z0-9_.-])"))
+    net.bridge = *bridge;
   s.finish();
   lab.networks.push_back(std::move(net));
 }

@@ -125,3 +125,59 @@ TEST(LabNetwork, ThreeTinyGuestsOnOneSegmentReachEachOtherAndNothingElse) {
 
 } // namespace
 } // namespace kvmrun::testing
+
+namespace kvmrun::testing {
+namespace {
+
+std::string quoted(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const auto& a : argv) {
+    std::string q = "'";
+    for (const char c : a)
+      q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += (line.empty() ? "" : " ") + q + "'";
+  }
+  return line;
+}
+
+// Root mode, in a network namespace this test makes (never on the host's interfaces): a lab
+// network on an existing bridge gets a tap per member on it, the members reach each other
+// through it, and the taps go with their QEMUs.
+TEST(LabNetwork, RootModePutsEachMemberOnTheHostBridgeThroughItsOwnTap) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "root mode needs root (CAP_NET_ADMIN)";
+  const auto probe = run_command({"unshare", "--net", "true"});
+  if (!probe.ok() || !probe->success())
+    GTEST_SKIP() << "network namespaces are not available here (unshare --net failed)";
+  std::string toml = lan_lab("bridged");
+  toml.replace(toml.find("subnet = \"192.168.122.0/24\"\n"),
+               std::string("subnet = \"192.168.122.0/24\"\n").size(),
+               "subnet = \"192.168.122.0/24\"\nbridge = \"kvbr0\"\n");
+  Lab lab(toml);
+  const std::string script =
+      "set -e\n"
+      "ip link set lo up\n"
+      "ip link add kvbr0 type bridge\n"
+      "ip link set kvbr0 up\n" +
+      quoted(lab.argv({"up", "node-1", "node-2"})) + " > up.log 2>&1 || { cat up.log; exit 1; }\n" +
+      "echo taps=$(ip -o link show master kvbr0 | wc -l)\n" +
+      quoted(lab.argv({"exec", "node-1", "--", "/bin/sh", "-c", "ping -c 1 -W 2 node-2"})) +
+      " && echo pinged\n" + quoted(lab.argv({"status"})) + "\n" +
+      quoted(lab.argv({"down", "--purge-disks"})) + "\n" +
+      "echo taps-after=$(ip -o link show master kvbr0 | wc -l)\n";
+  const auto r = run_command({"unshare", "--net", "/bin/sh", "-c",
+                              "cd " + lab.state().parent_path().string() + " && " + script},
+                             CommandOptions{10min, 1U << 20U});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  std::cout << r->out << r->err;
+  ASSERT_TRUE(r->success()) << r->out << r->err;
+  EXPECT_NE(r->out.find("taps=2\n"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("pinged\n"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("  network app  192.168.122.0/24  bridge kvbr0\n"), std::string::npos)
+      << r->out;
+  EXPECT_NE(r->out.find("taps-after=0\n"), std::string::npos) << "a tap outlived its QEMU";
+  EXPECT_FALSE(switch_process_exists()) << "a bridged network has no switch";
+}
+
+} // namespace
+} // namespace kvmrun::testing

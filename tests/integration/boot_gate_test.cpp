@@ -51,8 +51,8 @@ public:
   void start(const lab::ImageSpec& image = blank_image()) {
     auto lock = instance::InstanceLock::acquire(m_paths, m_instance.name);
     ASSERT_TRUE(lock.ok()) << lock.error().describe();
-    const auto argv = instance::qemu_argv(
-        instance::QemuLaunch{"qemu-system-x86_64", "gates", m_instance, image, m_paths, false, {}});
+    const auto argv = instance::qemu_argv(instance::QemuLaunch{
+        "qemu-system-x86_64", "gates", m_instance, image, m_paths, false, {}, {}});
     const auto pid = instance::start_qemu(m_paths, argv, *lock, true);
     ASSERT_TRUE(pid.ok()) << pid.error().describe();
     m_pid = *pid;

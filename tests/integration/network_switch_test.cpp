@@ -3,6 +3,7 @@
 // flooding, members only, a restart the members survive, and two labs that never meet.
 #include "base/lock_file.hpp"
 #include "network/switch.hpp"
+#include "network/tap.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -163,6 +164,18 @@ TEST_F(SwitchTest, ALockHeldByAnotherProcessIsNotTakenForTheSwitch) {
   EXPECT_NE(started.error().message().find("is running or another kvmrun is starting it"),
             std::string::npos)
       << started.error().describe();
+}
+
+// Root mode's first check touches nothing: a bridge that does not exist is a host error with
+// the commands that make one (the rest is proven in a test-made namespace, e2e).
+TEST(TapOnBridge, AMissingBridgeIsAHostErrorSayingHowToMakeOne) {
+  const auto tap = open_tap_on_bridge(tap_name("lab", "web", "app"), "kvmrun-nobr0");
+  ASSERT_FALSE(tap.ok());
+  EXPECT_EQ(tap.error().code(), ErrorCode::host);
+  EXPECT_EQ(tap.error().message(), "there is no interface 'kvmrun-nobr0' on this host");
+  EXPECT_NE(tap.error().remedy().find("ip link add kvmrun-nobr0 type bridge"), std::string::npos);
+  EXPECT_EQ(tap_name("lab", "web", "app").size(), 14U) << "within IFNAMSIZ";
+  EXPECT_NE(tap_name("lab", "web", "app"), tap_name("lab", "db", "app"));
 }
 
 TEST(SwitchArgs, RoundTripAndRefuseNonsense) {

@@ -286,13 +286,16 @@ TEST(ExampleLabs, EveryConfigInTheConfigsFolderLoads) {
   EXPECT_GE(count, 3U);
 }
 
-TEST(ExampleLabs, TheClusterHasThreeNodesWithStaticAddresses) {
+TEST(ExampleLabs, TheClusterHasThreeNodesWithStaticAddressesOnOneLabNetwork) {
   const auto lab = load_lab(KVMRUN_SOURCE_DIR "/configs/cluster.toml");
   ASSERT_TRUE(lab.ok()) << lab.error().describe();
   ASSERT_EQ(lab->instances.size(), 3U);
-  EXPECT_EQ(lab->instances[2].seed.network.address, "10.0.2.13/24");
+  ASSERT_EQ(lab->networks.size(), 1U);
+  EXPECT_EQ(lab->networks[0].subnet, "192.168.122.0/24");
+  EXPECT_EQ(lab->instances[2].seed.segment_nics.at(0).address, "192.168.122.12/24");
+  EXPECT_EQ(lab->instances[2].seed.segment_nics.at(0).mac, "52:54:00:c1:00:03");
   EXPECT_EQ(lab->instances[2].cpus, 2U);
-  EXPECT_EQ(lab->instances[0].seed.network.gateway, "10.0.2.2");
+  EXPECT_EQ(lab->instances[0].seed.hosts.size(), 3U);
   EXPECT_EQ(lab->instances[0].seed.users.at(0).name, "admin");
 }
 

@@ -182,8 +182,11 @@ TEST(LabNetworks, EveryBadInputIsALocatedErrorNamingTheKey) {
       {"[networks.app]\n[instances.a]\n", "networks.app.subnet: missing"},
       {"[networks.application-tier]\nsubnet = \"192.168.3.0/24\"\n[instances.a]\n",
        "networks.application-tier: network names are 1 to 12"},
-      {"[networks.app]\nsubnet = \"192.168.3.0/24\"\nbridge = \"br0\"\n[instances.a]\n",
-       "networks.app.bridge: unknown key"},
+      {"[networks.app]\nsubnet = \"192.168.3.0/24\"\nbridge = \"br 0\"\n[instances.a]\n",
+       "networks.app.bridge: expected the name of an existing host bridge"},
+      {"[networks.app]\nsubnet = \"192.168.3.0/24\"\nbridge = \"a-bridge-name-too-long\"\n"
+       "[instances.a]\n",
+       "networks.app.bridge: expected the name of an existing host bridge"},
       {"[networks.app]\nsubnet = \"192.168.3.0/24\"\n[instances.a]\nuser_network = false\n"
        "forwards = [{ host = 2222, guest = 22 }]\n",
        "instances.a.forwards: forwards need the user-mode NIC, which user_network = false turns "

@@ -195,6 +195,33 @@ networks = [{ name = "app", address = "192.168.122.10", mac = "52:54:00:00:01:01
   EXPECT_NE(without.find("netdev=lan-app"), std::string::npos);
 }
 
+TEST(QemuArgv, ANetworkOnAHostBridgeIsATapKvmrunHandsOverByDescriptor) {
+  const std::string lab = R"(
+[lab]
+name = "lab"
+[images.debian-12]
+url = "https://example.org/d.qcow2"
+checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+[networks.app]
+subnet = "192.168.122.0/24"
+[networks.mgmt]
+subnet = "192.168.50.0/24"
+bridge = "br0"
+[instances.web]
+image = "debian-12"
+networks = [{ name = "app", address = "192.168.122.10", mac = "52:54:00:00:01:01" },
+            { name = "mgmt", address = "192.168.50.10", mac = "52:54:00:00:02:01" }]
+)";
+  auto l = launch(lab);
+  l.bridged = {"mgmt"};
+  const std::string argv = join(qemu_argv(l));
+  EXPECT_NE(argv.find("-netdev\ntap,id=lan-mgmt,fd=11\n-device\nvirtio-net-pci,netdev=lan-mgmt,"
+                      "mac=52:54:00:00:02:01"),
+            std::string::npos)
+      << argv;
+  EXPECT_NE(argv.find("dgram,id=lan-app,"), std::string::npos) << "app still goes to its switch";
+}
+
 TEST(QemuName, OnlyTheExactNameOptionOfThisLabAndInstanceMatches) {
   using namespace std::string_literals;
   const std::string argv = "qemu-system-x86_64\0-name\0"s + name_option("lab", "web") + "\0-m\0"s;
