@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <iostream>
+#include <thread>
 
 namespace kvmrun::testing {
 namespace {
@@ -177,6 +178,57 @@ TEST(LabNetwork, RootModePutsEachMemberOnTheHostBridgeThroughItsOwnTap) {
       << r->out;
   EXPECT_NE(r->out.find("taps-after=0\n"), std::string::npos) << "a tap outlived its QEMU";
   EXPECT_FALSE(switch_process_exists()) << "a bridged network has no switch";
+}
+
+} // namespace
+} // namespace kvmrun::testing
+
+namespace kvmrun::testing {
+namespace {
+
+// kvmrun killed while its lab comes up: the switch and the QEMUs it started run on, a later
+// kvmrun finds them (status), re-proves the peers (check; the provenance record the killed up
+// never wrote is reported missing) and takes everything down, the switch included.
+TEST(LabNetwork, AfterKvmrunIsKilledMidUpTheSwitchIsFoundAgainAndCleaned) {
+  Lab lab(lan_lab("killed"));
+  {
+    BackgroundProcess up(lab.argv({"up", "node-1", "node-2"}));
+    ASSERT_TRUE(up.wait_for_line("  node-2: QEMU pid ", 120s)) << "kvmrun up never got there";
+    ::kill(up.pid(), SIGKILL); // the gates are waiting
+    ASSERT_TRUE(up.wait_exit(10s));
+  }
+  const auto status = lab.run({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const auto doc = boost::json::parse(status.out).as_object();
+  const auto& net = doc.at("networks").as_array().at(0).as_object();
+  EXPECT_EQ(net.at("switch").as_string(), "running");
+  const auto switch_pid = static_cast<pid_t>(net.at("pid").as_int64());
+  EXPECT_TRUE(alive(switch_pid));
+  // check is read-only and does not wait: let both guests finish booting first (bounded).
+  for (const std::string node : {"node-1", "node-2"}) {
+    const auto log = lab.state() / "lan" / node / "serial.log";
+    const auto until = std::chrono::steady_clock::now() + 120s;
+    while (std::chrono::steady_clock::now() < until) {
+      const auto text = read_file(log, 16U << 20U);
+      if (text && text->find("kvmrun-ready") != std::string::npos)
+        break;
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+  // The peers are re-proven; only the provenance the killed up never wrote is missing (an up
+  // that adopts a half-started instance is the reliability issue's).
+  const auto check = lab.run({"check", "node-1", "node-2"}, 5min);
+  EXPECT_NE(check.out.find("node-1       ok   peers"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("reaches node-2.app"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("reaches node-1.app"), std::string::npos) << check.out;
+  EXPECT_EQ(check.exit_code, 9) << check.out << check.err;
+  EXPECT_NE(check.err.find("no provenance record"), std::string::npos) << check.err;
+  const auto down = lab.run({"down", "--purge-disks"});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_NE(down.out.find("network app: switch stopped"), std::string::npos) << down.out;
+  EXPECT_FALSE(alive(switch_pid));
+  std::error_code ec;
+  EXPECT_FALSE(std::filesystem::exists(lab.runtime() / "lan", ec));
 }
 
 } // namespace
