@@ -30,9 +30,13 @@ const SegmentSpec* LabSpec::find_network(std::string_view network_name) const {
 
 std::string deterministic_mac(std::string_view lab, std::string_view instance,
                               std::string_view network) {
-  std::string what = std::string(lab) + "/" + std::string(instance);
-  if (!network.empty())
-    what += "/" + std::string(network);
+  std::string what(lab);
+  what += '/';
+  what += instance;
+  if (!network.empty()) {
+    what += '/';
+    what += network;
+  }
   const std::string d = digest(DigestAlgorithm::sha256, what);
   return "52:54:00:" + to_hex(d.substr(0, 1)) + ":" + to_hex(d.substr(1, 1)) + ":" +
          to_hex(d.substr(2, 1));

@@ -158,8 +158,8 @@ TEST(QemuArgv, ForwardsAreBoundToLoopbackUnlessTheLabSaysOtherwise) {
   EXPECT_EQ(user_netdev({f}), "user,id=net0,hostfwd=tcp:0.0.0.0:2222-:22");
 }
 
-TEST(QemuArgv, EachLabNetworkIsADgramNetdevToItsSwitchWithTheAttachmentsMac) {
-  const std::string lab = R"(
+// An instance on two lab networks, beside its user-mode NIC.
+constexpr const char* two_networks = R"(
 [lab]
 name = "lab"
 [images.debian-12]
@@ -175,7 +175,9 @@ network = { mac = "52:54:00:aa:bb:cc" }
 networks = [{ name = "app", address = "192.168.122.10", mac = "52:54:00:00:01:01" },
             { name = "mgmt", address = "192.168.50.10", mac = "52:54:00:00:02:01" }]
 )";
-  const std::string argv = join(qemu_argv(launch(lab)));
+
+TEST(QemuArgv, EachLabNetworkIsADgramNetdevToItsSwitchWithTheAttachmentsMac) {
+  const std::string argv = join(qemu_argv(launch(two_networks)));
   EXPECT_NE(
       argv.find("-netdev\nuser,id=net0\n-device\nvirtio-net-pci,netdev=net0,mac=52:54:00:aa:bb:cc\n"
                 "-netdev\ndgram,id=lan-app,local.type=unix,local.path=/r/lab/web/net-app.sock,"
@@ -186,7 +188,7 @@ networks = [{ name = "app", address = "192.168.122.10", mac = "52:54:00:00:01:01
                 "-device\nvirtio-net-pci,netdev=lan-mgmt,mac=52:54:00:00:02:01\n"),
       std::string::npos)
       << argv;
-  auto isolated = launch(lab);
+  auto isolated = launch(two_networks);
   isolated.instance.user_network = false;
   isolated.instance.forwards.clear();
   const std::string without = join(qemu_argv(isolated));
@@ -196,24 +198,8 @@ networks = [{ name = "app", address = "192.168.122.10", mac = "52:54:00:00:01:01
 }
 
 TEST(QemuArgv, ANetworkOnAHostBridgeIsATapKvmrunHandsOverByDescriptor) {
-  const std::string lab = R"(
-[lab]
-name = "lab"
-[images.debian-12]
-url = "https://example.org/d.qcow2"
-checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
-[networks.app]
-subnet = "192.168.122.0/24"
-[networks.mgmt]
-subnet = "192.168.50.0/24"
-bridge = "br0"
-[instances.web]
-image = "debian-12"
-networks = [{ name = "app", address = "192.168.122.10", mac = "52:54:00:00:01:01" },
-            { name = "mgmt", address = "192.168.50.10", mac = "52:54:00:00:02:01" }]
-)";
-  auto l = launch(lab);
-  l.bridged = {"mgmt"};
+  auto l = launch(two_networks);
+  l.bridged = {"mgmt"}; // as up gives it for a network with bridge = "..."
   const std::string argv = join(qemu_argv(l));
   EXPECT_NE(argv.find("-netdev\ntap,id=lan-mgmt,fd=11\n-device\nvirtio-net-pci,netdev=lan-mgmt,"
                       "mac=52:54:00:00:02:01"),
