@@ -2,20 +2,28 @@
 // round trip between two member ports through the real switch process, beside the same ping-pong
 // straight between the two datagram sockets (the floor any datagram switch has), and frames per
 // second one way. Guest-side: ping between two tiny guests (TCG) through the switch, beside a
-// ping from the guest to user networking's gateway (10.0.2.2).
+// ping from the guest to user networking's gateway (10.0.2.2), and beside the same two guests
+// started by hand from kvmrun's recorded argv with VDE's vde_switch (-netdev vde) instead.
+// Each guest benchmark runs its own pair alone, so no pair's load falls on another's figure.
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
 #include "base/unique_fd.hpp"
 #include "host/dirs.hpp"
 #include "network/switch.hpp"
 
+#include "bench/by_hand.hpp"
 #include "bench/scratch.hpp"
+#include "qmp/agent_client.hpp"
+#include "qmp/agent_commands.hpp"
 
 #include <benchmark/benchmark.h>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -167,7 +175,7 @@ void BM_LanFrames_KvmrunSwitch(benchmark::State& state) {
 // Two tiny guests on a lab network (TCG), through the kvmrun binary.
 class TinyLan {
 public:
-  TinyLan() {
+  explicit TinyLan(const std::string& tag) {
     const auto cache =
         host::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
     auto built = run_command({KVMRUN_SOURCE_DIR "/images/recipes/tiny/build", cache.string()},
@@ -175,7 +183,7 @@ public:
     if (!built || !built->success())
       throw std::runtime_error("building the tiny guest failed");
     const std::string guest = built->out.substr(0, built->out.find('\n'));
-    m_dir = scratch() / "guests";
+    m_dir = scratch() / tag;
     std::filesystem::create_directories(m_dir);
     std::string lab =
         "[lab]\nname = \"bench\"\n[images.tiny]\nurl = \"file://" + guest +
@@ -193,16 +201,25 @@ public:
       throw std::runtime_error("kvmrun up of the benchmark lab failed");
   }
   ~TinyLan() { (void)kvmrun({"down", "--purge-disks"}, 2min); }
+  // Stops the guests and keeps their disks, seeds and recorded argv (for a start by hand).
+  void stop() { (void)kvmrun({"down"}, 2min); }
+  [[nodiscard]] std::filesystem::path instance_state(const std::string& name) const {
+    return m_dir / "state" / "bench" / name;
+  }
   TinyLan(const TinyLan&) = delete;
   TinyLan& operator=(const TinyLan&) = delete;
 
   // The average round trip ping reports, in microseconds, for `count` pings to `to` from a.
   double ping(const std::string& to, int count) {
     std::string out;
-    if (!kvmrun({"exec", "a", "--", "/bin/sh", "-c",
-                 "ping -q -c " + std::to_string(count) + " -i 0.2 " + to},
-                2min, &out))
+    if (!kvmrun({"exec", "a", "--", "/bin/sh", "-c", ping_command(to, count)}, 2min, &out))
       throw std::runtime_error("ping " + to + " failed: " + out);
+    return average_rtt_us(out);
+  }
+  static std::string ping_command(const std::string& to, int count) {
+    return "ping -q -c " + std::to_string(count) + " -i 0.2 " + to;
+  }
+  static double average_rtt_us(const std::string& out) {
     std::smatch m;
     if (!std::regex_search(out, m, std::regex(R"(= [0-9.]+/([0-9.]+)/)")))
       throw std::runtime_error("no round-trip summary in: " + out);
@@ -227,19 +244,115 @@ private:
   std::filesystem::path m_dir;
 };
 
-TinyLan& tiny_lan() {
-  static TinyLan lan; // booted once for both guest benchmarks, shut down at exit
-  return lan;
+void report_rtt(benchmark::State& state, double avg_us) {
+  state.counters["median_us"] = avg_us; // ping reports the average of its 20 round trips
+  state.counters["p99_us"] = avg_us;
 }
 
 void guest_ping(benchmark::State& state, const std::string& to) {
+  TinyLan lan(std::string("kvmrun-") + (to.rfind("10.", 0) == 0 ? "user" : "switch"));
   double avg_us = 0;
   for (auto _ : state) {
-    avg_us = tiny_lan().ping(to, 20);
+    avg_us = lan.ping(to, 20);
     state.SetIterationTime(avg_us / 1e6);
   }
-  state.counters["median_us"] = avg_us; // ping reports the average of its 20 round trips
-  state.counters["p99_us"] = avg_us;
+  report_rtt(state, avg_us);
+}
+
+// A guest started by hand from kvmrun's recorded argv, its lab NIC on `netdev` instead.
+class HandStarted {
+public:
+  HandStarted(const std::filesystem::path& instance_state, const std::filesystem::path& dir,
+              const std::string& netdev)
+      : m_dir(dir) {
+    std::filesystem::create_directories(dir);
+    auto hand = bench::by_hand(instance_state, dir);
+    for (auto& arg : hand.qemu)
+      if (arg.rfind("dgram,id=lan-app,", 0) == 0)
+        arg = netdev;
+    for (const auto& create : hand.disks)
+      bench::must_run(create);
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0)
+      bench::fail("pipe2 failed");
+    m_console = UniqueFd(ends[0]);
+    UniqueFd writer(ends[1]);
+    auto pid = spawn_background(hand.qemu, BackgroundOptions{{}, writer.get(), true, true});
+    if (!pid)
+      bench::fail(pid.error().describe());
+    m_pid = *pid;
+  }
+  ~HandStarted() {
+    ::kill(m_pid, SIGKILL);
+    ::waitpid(m_pid, nullptr, 0);
+  }
+  HandStarted(const HandStarted&) = delete;
+  HandStarted& operator=(const HandStarted&) = delete;
+
+  void wait_ready() {
+    std::string seen;
+    const auto until = std::chrono::steady_clock::now() + 5min;
+    while (seen.find("kvmrun-ready") == std::string::npos) {
+      pollfd p{m_console.get(), POLLIN, 0};
+      if (std::chrono::steady_clock::now() > until || ::poll(&p, 1, 1000) < 0)
+        bench::fail("a guest started by hand never got ready:\n" + bench::tail(seen));
+      char buf[4096];
+      const auto n = ::read(m_console.get(), buf, sizeof buf);
+      if (n == 0)
+        bench::fail("a guest started by hand exited:\n" + bench::tail(seen));
+      if (n > 0)
+        seen.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  // A command in the guest through its agent (the socket by-hand starts put in `dir`).
+  std::string run(const std::string& script) {
+    EventLoop loop;
+    qmp::AgentClient agent(loop);
+    if (auto c = agent.connect(m_dir / "qga.sock"); !c)
+      bench::fail(c.error().describe());
+    Result<qmp::ExecStatus> r = Error(ErrorCode::timeout, "not run");
+    for (int attempt = 0; attempt < 60 && !(r = qmp::guest_run(agent, "/bin/sh", {"-c", script},
+                                                               deadline_after(60s)));
+         ++attempt)
+      std::this_thread::sleep_for(500ms); // the agent starts just after the ready marker
+    if (!r || r->exit_code != 0)
+      bench::fail(script + " failed in a guest started by hand: " +
+                  (r ? r->out + r->err : r.error().describe()));
+    return r->out;
+  }
+
+private:
+  std::filesystem::path m_dir;
+  UniqueFd m_console;
+  pid_t m_pid = -1;
+};
+
+void BM_GuestPing_VdeSwitch(benchmark::State& state) {
+  if (!find_executable("vde_switch")) {
+    state.SkipWithError("vde_switch is not installed (scripts/setup-deps installs vde2)");
+    return;
+  }
+  TinyLan lan("vde"); // kvmrun provisions the guests and records their argv once
+  lan.stop();
+  const auto dir = scratch() / "vde-by-hand";
+  std::filesystem::create_directories(dir);
+  const auto ctl = dir / "vde.ctl";
+  bench::must_run({"vde_switch", "-s", ctl.string(), "-d", "-p", (dir / "vde.pid").string()});
+  const std::string netdev = "vde,id=lan-app,sock=" + ctl.string();
+  double avg_us = 0;
+  {
+    HandStarted a(lan.instance_state("a"), dir / "a", netdev);
+    HandStarted b(lan.instance_state("b"), dir / "b", netdev);
+    a.wait_ready();
+    b.wait_ready();
+    for (auto _ : state) {
+      avg_us = TinyLan::average_rtt_us(a.run(TinyLan::ping_command("192.168.122.12", 20)));
+      state.SetIterationTime(avg_us / 1e6);
+    }
+  }
+  if (const auto pid = read_file(dir / "vde.pid"))
+    ::kill(std::stoi(*pid), SIGTERM);
+  report_rtt(state, avg_us);
 }
 
 void BM_GuestPing_KvmrunSwitch(benchmark::State& state) { guest_ping(state, "192.168.122.12"); }
@@ -261,3 +374,4 @@ BENCHMARK(BM_GuestPing_UserNetworkGateway)
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GuestPing_VdeSwitch)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
