@@ -183,15 +183,17 @@ Status run_switch(const SwitchSpec& spec, int ready_fd) {
 SwitchState probe_switch(const std::filesystem::path& lab_runtime, std::string_view network) {
   const auto paths = switch_paths(lab_runtime, network);
   const auto lock = probe_lock_file(paths.lock());
-  SwitchState state{SwitchState::State::stopped, lock.pid};
+  SwitchState state{SwitchState::State::stopped, lock.pid, {}};
   if (!lock.held)
     return state;
   state.state = SwitchState::State::foreign;
   if (lock.pid) {
     const auto args = split_args(read_cmdline(*lock.pid));
-    if (args.size() >= 4 && args[1] == "switch" && args[2] == lab_runtime.string() &&
-        args[3] == network)
+    if (args.size() >= 5 && args[1] == "switch" && args[2] == lab_runtime.string() &&
+        args[3] == network) {
       state.state = SwitchState::State::running;
+      state.members.assign(args.begin() + 5, args.end());
+    }
   }
   return state;
 }
@@ -201,8 +203,13 @@ Result<pid_t> start_switch(const std::filesystem::path& self, const SwitchSpec& 
                            Deadline deadline) {
   const std::string what = "the switch of network '" + spec.network + "'";
   if (const auto s = probe_switch(spec.lab_runtime, spec.network);
-      s.state == SwitchState::State::running)
-    return *s.pid;
+      s.state == SwitchState::State::running) {
+    if (s.members == spec.members)
+      return *s.pid;
+    if (auto stopped = stop_switch(spec.lab_runtime, spec.network, std::chrono::seconds(5));
+        !stopped)
+      return std::move(stopped).error().add_context("restarting " + what + " for new members");
+  }
   const auto paths = switch_paths(spec.lab_runtime, spec.network);
   if (auto made = create_private_dirs(paths.dir); !made)
     return std::move(made).error();

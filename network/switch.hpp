@@ -42,13 +42,15 @@ parse_switch_args(const std::vector<std::string>& positional);
 struct SwitchState {
   enum class State { stopped, running, foreign };
   State state = State::stopped;
-  std::optional<pid_t> pid; // what its lock records
+  std::optional<pid_t> pid;         // what its lock records
+  std::vector<std::string> members; // a running switch's, from its command line
 };
 [[nodiscard]] SwitchState probe_switch(const std::filesystem::path& lab_runtime,
                                        std::string_view network);
 
-// Starts the switch (detached, its output appended to `log`) and waits until it is ready; a
-// switch that already runs is left as it is. Returns the switch's pid.
+// Starts the switch (detached, its output appended to `log`) and waits until it is ready. A
+// switch that already runs with these members is left as it is; one with other members (the
+// lab changed) is restarted, which its members' QEMUs ride through. Returns the switch's pid.
 [[nodiscard]] Result<pid_t> start_switch(const std::filesystem::path& self, const SwitchSpec& spec,
                                          const std::filesystem::path& log, bool die_with_parent,
                                          Deadline deadline);

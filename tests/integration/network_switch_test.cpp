@@ -129,6 +129,29 @@ TEST_F(SwitchTest, MembersKeepTheirSocketsAcrossARestartOfTheSwitch) {
   ASSERT_TRUE(stop_switch(s.lab_runtime, "app", 5s).ok());
 }
 
+// The lab gained a member: the running switch is replaced by one that admits it, and the
+// members it had keep their sockets (connectionless) and reach the new one.
+TEST_F(SwitchTest, ASwitchWhoseMembersChangedIsRestartedWithTheNewOnes) {
+  auto s = spec(m_dir / "run");
+  const auto first = start(s);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  const Port a(port(s, "a"), switch_socket(s));
+  const Port d(port(s, "d"), switch_socket(s));
+  ASSERT_TRUE(d.send(frame('*', 'D', "not yet a member")));
+  EXPECT_EQ(a.receive(200ms), "");
+  s.members.push_back("d");
+  const auto second = start(s);
+  ASSERT_TRUE(second.ok()) << second.error().describe();
+  EXPECT_NE(*second, *first) << "the old switch admitted no d";
+  EXPECT_EQ(probe_switch(s.lab_runtime, "app").members, s.members);
+  ASSERT_TRUE(d.send(frame('*', 'D', "now a member")));
+  EXPECT_EQ(a.receive(), frame('*', 'D', "now a member"));
+  const auto third = start(s);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(*third, *second) << "the same members: left as it is";
+  ASSERT_TRUE(stop_switch(s.lab_runtime, "app", 5s).ok());
+}
+
 TEST_F(SwitchTest, TwoLabsWithTheSameNamesNeverSeeEachOthersFrames) {
   const auto one = spec(m_dir / "run-1");
   const auto two = spec(m_dir / "run-2");
