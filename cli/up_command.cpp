@@ -163,9 +163,10 @@ private:
                                                std::move(detail)});
   }
 
-  // Host facts are gathered once (about 60 ms), by the first step that needs them (so a timed
-  // stage's time includes the gathering): preflight judges them, provisioning needs the
-  // firmware, the runtime the accelerator and QEMU. Only the preflight step reports them.
+  // Host facts are gathered once (about 15-60 ms: QEMU's --version and the KVM probe), by the
+  // first step that needs them (so a timed stage's time includes the gathering): preflight
+  // judges them, the runtime needs the accelerator and QEMU. Provisioning needs only the
+  // firmware files, which firmware() finds without the rest.
   void judge_host() {
     if (m_judged)
       return;
@@ -191,6 +192,12 @@ private:
   }
 
   bool kvm() const { return m_report.accel.chosen == host::Accel::kvm; }
+
+  const host::FirmwareFacts& firmware() {
+    if (!m_judged && !m_firmware)
+      m_firmware = host::gather_firmware(host_paths(m_env));
+    return m_judged ? m_facts.firmware : *m_firmware;
+  }
 
   // Fetches (or, when `download` is false, only finds) the base image of every selected
   // instance in the cache.
@@ -248,8 +255,8 @@ private:
     const auto& image = m_ctx.lab.images.at(i.image);
     const auto& base = m_bases.at(i.image);
     std::optional<std::filesystem::path> vars;
-    if (image.firmware == lab::Firmware::uefi && m_facts.firmware.uefi_vars)
-      vars = *m_facts.firmware.uefi_vars;
+    if (image.firmware == lab::Firmware::uefi && firmware().uefi_vars)
+      vars = *firmware().uefi_vars;
     return instance::ProvisionInput{i, paths, base.file, base.format, vars};
   }
 
@@ -281,7 +288,6 @@ private:
   }
 
   Status provision() {
-    judge_host();
     if (auto s = lock_instances(); !s)
       return s;
     for (auto& l : m_launching) {
@@ -555,6 +561,7 @@ private:
   std::optional<evidence::RunEvidence> m_evidence;
   bool m_judged = false;
   host::HostFacts m_facts;
+  std::optional<host::FirmwareFacts> m_firmware; // when only provisioning ran
   host::PreflightReport m_report;
   std::map<std::string, Base> m_bases;
   std::vector<std::unique_ptr<Launching>> m_launching;

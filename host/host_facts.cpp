@@ -130,21 +130,6 @@ std::optional<std::filesystem::path> first_readable(const std::vector<std::files
   return std::nullopt;
 }
 
-FirmwareFacts gather_firmware(const HostPaths& paths) {
-  FirmwareFacts facts;
-  facts.bios_searched = paths.bios;
-  facts.bios = first_readable(paths.bios);
-  for (const auto& pair : paths.uefi) {
-    facts.uefi_searched.push_back(pair.code);
-    if (first_readable({pair.code}) && first_readable({pair.vars})) {
-      facts.uefi_code = pair.code;
-      facts.uefi_vars = pair.vars;
-      break;
-    }
-  }
-  return facts;
-}
-
 SpaceFacts gather_space(const std::string& role, const std::filesystem::path& dir) {
   SpaceFacts facts;
   facts.role = role;
@@ -166,6 +151,21 @@ SpaceFacts gather_space(const std::string& role, const std::filesystem::path& di
 }
 
 } // namespace
+
+FirmwareFacts gather_firmware(const HostPaths& paths) {
+  FirmwareFacts facts;
+  facts.bios_searched = paths.bios;
+  facts.bios = first_readable(paths.bios);
+  for (const auto& pair : paths.uefi) {
+    facts.uefi_searched.push_back(pair.code);
+    if (first_readable({pair.code}) && first_readable({pair.vars})) {
+      facts.uefi_code = pair.code;
+      facts.uefi_vars = pair.vars;
+      break;
+    }
+  }
+  return facts;
+}
 
 HostFacts gather_host_facts(const HostPaths& paths) {
   HostFacts facts;

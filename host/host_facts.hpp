@@ -97,6 +97,10 @@ struct HostPaths {
 
 [[nodiscard]] HostFacts gather_host_facts(const HostPaths& paths);
 
+// Only the firmware files (a few stat calls): what provisioning needs, without running QEMU or
+// probing KVM.
+[[nodiscard]] FirmwareFacts gather_firmware(const HostPaths& paths);
+
 // The name of group `gid` from an /etc/group-format file, or the number as text. Read directly
 // so the static binary needs no NSS modules.
 [[nodiscard]] std::string group_name(unsigned gid, const std::filesystem::path& group_file);
