@@ -1,10 +1,13 @@
-// `kvmrun down [INSTANCE...] [--dry-run] [--purge-disks]`: the stop ladder for each running
-// instance, then (opt-in) its state directory. Nothing is removed while a process kvmrun cannot
+// `kvmrun down [INSTANCE...] [--dry-run] [--purge-disks]`: the stop ladder for every running
+// instance at once (the lab is down as soon as its slowest instance is), then (opt-in) each
+// one's state directory. Nothing is removed while a process kvmrun cannot
 // match to the instance holds its lock.
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
 #include "cli/lab_networks.hpp"
 #include "instance/qemu_process.hpp"
+
+#include <algorithm>
 
 namespace kvmrun::cli {
 
@@ -16,6 +19,10 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   const bool dry = args.has("--dry-run");
   const bool purge = args.has("--purge-disks");
   int rc = 0;
+  // First what each instance is; then every running one stopped at once; then, in order, what
+  // happened and (opt-in) its disks removed.
+  std::vector<const lab::InstanceSpec*> targets;
+  std::vector<instance::StopRequest> running;
   for (const auto* i : ctx->selected) {
     const auto paths = ctx->paths(*i);
     const auto live = instance::probe_instance(paths, ctx->lab.name, i->name);
@@ -23,31 +30,38 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       rc = fail(err, instance::held_by_another(i->name, live));
       continue;
     }
-    std::optional<pid_t> pid;
-    if (live.state == instance::Liveness::State::running)
-      pid = live.pid;
+    const bool up = live.state == instance::Liveness::State::running;
     if (dry) {
       out << i->name << ": "
-          << (pid ? "would stop QEMU pid " + std::to_string(*pid) +
-                        " (ACPI powerdown, then QMP quit, SIGTERM, SIGKILL; " +
-                        std::to_string(i->timeouts.shutdown.count() / 1000) + " s each)"
-                  : std::string("not running"))
+          << (up ? "would stop QEMU pid " + std::to_string(*live.pid) +
+                       " (ACPI powerdown, then QMP quit, SIGTERM, SIGKILL; " +
+                       std::to_string(i->timeouts.shutdown.count() / 1000) + " s each)"
+                 : std::string("not running"))
           << "\n";
       if (purge)
         out << i->name << ": would remove " << paths.state.string()
             << " (its disks, seed and logs; base images stay)\n";
       continue;
     }
-    if (pid) {
-      auto stopped =
-          instance::stop_instance(paths, ctx->lab.name, *i, *pid, [&](const std::string& step) {
-            out << i->name << ": " << step << "\n" << std::flush;
-          });
-      if (!stopped) {
-        rc = fail(err, stopped.error());
+    targets.push_back(i);
+    if (up)
+      running.push_back({paths, i, *live.pid});
+  }
+  auto stopped = instance::stop_instances(ctx->lab.name, running,
+                                          [&](const std::string& name, const std::string& step) {
+                                            out << name << ": " << step << "\n" << std::flush;
+                                          });
+  for (const auto* i : targets) {
+    const auto paths = ctx->paths(*i);
+    const auto it = std::find_if(running.begin(), running.end(),
+                                 [&](const instance::StopRequest& r) { return r.instance == i; });
+    if (it != running.end()) {
+      auto& result = stopped[static_cast<std::size_t>(it - running.begin())];
+      if (!result) {
+        rc = fail(err, result.error());
         continue;
       }
-      out << i->name << ": " << instance::stopped_text(*stopped) << "\n";
+      out << i->name << ": " << instance::stopped_text(*result) << "\n";
     } else {
       if (auto removed = instance::remove_runtime_files(paths, i->name); !removed) {
         rc = fail(err, removed.error());

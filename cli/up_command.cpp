@@ -456,21 +456,26 @@ private:
       if (auto q = read_file(l->paths.qemu_log(), 16U << 20U))
         m_evidence->save(name + "/qemu.log", *q);
     }
+    // A guest that did not become ready is stopped (all such at once); its disks and logs stay
+    // for inspection.
     std::optional<Error> first;
+    std::vector<instance::StopRequest> failed;
     for (auto& l : m_launching) {
       if (!l->failure)
         continue;
-      // A guest that did not become ready is stopped; its disks and logs stay for inspection.
       m_out << "  " << l->instance->name
             << ": not ready; stopping it (serial log: " << l->paths.serial_log().string() << ")\n";
-      auto stopped = instance::stop_instance(l->paths, m_ctx.lab.name, *l->instance, l->pid,
-                                             [](const std::string&) {});
-      if (!stopped)
-        (void)fail(m_err, std::move(stopped).error().add_context("stopping " + l->instance->name +
-                                                                 ", which did not become ready"));
+      failed.push_back({l->paths, l->instance, l->pid});
       if (!first)
         first = l->failure;
     }
+    auto stops = instance::stop_instances(m_ctx.lab.name, failed,
+                                          [](const std::string&, const std::string&) {});
+    for (std::size_t k = 0; k < stops.size(); ++k)
+      if (!stops[k])
+        (void)fail(m_err,
+                   std::move(stops[k]).error().add_context("stopping " + failed[k].instance->name +
+                                                           ", which did not become ready"));
     if (first) {
       if (auto s = stop_unused_networks(m_ctx, false, m_out); !s)
         (void)fail(m_err, s.error());
@@ -535,15 +540,18 @@ private:
         break;
     }
     int rc = 0;
-    for (auto& l : m_launching) {
-      auto stopped = instance::stop_instance(
-          l->paths, m_ctx.lab.name, *l->instance, l->pid, [&](const std::string& step) {
-            m_out << "  " << l->instance->name << ": " << step << "\n" << std::flush;
-          });
-      if (!stopped)
-        rc = fail(m_err, stopped.error());
+    std::vector<instance::StopRequest> all;
+    for (auto& l : m_launching)
+      all.push_back({l->paths, l->instance, l->pid});
+    auto stops = instance::stop_instances(
+        m_ctx.lab.name, all, [&](const std::string& name, const std::string& step) {
+          m_out << "  " << name << ": " << step << "\n" << std::flush;
+        });
+    for (std::size_t k = 0; k < stops.size(); ++k) {
+      if (!stops[k])
+        rc = fail(m_err, stops[k].error());
       else
-        m_out << "  " << l->instance->name << ": " << instance::stopped_text(*stopped) << "\n";
+        m_out << "  " << all[k].instance->name << ": " << instance::stopped_text(*stops[k]) << "\n";
     }
     if (auto s = stop_unused_networks(m_ctx, false, m_out); !s)
       rc = fail(m_err, s.error());

@@ -18,7 +18,9 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 namespace kvmrun::instance {
 
@@ -192,6 +194,28 @@ Result<StopResult> stop_instance(const InstancePaths& paths, std::string_view la
                    ") survived SIGKILL",
                "it is stuck in the kernel (uninterruptible I/O?); see /proc/" +
                    std::to_string(pid) + "/stack");
+}
+
+std::vector<Result<StopResult>>
+stop_instances(std::string_view lab, const std::vector<StopRequest>& requests,
+               const std::function<void(const std::string&, const std::string&)>& progress) {
+  std::vector<std::optional<Result<StopResult>>> done(requests.size());
+  std::mutex heard;
+  std::vector<std::thread> threads;
+  for (std::size_t k = 0; k < requests.size(); ++k)
+    threads.emplace_back([&, k] {
+      const auto& r = requests[k];
+      done[k] = stop_instance(r.paths, lab, *r.instance, r.pid, [&](const std::string& step) {
+        std::lock_guard lock(heard);
+        progress(r.instance->name, step);
+      });
+    });
+  for (auto& t : threads)
+    t.join();
+  std::vector<Result<StopResult>> results;
+  for (auto& d : done)
+    results.push_back(std::move(*d));
+  return results;
 }
 
 std::string stopped_text(const StopResult& stopped) {

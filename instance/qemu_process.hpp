@@ -70,6 +70,18 @@ struct StopResult {
 stop_instance(const InstancePaths& paths, std::string_view lab, const lab::InstanceSpec& instance,
               pid_t pid, const std::function<void(const std::string&)>& progress);
 
+struct StopRequest {
+  InstancePaths paths;
+  const lab::InstanceSpec* instance = nullptr;
+  pid_t pid = -1;
+};
+// Stops every requested instance at once, one thread each, so stopping a lab takes as long as
+// its slowest instance, not the sum. `progress` hears (instance, step) from those threads, one
+// call at a time. The results are in the requests' order.
+[[nodiscard]] std::vector<Result<StopResult>>
+stop_instances(std::string_view lab, const std::vector<StopRequest>& requests,
+               const std::function<void(const std::string&, const std::string&)>& progress);
+
 // Removes the sockets and the lock file of a stopped instance, and its runtime directory if
 // empty, while holding its lock: `held` when the caller has it, else taken here. ErrorCode::busy
 // (and nothing removed) when someone else holds it.
