@@ -251,6 +251,7 @@ host::HostPaths host_paths(const CliEnvironment& env) {
     paths.search_path = path;
   const host::Dirs dirs = host::default_dirs(env.getenv, env.uid);
   paths.space = {{"state", dirs.state}, {"cache", dirs.cache}};
+  paths.facts_cache = dirs.cache / "host-facts.json";
   return paths;
 }
 

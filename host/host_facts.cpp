@@ -1,5 +1,7 @@
 #include "host/host_facts.hpp"
 
+#include "host/facts_cache.hpp"
+
 #include "base/subprocess.hpp"
 
 #include <fcntl.h>
@@ -63,12 +65,18 @@ std::string group_name(unsigned gid, const std::filesystem::path& group_file) {
 
 namespace {
 
-QemuFacts gather_qemu(const HostPaths& paths) {
+QemuFacts gather_qemu(const HostPaths& paths, FactsCache& cache) {
   QemuFacts facts;
   facts.program = paths.qemu_program;
   facts.path = find_executable(paths.qemu_program, paths.search_path);
   if (!facts.path)
     return facts;
+  const auto key = qemu_key(*facts.path);
+  if (key)
+    if (auto line = cache.qemu_version_line(*key)) {
+      facts.version_line = *line;
+      return facts;
+    }
   auto out = run_command({facts.path->string(), "--version"},
                          CommandOptions{std::chrono::milliseconds(5000), 64 * 1024});
   if (!out) {
@@ -87,6 +95,8 @@ QemuFacts gather_qemu(const HostPaths& paths) {
     return facts;
   }
   facts.version_line = out->out.substr(0, out->out.find('\n'));
+  if (key && !facts.version_line.empty())
+    cache.remember(*key, facts.version_line);
   return facts;
 }
 
@@ -168,19 +178,30 @@ FirmwareFacts gather_firmware(const HostPaths& paths) {
 }
 
 HostFacts gather_host_facts(const HostPaths& paths) {
+  FactsCache cache(paths.facts_cache);
   HostFacts facts;
-  facts.qemu = gather_qemu(paths);
+  facts.qemu = gather_qemu(paths, cache);
   facts.kvm_device = gather_kvm_device(paths);
   for (const char* name : {"kvm", "kvm_intel", "kvm_amd", "kvm_pvm"}) {
     std::error_code ec;
     if (std::filesystem::exists(paths.sys_module / name, ec))
       facts.kvm_modules.emplace_back(name);
   }
-  if (facts.kvm_device.usable())
-    facts.kvm_probe = probe_kvm_guest(paths.dev_kvm, paths.kvm_probe_timeout);
+  if (facts.kvm_device.usable()) {
+    const auto key = kvm_key(paths.dev_kvm, facts.kvm_modules);
+    if (auto cached = key ? cache.kvm_probe(*key) : std::nullopt) {
+      facts.kvm_probe = *cached;
+      facts.kvm_probe->detail += " (remembered from a probe earlier this boot)";
+    } else {
+      facts.kvm_probe = probe_kvm_guest(paths.dev_kvm, paths.kvm_probe_timeout);
+      if (key)
+        cache.remember(*key, *facts.kvm_probe);
+    }
+  }
   facts.firmware = gather_firmware(paths);
   for (const auto& [role, dir] : paths.space)
     facts.space.push_back(gather_space(role, dir));
+  cache.save();
   return facts;
 }
 

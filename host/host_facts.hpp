@@ -93,6 +93,7 @@ struct HostPaths {
       {"/usr/share/qemu/edk2-x86_64-code.fd", "/usr/share/qemu/edk2-i386-vars.fd"}};
   std::vector<std::pair<std::string, std::filesystem::path>> space; // role, directory
   std::chrono::milliseconds kvm_probe_timeout{3000};
+  std::filesystem::path facts_cache; // host-facts.json (facts_cache.hpp); empty: none
 };
 
 [[nodiscard]] HostFacts gather_host_facts(const HostPaths& paths);
