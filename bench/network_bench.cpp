@@ -12,6 +12,7 @@
 #include "network/switch.hpp"
 
 #include "bench/by_hand.hpp"
+#include "bench/latency.hpp"
 #include "bench/scratch.hpp"
 #include "qmp/agent_client.hpp"
 #include "qmp/agent_commands.hpp"
@@ -122,9 +123,7 @@ void ping_pong(benchmark::State& state, const Port& a, const Port& b) {
     us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
                      .count());
   }
-  std::sort(us.begin(), us.end());
-  state.counters["median_us"] = us[us.size() / 2];
-  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  bench::report_latency(state, us);
 }
 
 void BM_LanRoundTrip_KvmrunSwitch(benchmark::State& state) {

@@ -7,6 +7,7 @@
 #include "base/subprocess.hpp"
 #include "images/qcow2.hpp"
 
+#include "bench/latency.hpp"
 #include "bench/scratch.hpp"
 
 #include <benchmark/benchmark.h>
@@ -97,9 +98,7 @@ void timed_processes(benchmark::State& state, Prepare prepare_run, Work work) {
     us.push_back(took);
     state.SetIterationTime(took / 1e6);
   }
-  std::sort(us.begin(), us.end());
-  state.counters["median_us"] = us[us.size() / 2];
-  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  bench::report_latency(state, us);
 }
 
 void BM_ProvisionProcess_Kvmrun(benchmark::State& state) {

@@ -6,6 +6,7 @@
 #include "qmp/framer.hpp"
 #include "qmp/qmp_client.hpp"
 
+#include "bench/latency.hpp"
 #include "bench/scratch.hpp"
 
 #include <benchmark/benchmark.h>
@@ -64,12 +65,8 @@ std::filesystem::path scratch() {
   return dir;
 }
 
-void report(benchmark::State& state, std::vector<double>& us) {
-  if (us.empty())
-    return;
-  std::sort(us.begin(), us.end());
-  state.counters["median_us"] = us[us.size() / 2];
-  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+void report(benchmark::State& state, const std::vector<double>& us) {
+  kvmrun::bench::report_latency(state, us);
 }
 
 void BM_QmpRoundTrip_Kvmrun(benchmark::State& state) {
