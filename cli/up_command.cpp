@@ -110,6 +110,11 @@ public:
       status = timed ? timed_stage(std::string(step_name(step)), [&] { return run_step(step); })
                      : run_step(step);
     }
+    // A failed run leaves no switch that none of its members needs (one it started for QEMUs
+    // that then did not start, say).
+    if (!status.ok() && !m_dry)
+      if (auto s = stop_unused_networks(m_ctx, false, m_out); !s)
+        (void)fail(m_err, s.error());
     Status recorded;
     if (m_evidence) {
       recorded = m_evidence->finish(status.ok() ? "ok" : "failed");
