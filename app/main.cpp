@@ -1,12 +1,17 @@
 // kvmrun: disposable, reproducible QEMU/KVM labs. Everything lives in the libraries.
 #include "cli/cli.hpp"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <unistd.h>
 
 int main(int argc, char** argv) {
+  // One malloc arena for the whole process: glibc gives each gate thread its own otherwise,
+  // which took kvmrun's peak resident memory from 7 MiB to 27 MiB with a single instance.
+  ::mallopt(M_ARENA_MAX, 1);
   std::error_code ec, self_ec;
   const kvmrun::cli::CliEnvironment env{[](const char* name) { return std::getenv(name); },
                                         ::getuid(), std::filesystem::current_path(ec),

@@ -1,8 +1,9 @@
 // Scaling: 1, 2, 4 and 8 tiny instances (TCG) in one lab brought up at once by one `kvmrun up`:
-// wall time to every gate passed, and kvmrun's own CPU time and peak resident memory (from
-// wait4 on the kvmrun process; its QEMUs are not its waited-for children, so they are not in
-// these figures). The mission's targets: under 10 MiB resident while it watches 8 guests, and
-// under 20 ms of CPU per instance outside QEMU.
+// wall time to every gate passed, kvmrun's own CPU time (wait4; its QEMUs are not its waited-for
+// children, so they are not in it) and its peak resident memory: VmHWM of its own address space,
+// sampled from /proc while it runs (wait4's ru_maxrss would carry this benchmark's own size
+// across the fork and exec). The mission's targets: under 10 MiB resident while it watches 8
+// guests, and under 20 ms of CPU per instance outside QEMU.
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
 #include "host/dirs.hpp"
@@ -15,9 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 namespace {
 
@@ -70,7 +73,15 @@ void BM_Scaling_KvmrunUp(benchmark::State& state) {
       throw std::runtime_error(pid.error().describe());
     int status = 0;
     rusage ru{};
-    ::wait4(*pid, &status, 0, &ru);
+    double peak_kib = 0;
+    while (::wait4(*pid, &status, WNOHANG, &ru) == 0) {
+      if (const auto proc = read_file("/proc/" + std::to_string(*pid) + "/status", 1U << 16U)) {
+        const auto at = proc->find("VmHWM:");
+        if (at != std::string::npos)
+          peak_kib = std::max(peak_kib, std::strtod(proc->c_str() + at + 6, nullptr));
+      }
+      std::this_thread::sleep_for(20ms); // sampling, not waiting for an event
+    }
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     (void)run_command(kvmrun({"down", "--purge-disks"}), CommandOptions{5min, 1U << 20U});
@@ -85,7 +96,7 @@ void BM_Scaling_KvmrunUp(benchmark::State& state) {
     state.counters["wall_s"] = wall;
     state.counters["kvmrun_cpu_ms"] = cpu_ms;
     state.counters["kvmrun_cpu_ms_per_instance"] = cpu_ms / count;
-    state.counters["kvmrun_peak_rss_mib"] = static_cast<double>(ru.ru_maxrss) / 1024.0;
+    state.counters["kvmrun_peak_rss_mib"] = peak_kib / 1024.0;
   }
 }
 
