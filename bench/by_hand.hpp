@@ -4,11 +4,15 @@
 
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
+#include "host/dirs.hpp"
+
+#include <unistd.h>
 
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -31,6 +35,16 @@ inline CommandOutput must_run(const std::vector<std::string>& argv,
     fail(argv.front() + " " + (argv.size() > 1 ? argv[1] : "") + " failed:\n" + tail(r->out) +
          tail(r->err));
   return *r;
+}
+
+// A guest recipe's output directory, built (and cached) by the recipe itself, in the cache
+// kvmrun itself would use here.
+inline std::filesystem::path build_guest(const std::string& recipe) {
+  const auto cache =
+      host::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
+  const auto built =
+      must_run({KVMRUN_SOURCE_DIR "/images/recipes/" + recipe + "/build", cache.string()});
+  return built.out.substr(0, built.out.find('\n'));
 }
 
 // What a user starting the guest by hand runs: qemu-img for the disks, then QEMU.

@@ -175,13 +175,7 @@ void BM_LanFrames_KvmrunSwitch(benchmark::State& state) {
 class TinyLan {
 public:
   explicit TinyLan(const std::string& tag) {
-    const auto cache =
-        host::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
-    auto built = run_command({KVMRUN_SOURCE_DIR "/images/recipes/tiny/build", cache.string()},
-                             CommandOptions{10min, 1U << 20U});
-    if (!built || !built->success())
-      throw std::runtime_error("building the tiny guest failed");
-    const std::string guest = built->out.substr(0, built->out.find('\n'));
+    const std::string guest = bench::build_guest("tiny").string();
     m_dir = scratch() / tag;
     std::filesystem::create_directories(m_dir);
     std::string lab =

@@ -36,6 +36,7 @@ namespace {
 
 using namespace kvmrun;
 using namespace std::chrono_literals;
+using bench::build_guest;
 using bench::by_hand;
 using bench::ByHand;
 using bench::fail;
@@ -63,15 +64,6 @@ struct Timing {
   double seconds = 0;           // on the host, as the user waits
   std::optional<double> uptime; // the guest's, at the ready marker
 };
-
-// A guest recipe's output directory, built (and cached) by the recipe itself.
-std::filesystem::path build_guest(const std::string& recipe) {
-  const auto cache =
-      host::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
-  const auto built =
-      must_run({KVMRUN_SOURCE_DIR "/images/recipes/" + recipe + "/build", cache.string()});
-  return built.out.substr(0, built.out.find('\n'));
-}
 
 // The kvmrun binary on a lab, with its state and runtime directories in `dir`.
 class KvmrunLab {

@@ -8,6 +8,7 @@
 #include "base/subprocess.hpp"
 #include "host/dirs.hpp"
 
+#include "bench/by_hand.hpp"
 #include "bench/scratch.hpp"
 
 #include <benchmark/benchmark.h>
@@ -27,23 +28,10 @@ namespace {
 using namespace kvmrun;
 using namespace std::chrono_literals;
 
-std::string tiny_guest() {
-  static const std::string dir = [] {
-    const auto cache =
-        host::default_dirs([](const char* name) { return std::getenv(name); }, ::getuid()).cache;
-    auto built = run_command({KVMRUN_SOURCE_DIR "/images/recipes/tiny/build", cache.string()},
-                             CommandOptions{10min, 1U << 20U});
-    if (!built || !built->success())
-      throw std::runtime_error("building the tiny guest failed");
-    return built->out.substr(0, built->out.find('\n'));
-  }();
-  return dir;
-}
-
 void BM_Scaling_KvmrunUp(benchmark::State& state) {
   const auto count = static_cast<int>(state.range(0));
   const auto dir = bench::make_scratch_dir("scale-" + std::to_string(count));
-  const std::string guest = tiny_guest();
+  static const std::string guest = bench::build_guest("tiny").string();
   std::string lab = "[lab]\nname = \"scale\"\n[images.tiny]\nurl = \"file://" + guest +
                     "/tiny.qcow2\"\nchecksum_url = \"file://" + guest +
                     "/SHA256SUMS\"\nkernel = \"" + guest + "/vmlinuz\"\ninitrd = \"" + guest +
