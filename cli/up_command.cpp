@@ -481,11 +481,8 @@ private:
         (void)fail(m_err,
                    std::move(stops[k]).error().add_context("stopping " + failed[k].instance->name +
                                                            ", which did not become ready"));
-    if (first) {
-      if (auto s = stop_unused_networks(m_ctx, false, m_out); !s)
-        (void)fail(m_err, s.error());
-      return *first;
-    }
+    if (first)
+      return *first; // run() stops the switches this leaves without a member
     if (m_launching.empty()) {
       m_out << "nothing started: every instance already runs (`kvmrun check` re-runs their "
                "gates)\n";
