@@ -16,24 +16,11 @@ namespace {
 
 // Every option kvmrun knows; each command accepts the ones its table row lists.
 constexpr auto option_table = std::to_array<OptionSpec>({
-    {"--json", false},
-    {"--accel", true},
-    {"--help", false},
-    {"--version", false},
-    {"--config", true},
-    {"--output", true},
-    {"--print", false},
-    {"--backing-format", true},
-    {"--size", true},
-    {"--format", true},
-    {"--all", false},
-    {"--dry-run", false},
-    {"--events", false},
-    {"--stage", true},
-    {"--attach", false},
-    {"--purge-disks", false},
-    {"--follow", false},
-    {"--timeout", true},
+    {"--json", false},   {"--accel", true},   {"--help", false},   {"--version", false},
+    {"--config", true},  {"--output", true},  {"--print", false},  {"--backing-format", true},
+    {"--size", true},    {"--format", true},  {"--all", false},    {"--dry-run", false},
+    {"--events", false}, {"--stage", true},   {"--attach", false}, {"--purge-disks", false},
+    {"--follow", false}, {"--timeout", true}, {"--runs", true},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -107,9 +94,19 @@ const auto command_table = std::to_array<Command>({
     {"report",
      Section::lifecycle,
      {"--config"},
-     R"(  report [RUN-DIR]   wall time, stage totals and slowest tasks of a run (default: latest)
+     R"(  report [DIR]       wall time, stage totals and slowest tasks of a run (default: the
+                     latest) or, with their spread, of a `bench cold` directory
 )",
      &run_report},
+    {"bench",
+     Section::lifecycle,
+     {"--config", "--runs", "--accel"},
+     R"(  bench cold [INSTANCE...] [--runs N] [--accel auto|kvm|tcg]
+                     N cold runs (default 3): the instances' disks removed (never the
+                     image cache), up to every gate passed, down; apt update off;
+                     time.txt, timings and min/median/max in <state>/<lab>/bench/
+)",
+     &run_bench},
     {"preflight",
      Section::tools,
      {"--json", "--accel"},

@@ -4,8 +4,13 @@
 
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
+#include "evidence/run_evidence.hpp"
+#include "lab/lab_spec.hpp"
 
+#include <filesystem>
+#include <functional>
 #include <ostream>
+#include <vector>
 
 namespace kvmrun::cli {
 
@@ -29,5 +34,17 @@ CommandFn run_image;
 CommandFn run_qmp;
 CommandFn run_version;
 CommandFn run_switch;
+CommandFn run_bench;
+
+// What `bench cold` asks of the `up` it runs in-process: a change to the lab as loaded (apt
+// off), and the run's evidence directory and events once it has ended.
+struct UpHooks {
+  std::function<void(lab::LabSpec&)> adjust_lab;
+  std::function<void(const std::filesystem::path& evidence_dir,
+                     std::vector<evidence::TimingEvent> events)>
+      finished;
+};
+[[nodiscard]] int run_up_hooked(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+                                const CliEnvironment& env, const UpHooks& hooks);
 
 } // namespace kvmrun::cli

@@ -69,8 +69,9 @@ struct Launching {
 
 class Up {
 public:
-  Up(const ParsedArgs& args, std::ostream& out, std::ostream& err, const CliEnvironment& env)
-      : m_args(args), m_out(out), m_err(err), m_env(env) {}
+  Up(const ParsedArgs& args, std::ostream& out, std::ostream& err, const CliEnvironment& env,
+     const UpHooks& hooks)
+      : m_args(args), m_out(out), m_err(err), m_env(env), m_hooks(hooks) {}
 
   int run() {
     const std::string stage_arg = m_args.value("--stage").value_or("full");
@@ -91,6 +92,8 @@ public:
     if (!ctx)
       return fail(m_err, ctx.error());
     m_ctx = std::move(ctx).value();
+    if (m_hooks.adjust_lab)
+      m_hooks.adjust_lab(m_ctx.lab);
     if (auto s = instance::check_socket_paths(m_ctx.dirs, m_ctx.lab); !s)
       return fail(m_err, s.error());
     if (!m_dry) {
@@ -120,6 +123,8 @@ public:
       recorded = m_evidence->finish(status.ok() ? "ok" : "failed");
       if (recorded)
         m_out << "evidence: " << m_evidence->dir().string() << "\n";
+      if (m_hooks.finished)
+        m_hooks.finished(m_evidence->dir(), m_evidence->events());
     }
     if (!status.ok()) {
       if (!recorded)
@@ -564,6 +569,7 @@ private:
   std::ostream& m_out;
   std::ostream& m_err;
   const CliEnvironment& m_env;
+  const UpHooks& m_hooks;
   host::Accel m_accel = host::Accel::automatic;
   bool m_dry = false;
   bool m_attach = false;
@@ -581,7 +587,12 @@ private:
 
 int run_up(const ParsedArgs& args, std::ostream& out, std::ostream& err,
            const CliEnvironment& env) {
-  Up up(args, out, err, env);
+  return run_up_hooked(args, out, err, env, UpHooks{});
+}
+
+int run_up_hooked(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+                  const CliEnvironment& env, const UpHooks& hooks) {
+  Up up(args, out, err, env, hooks);
   return up.run();
 }
 

@@ -115,6 +115,11 @@ void RunEvidence::record(TimingEvent event) {
   }
 }
 
+std::vector<TimingEvent> RunEvidence::events() {
+  std::lock_guard lock(m_mutex);
+  return m_events;
+}
+
 void RunEvidence::save(const std::string& relative, std::string_view content) {
   const auto path = m_dir / relative;
   Status written = create_private_dirs(path.parent_path());

@@ -38,6 +38,8 @@ public:
   RunEvidence(RunEvidence&& other) noexcept;
   [[nodiscard]] const std::filesystem::path& dir() const { return m_dir; }
   void record(TimingEvent event);
+  // What has been recorded so far (redacted), in order.
+  [[nodiscard]] std::vector<TimingEvent> events();
   // A file of evidence (argv, logs), redacted.
   void save(const std::string& relative, std::string_view content);
   // timings.csv and summary.json; `outcome` is the run's. Fails with the first write that

@@ -1,6 +1,7 @@
 #include "evidence/run_report.hpp"
 
 #include "base/json_record.hpp"
+#include "evidence/cold_bench.hpp"
 #include "evidence/stopwatch.hpp"
 
 #include <algorithm>
@@ -28,6 +29,17 @@ Result<std::string> render_report(const std::filesystem::path& run_dir) {
   auto summary = JsonRecord::load(file);
   if (!summary)
     return std::move(summary).error();
+  if (summary->has("kind")) {
+    auto kind = summary->string("kind");
+    if (!kind)
+      return std::move(kind).error();
+    if (*kind != cold_bench_kind)
+      return Error(ErrorCode::io,
+                   file.string() + ": field \"kind\" is '" + *kind +
+                       "', which kvmrun does not know",
+                   "pass a run directory or a `kvmrun bench cold` directory");
+    return render_cold_report(*summary);
+  }
   auto command = summary->string("command");
   auto outcome = summary->string("outcome");
   auto wall = summary->integer("wall_ms");

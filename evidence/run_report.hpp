@@ -1,5 +1,6 @@
-// `kvmrun report [RUN]`: a run's summary.json read back, checked field by field, and shown as
-// wall time, stage totals and the slowest tasks. A damaged or hand-edited summary is an
+// `kvmrun report [DIR]`: a run's summary.json read back, checked field by field, and shown as
+// wall time, stage totals and the slowest tasks; a `bench cold` directory's, with their spread
+// over the runs (cold_bench.hpp). A damaged or hand-edited summary is an
 // ErrorCode::io error naming the file and the field.
 #pragma once
 

@@ -24,6 +24,12 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
+// Readiness the host can only poll (a forwarded port, the guest's addresses, mounts and
+// cloud-init's result.json, a peer's ping) is polled this often: noticed within this plus one
+// probe of the event (under 100 ms), asleep in between. What can be watched is watched instead
+// (the serial console, QEMU's events).
+constexpr auto poll_interval = 75ms;
+
 // Waits on the loop until `deadline` (or until the loop's done() says so).
 void pause(EventLoop& loop, std::chrono::milliseconds d, Deadline deadline) {
   const Deadline until = std::min(deadline, Clock::now() + d);
@@ -183,7 +189,7 @@ public:
                                 std::to_string(f.guest_port) + " (forwarded from " + where + ")",
                             "check that the service starts in the guest; raise "
                             "timeouts.network");
-        pause(m_loop, 500ms, deadline);
+        pause(m_loop, poll_interval, deadline);
       }
       detail += (detail.empty() ? "" : ", ") + where + " -> " + std::to_string(f.guest_port);
     }
@@ -240,7 +246,7 @@ public:
         return gate_error(ErrorCode::timeout, "guest address not as expected: " + last,
                           "check the instance's network settings and the guest's network "
                           "configuration (networkctl, cloud-init's network-config)");
-      pause(m_loop, 1s, deadline);
+      pause(m_loop, poll_interval, deadline);
     }
   }
 
@@ -268,7 +274,7 @@ public:
                                 " up (`kvmrun status`)? check both guests' "
                                 "addresses on " +
                                 p.network + " (`kvmrun check`)");
-        pause(m_loop, 1s, deadline);
+        pause(m_loop, poll_interval, deadline);
       }
       detail += (detail.empty() ? "" : ", ") + p.instance + "." + p.network;
     }
@@ -310,7 +316,7 @@ public:
         return gate_error(ErrorCode::timeout, "not mounted in the guest: " + missing,
                           "see cloud-init's disk_setup/mounts in the guest's "
                           "/var/log/cloud-init.log");
-      pause(m_loop, 1s, deadline);
+      pause(m_loop, poll_interval, deadline);
     }
     std::string detail;
     for (const auto& d : m_t.instance.disks)
@@ -342,7 +348,7 @@ public:
       return std::string("marker seen; the image's own init applied the seed (no cloud-init)");
     auto result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
     while (!result && Clock::now() < deadline) {
-      pause(m_loop, 500ms, deadline);
+      pause(m_loop, poll_interval, deadline);
       result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
     }
     if (!result)

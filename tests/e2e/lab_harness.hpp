@@ -38,6 +38,14 @@ inline std::filesystem::path build_guest(const std::string& recipe) {
   return built->out.substr(0, built->out.find('\n'));
 }
 
+// The lab-definition lines of the `tiny` guest's image, built first if it is not cached.
+inline std::string tiny_image_section() {
+  const std::string guest = build_guest("tiny").string();
+  return "[images.tiny]\nurl = \"file://" + guest + "/tiny.qcow2\"\nchecksum_url = \"file://" +
+         guest + "/SHA256SUMS\"\nkernel = \"" + guest + "/vmlinuz\"\ninitrd = \"" + guest +
+         "/initrd.img\"\ncmdline = \"console=ttyS0\"\n";
+}
+
 class Lab {
 public:
   explicit Lab(const std::string& toml) {

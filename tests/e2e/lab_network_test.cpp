@@ -17,11 +17,7 @@ using namespace std::chrono_literals;
 
 // `copy` marks what node-1 serves, so each copy of the lab tells its own from the other's.
 std::string lan_lab(const std::string& copy) {
-  const auto guest = build_guest("tiny");
-  std::string lab = "[lab]\nname = \"lan\"\n[images.tiny]\nurl = \"file://" + guest.string() +
-                    "/tiny.qcow2\"\nchecksum_url = \"file://" + guest.string() +
-                    "/SHA256SUMS\"\nkernel = \"" + guest.string() + "/vmlinuz\"\ninitrd = \"" +
-                    guest.string() + "/initrd.img\"\ncmdline = \"console=ttyS0\"\n" + R"(
+  std::string lab = "[lab]\nname = \"lan\"\n" + tiny_image_section() + R"(
 [networks.app]
 subnet = "192.168.122.0/24"
 

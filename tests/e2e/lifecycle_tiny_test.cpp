@@ -17,12 +17,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string tiny_lab(const std::string& lab_name) {
-  const auto guest = build_guest("tiny");
-  return "[lab]\nname = \"" + lab_name + "\"\n[images.tiny]\nurl = \"file://" + guest.string() +
-         "/tiny.qcow2\"\nchecksum_url = \"file://" + guest.string() + "/SHA256SUMS\"\nkernel = \"" +
-         guest.string() + "/vmlinuz\"\ninitrd = \"" + guest.string() +
-         "/initrd.img\"\ncmdline = \"console=ttyS0\"\n" +
-         R"([instances.tiny-1]
+  return "[lab]\nname = \"" + lab_name + "\"\n" + tiny_image_section() + R"([instances.tiny-1]
 image = "tiny"
 cpus = 1
 memory = "256MiB"
