@@ -36,9 +36,11 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
         false,
         std::chrono::seconds(60),
         {},
-        peers_of(*ctx, *i, [&](const lab::InstanceSpec& m) {
-          return instance::running_pid(ctx->paths(m), ctx->lab.name, m.name).has_value();
-        })};
+        peers_of(*ctx, *i,
+                 [&](const lab::InstanceSpec& m) {
+                   return instance::running_pid(ctx->paths(m), ctx->lab.name, m.name).has_value();
+                 }),
+        0};
     target.provenance.instance_id = seed->documents.instance_id;
     auto s = readiness::run_gates(target, readiness::GateMode::recheck,
                                   [&](const readiness::GateOutcome& o) {

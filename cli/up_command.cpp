@@ -64,6 +64,7 @@ struct Launching {
   std::string seed_sha256;
   std::vector<std::string> argv;
   pid_t pid = -1;
+  std::uint64_t serial_from = 0; // the serial log's size before this boot
   std::optional<Error> failure;
 };
 
@@ -373,6 +374,9 @@ private:
     std::vector<std::pair<int, int>> extra;
     for (const auto& [number, fd] : *taps)
       extra.emplace_back(number, fd.get());
+    std::error_code ec;
+    const auto logged = std::filesystem::file_size(l.paths.serial_log(), ec);
+    l.serial_from = ec ? 0 : logged;
     auto pid = instance::start_qemu(l.paths, l.argv, *l.lock, m_attach, extra);
     if (!pid) {
       (void)instance::remove_runtime_files(l.paths, l.instance->name, std::move(l.lock));
@@ -444,7 +448,8 @@ private:
             instance::Provenance{m_ctx.lab.name, lp->instance->name, m_ctx.lab.config_hash,
                                  m_bases.at(lp->instance->image).digest, lp->seed_sha256,
                                  lp->instance_id, lp->argv},
-            peers};
+            peers,
+            lp->serial_from};
         const auto observe = [&](const readiness::GateOutcome& o) {
           record("gate", o.gate, o.instance, o.started, o.duration, o.passed ? "ok" : "failed",
                  o.passed ? o.detail : o.error->describe());

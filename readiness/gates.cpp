@@ -115,20 +115,19 @@ public:
         return "kernel output in " + m_t.paths.serial_log().string();
       return Error(ErrorCode::guest, "no kernel output in " + m_t.paths.serial_log().string());
     }
-    if (auto c = m_serial.connect(m_t.paths.serial_socket()); !c)
+    if (auto c = m_serial.follow(m_t.paths.serial_log(), m_t.serial_from); !c)
       return std::move(c).error();
     // Under KVM a guest that makes no progress is stopped early: a KVM that cannot run this
     // guest (nested, paravirtual) hangs silently instead of failing.
     const Deadline bound =
         m_t.kvm ? std::min(deadline, deadline_after(m_t.kvm_watchdog)) : deadline;
     const auto progress = [&] {
-      return m_serial.seen(kernel_banner) || m_serial.seen(marker) || m_serial.closed() ||
-             !m_qmp.ready();
+      return m_serial.seen(kernel_banner) || m_serial.seen(marker) || !m_qmp.ready();
     };
     m_loop.run_until(progress, bound);
     if (m_serial.seen(kernel_banner) || m_serial.seen(marker))
       return std::string("the kernel started on the serial console");
-    if (!m_qmp.ready() || m_serial.closed())
+    if (!m_qmp.ready())
       return gate_error(ErrorCode::qemu, "QEMU stopped before the guest kernel started",
                         "see " + m_t.paths.qemu_log().string());
     const std::string seen = m_serial.silent() ? "nothing at all" : "only:\n" + m_serial.tail(8);
@@ -335,7 +334,7 @@ public:
       if (serial_log().find(marker) == std::string::npos)
         return Error(ErrorCode::guest, "the serial log has no '" + marker + "'",
                      "the guest runs another seed than this lab's; `kvmrun down` then `up`");
-    } else if (!m_serial.wait_for(marker, deadline)) {
+    } else if (!m_serial.wait_for(marker, deadline, [&] { return !m_qmp.ready(); })) {
       return gate_error(ErrorCode::timeout,
                         "no '" + marker + "' on the serial console; it showed last:\n" +
                             m_serial.tail(10),

@@ -62,6 +62,8 @@ struct GateTarget {
   // written by `up`'s provenance gate and compared by `check`'s.
   instance::Provenance provenance;
   std::vector<Peer> peers; // the members running now (or starting with it)
+  // Where this boot's output starts in the serial log (earlier boots' output comes first).
+  std::uint64_t serial_from = 0;
 };
 
 class GateRun; // one run of the gates against one instance (gates.cpp)
