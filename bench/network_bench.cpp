@@ -12,6 +12,7 @@
 #include "network/switch.hpp"
 
 #include "bench/by_hand.hpp"
+#include "bench/labs.hpp"
 #include "bench/latency.hpp"
 #include "bench/scratch.hpp"
 #include "qmp/agent_client.hpp"
@@ -175,14 +176,10 @@ void BM_LanFrames_KvmrunSwitch(benchmark::State& state) {
 class TinyLan {
 public:
   explicit TinyLan(const std::string& tag) {
-    const std::string guest = bench::build_guest("tiny").string();
     m_dir = scratch() / tag;
     std::filesystem::create_directories(m_dir);
     std::string lab =
-        "[lab]\nname = \"bench\"\n[images.tiny]\nurl = \"file://" + guest +
-        "/tiny.qcow2\"\nchecksum_url = \"file://" + guest + "/SHA256SUMS\"\nkernel = \"" + guest +
-        "/vmlinuz\"\ninitrd = \"" + guest +
-        "/initrd.img\"\ncmdline = \"console=ttyS0\"\n"
+        "[lab]\nname = \"bench\"\n" + bench::tiny_image_section() +
         "[networks.app]\nsubnet = \"192.168.122.0/24\"\n"
         "[defaults]\nimage = \"tiny\"\ncpus = 1\nmemory = \"256MiB\"\n"
         "timeouts = { shutdown = \"3s\" }\n"

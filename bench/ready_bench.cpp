@@ -15,6 +15,7 @@
 #include "host/dirs.hpp"
 
 #include "bench/by_hand.hpp"
+#include "bench/labs.hpp"
 #include "bench/scratch.hpp"
 
 #include <benchmark/benchmark.h>
@@ -235,13 +236,8 @@ void run(benchmark::State& state,
 // The tiny guest (busybox initramfs on Debian's kernel): the gates cost the most here, relatively.
 void BM_ReadyOverhead_Tiny(benchmark::State& state) {
   run(state, [](const std::filesystem::path& dir) {
-    const auto guest = build_guest("tiny").string();
     return KvmrunLab(dir, "bench", "tiny",
-                     "[lab]\nname = \"bench\"\n[images.tiny]\nurl = \"file://" + guest +
-                         "/tiny.qcow2\"\nchecksum_url = \"file://" + guest +
-                         "/SHA256SUMS\"\nkernel = \"" + guest + "/vmlinuz\"\ninitrd = \"" + guest +
-                         "/initrd.img\"\ncmdline = \"console=ttyS0\"\n"
-                         R"([instances.tiny]
+                     "[lab]\nname = \"bench\"\n" + bench::tiny_image_section() + R"([instances.tiny]
 image = "tiny"
 cpus = 1
 memory = "256MiB"

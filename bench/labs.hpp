@@ -1,0 +1,65 @@
+// The guests the benchmarks bring up, as lab-definition text, and `kvmrun bench cold` run on a
+// lab, read back as its summary.json: shared by the scaling and side-by-side benchmarks.
+#pragma once
+
+#include "base/file_io.hpp"
+#include "base/subprocess.hpp"
+
+#include "bench/by_hand.hpp"
+
+#include <boost/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace kvmrun::bench {
+
+// The [images.tiny] section of the tiny guest (busybox initramfs on Debian's kernel; its own
+// init applies the NoCloud seed), built first if it is not cached.
+inline std::string tiny_image_section() {
+  static const std::string guest = build_guest("tiny").string();
+  return "[images.tiny]\nurl = \"file://" + guest + "/tiny.qcow2\"\nchecksum_url = \"file://" +
+         guest + "/SHA256SUMS\"\nkernel = \"" + guest + "/vmlinuz\"\ninitrd = \"" + guest +
+         "/initrd.img\"\ncmdline = \"console=ttyS0\"\n";
+}
+
+// The [images.debian-12] section of the debian-12 guest (cloud-init, qemu-guest-agent, sshd),
+// as the built-in default lab has it; built first if it is not cached (the recipe needs root).
+inline std::string debian12_image_section() {
+  static const std::string guest = build_guest("debian-12").string();
+  return "[images.debian-12]\nurl = \"file://" + guest +
+         "/debian-12.qcow2\"\nchecksum_url = " + "\"file://" + guest + "/SHA512SUMS\"\n";
+}
+
+// `kvmrun bench cold --runs N` on `lab` (written to dir/lab.toml, state and runtime under dir;
+// the image cache is the user's, which bench cold never empties); its summary.json.
+inline boost::json::object bench_cold(const std::filesystem::path& dir, const std::string& lab,
+                                      int runs) {
+  std::filesystem::create_directories(dir);
+  if (auto w = write_file_atomic(dir / "lab.toml", lab); !w)
+    fail(w.error().describe());
+  ::setenv("KVMRUN_STATE_DIR", (dir / "state").c_str(), 1);
+  ::setenv("KVMRUN_RUNTIME_DIR", (dir / "run").c_str(), 1);
+  const auto out = must_run({KVMRUN_BINARY, "--config=" + (dir / "lab.toml").string(), "bench",
+                             "cold", "--runs", std::to_string(runs)},
+                            std::chrono::minutes(60))
+                       .out;
+  const std::string key = "artefacts: ";
+  const auto at = out.find(key);
+  if (at == std::string::npos)
+    fail("kvmrun bench cold printed no artefacts directory:\n" + tail(out));
+  const auto from = at + key.size();
+  const std::filesystem::path artefacts = out.substr(from, out.find(' ', from) - from);
+  const auto summary = read_file(artefacts / "summary.json");
+  if (!summary)
+    fail(summary.error().describe());
+  return boost::json::parse(*summary).as_object();
+}
+
+// The median of a spread in summary.json ({"min":..,"median":..,"max":..}).
+inline double median_of(const boost::json::value& spread) {
+  return spread.at("median").to_number<double>();
+}
+
+} // namespace kvmrun::bench
