@@ -11,12 +11,17 @@ def main(path):
     ctx = data["context"]
     groups = {}
     ready = []
+    special = {"SideBySide": [], "Scaling": []}
     for b in data["benchmarks"]:
         if b.get("error_occurred"):
             print(f"bench/report.py: {b['name']} failed: {b.get('error_message')}", file=sys.stderr)
             continue
         if "overhead_pct" in b:
             ready.append(b)
+            continue
+        group = next((g for g in special if b["name"].startswith(f"BM_{g}_")), None)
+        if group:
+            special[group].append(b)
             continue
         m = re.match(r"BM_([A-Za-z0-9]+)_([^/]+)", b["name"])
         if not m:
@@ -63,6 +68,58 @@ def main(path):
     if ready:
         print()
         print_ready(ready)
+    if special["SideBySide"]:
+        print()
+        print_side_by_side(special["SideBySide"])
+    if special["Scaling"]:
+        print()
+        print_scaling(special["Scaling"])
+
+def contender(b, group):
+    return re.sub(rf"^BM_{group}_([^/]+).*", r"\1", b["name"])
+
+def print_side_by_side(rows):
+    base = next((b for b in rows if contender(b, "SideBySide") == "Kvmrun"), rows[0])
+    print("## One cold debian-12 guest: kvmrun, the usual tool chain and libvirt, in one run\n")
+    print("| contender | runs | QEMU started | SSH port answers | cloud-init done | total, median "
+          "(min-max) | guest uptime at its ready marker | host CPU of the orchestration | its peak "
+          "RSS | total / kvmrun | CPU / kvmrun | RSS / kvmrun |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for b in rows:
+        print(f"| {contender(b, 'SideBySide')} | {b['runs']:.0f} | {b['qemu_started_s']:.2f} s | "
+              f"{b['port_s']:.1f} s | {b['cloud_init_s']:.1f} s | {b['total_s']:.1f} s "
+              f"({b['total_min_s']:.1f}-{b['total_max_s']:.1f}) | {b['guest_uptime_at_marker_s']:.1f} s | "
+              f"{b['cpu_ms']:,.0f} ms | {b['peak_rss_mib']:.1f} MiB | "
+              f"{b['total_s'] / base['total_s']:.2f} | {b['cpu_ms'] / base['cpu_ms']:.1f} | "
+              f"{b['peak_rss_mib'] / base['peak_rss_mib']:.1f} |")
+    print()
+    print("Medians over the rounds; rounds alternate which contender goes first. Same seed documents")
+    print("(kvmrun's, taken out of its seed ISO), CPUs, memory, disk size and SSH forward; QEMU's CPU")
+    print("is never counted. Kvmrun: `kvmrun up` to every gate passed (its ports and cloud-init gates")
+    print("give the two readiness times; its cloud-init gate also reads result.json). Traditional:")
+    print("`bench/chain/traditional` (cloud-localds, qemu-img, QEMU by hand, then `bench/chain/wait-ready`,")
+    print("a shell loop polling every 0.5 s for the SSH banner and the final message on the console).")
+    print("Libvirt: `bench/chain/libvirt` (qemu-img, virt-install --import --cloud-init, the same loop),")
+    print("with libvirtd's and virtlogd's CPU over the run and their peak RSS added. Peak RSS: the")
+    print("largest sum, over one 20 ms sample of /proc, of each live orchestrating process's VmHWM.")
+    print("Under TCG the guest's own boot varies by several seconds from one boot to the next (the")
+    print("uptime column), which the total times carry.")
+
+def print_scaling(rows):
+    print("## Scaling: instances brought up at once by one `kvmrun up` (`kvmrun bench cold`)\n")
+    print("| guest | instances | wall time to all ready | first / last instance ready | kvmrun CPU | "
+          "per instance | kvmrun peak RSS | QEMU CPU per instance |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for b in rows:
+        print(f"| {contender(b, 'Scaling')} | {b['instances']:.0f} | {b['wall_s']:.1f} s | "
+              f"{b['first_ready_s']:.1f} s / {b['last_ready_s']:.1f} s | {b['kvmrun_cpu_ms']:.0f} ms | "
+              f"{b['kvmrun_cpu_ms_per_instance']:.1f} ms | {b['kvmrun_peak_rss_mib']:.1f} MiB | "
+              f"{b['qemu_cpu_s_per_instance']:.1f} s |")
+    print()
+    print("Measured by `kvmrun bench cold` itself (median of its runs): kvmrun's CPU is getrusage of")
+    print("the process running `up` (its threads and the children it reaped, never QEMU); its peak")
+    print("RSS is its VmHWM, reset before the run. Targets: under 10 MiB with 8 guests, under 20 ms of")
+    print("CPU per instance. Two CPUs for all the guests: beyond two, boots queue for the CPUs.")
 
 def print_ready(rows):
     print("## Time to a ready guest: `kvmrun up` against the same guest started by hand\n")
