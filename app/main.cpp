@@ -14,8 +14,11 @@ int main(int argc, char** argv) {
   ::mallopt(M_ARENA_MAX, 1);
   std::error_code ec, self_ec;
   const kvmrun::cli::CliEnvironment env{[](const char* name) { return std::getenv(name); },
-                                        ::getuid(), std::filesystem::current_path(ec),
+                                        ::getuid(),
+                                        std::filesystem::current_path(ec),
                                         ::isatty(STDERR_FILENO) == 1,
-                                        std::filesystem::read_symlink("/proc/self/exe", self_ec)};
+                                        std::filesystem::read_symlink("/proc/self/exe", self_ec),
+                                        &std::cin,
+                                        ::isatty(STDIN_FILENO) == 1};
   return kvmrun::cli::run_cli({argv + 1, argv + argc}, std::cout, std::cerr, env);
 }

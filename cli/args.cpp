@@ -41,6 +41,7 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args,
     if (!it->takes_value && value)
       return Error(ErrorCode::usage, "option '" + name + "' takes no value");
     parsed.options[name] = value.value_or("");
+    parsed.all_values[name].push_back(value.value_or(""));
   }
   return parsed;
 }

@@ -23,7 +23,14 @@ struct ParsedArgs {
   std::vector<std::string> positional;
   std::vector<std::string> trailing; // everything after "--", untouched (exec's command)
 
+  std::map<std::string, std::vector<std::string>, std::less<>> all_values; // each given, in order
+
   [[nodiscard]] bool has(std::string_view option) const { return options.contains(option); }
+  // Every value of an option that may be given more than once (--env A=1 --env B=2).
+  [[nodiscard]] std::vector<std::string> values(std::string_view option) const {
+    const auto it = all_values.find(option);
+    return it == all_values.end() ? std::vector<std::string>{} : it->second;
+  }
   [[nodiscard]] std::optional<std::string> value(std::string_view option) const {
     const auto it = options.find(option);
     return it == options.end() ? std::nullopt : std::optional(it->second);

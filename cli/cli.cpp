@@ -20,7 +20,7 @@ constexpr auto option_table = std::to_array<OptionSpec>({
     {"--config", true},  {"--output", true},  {"--print", false},  {"--backing-format", true},
     {"--size", true},    {"--format", true},  {"--all", false},    {"--dry-run", false},
     {"--events", false}, {"--stage", true},   {"--attach", false}, {"--purge-disks", false},
-    {"--follow", false}, {"--timeout", true}, {"--runs", true},
+    {"--follow", false}, {"--timeout", true}, {"--runs", true},    {"--env", true},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -64,9 +64,10 @@ const auto command_table = std::to_array<Command>({
      &run_check},
     {"exec",
      Section::lifecycle,
-     {"--config", "--timeout"},
-     R"(  exec INSTANCE [--timeout SECONDS] -- COMMAND [ARGS...]
-                     run a command in the guest (guest agent); its exit code is ours
+     {"--config", "--timeout", "--env"},
+     R"(  exec INSTANCE [--timeout SECONDS] [--env K=V]... -- COMMAND [ARGS...]
+                     run a command in the guest (guest agent); its exit code is ours;
+                     standard input goes to it unless it is a terminal (8 MiB at most)
 )",
      &run_exec},
     {"console",

@@ -7,6 +7,7 @@
 #include "host/host_facts.hpp"
 
 #include <filesystem>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ struct CliEnvironment {
   std::filesystem::path working_dir; // where kvmrun.toml is looked for
   bool stderr_is_terminal = false;   // progress bars only on a terminal
   std::filesystem::path self;        // this kvmrun binary, which runs a lab's switches
+  std::istream* in = nullptr;        // standard input (`exec` passes it to the guest command)
+  bool stdin_is_terminal = true;     // ... only when it is not a terminal
 };
 
 // The host paths preflight looks at, with KVMRUN_QEMU and PATH from the environment.

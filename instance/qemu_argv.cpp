@@ -81,7 +81,9 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   add(argv, "-machine", machine);
   add(argv, "-accel", l.kvm ? "kvm" : "tcg");
   add(argv, "-cpu", l.kvm ? "host" : "max");
-  add(argv, "-smp", std::to_string(in.cpus));
+  add(argv, "-smp",
+      std::to_string(in.cpus) + ",sockets=" + std::to_string(in.topology.sockets) + ",cores=" +
+          std::to_string(in.topology.cores) + ",threads=" + std::to_string(in.topology.threads));
   add(argv, "-m", mebibytes(in.memory_bytes));
 
   // Control channels, all on sockets kvmrun created (see qmp_fd).

@@ -51,6 +51,14 @@ struct ExtraDisk {
   std::string mount_options = "defaults,nofail";
 };
 
+// How the instance's vCPUs are presented to the guest (-smp). sockets * cores * threads is the
+// instance's cpus; by default one socket of `cpus` cores, one thread each.
+struct CpuTopology {
+  unsigned sockets = 1;
+  unsigned cores = 1;
+  unsigned threads = 1;
+};
+
 struct Timeouts {
   std::chrono::milliseconds qemu{10'000};          // QMP answers query-status
   std::chrono::milliseconds boot{300'000};         // first output on the serial console
@@ -88,6 +96,7 @@ struct InstanceSpec {
   std::string name;
   std::string image;
   unsigned cpus = 2;
+  CpuTopology topology{1, 2, 1};
   std::uint64_t memory_bytes = 2ULL << 30U;
   std::optional<std::uint64_t> disk_bytes; // absent: the base image's size
   std::vector<ExtraDisk> disks;

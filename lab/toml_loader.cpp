@@ -96,6 +96,26 @@ void read_timeouts(Scope s, Timeouts& t) {
   s.finish();
 }
 
+// [instances.X.topology]: sockets, cores and threads (each 1-64). What is left out is 1 for
+// sockets and threads, and for cores whatever makes the product the instance's cpus.
+void read_topology(Scope t, InstanceSpec& inst) {
+  const auto sockets = t.integer("sockets", 1, 64);
+  const auto cores = t.integer("cores", 1, 64);
+  const auto threads = t.integer("threads", 1, 64);
+  t.finish();
+  const auto s = static_cast<unsigned>(sockets.value_or(1));
+  const auto th = static_cast<unsigned>(threads.value_or(1));
+  const unsigned c = cores ? static_cast<unsigned>(*cores) : inst.cpus / (s * th);
+  if (c == 0 || s * c * th != inst.cpus) {
+    t.complain("sockets x cores x threads is " + std::to_string(s) + " x " +
+               (c == 0 ? std::string("?") : std::to_string(c)) + " x " + std::to_string(th) +
+               ", which is not the instance's cpus (" + std::to_string(inst.cpus) +
+               "); make their product " + std::to_string(inst.cpus) + " or change cpus");
+    return;
+  }
+  inst.topology = CpuTopology{s, c, th};
+}
+
 void read_users(Scope& ci, const std::string& lab, const std::string& instance, bool allow_plain,
                 std::vector<seeds::UserSpec>& users, std::vector<std::string>& warnings) {
   for (const auto& [table, path] : ci.tables("users")) {
@@ -334,6 +354,9 @@ InstanceSpec read_instance(Problems& problems, const std::string& lab, const std
     inst.image = *image;
   if (auto cpus = s.integer("cpus", 1, 64))
     inst.cpus = static_cast<unsigned>(*cpus);
+  inst.topology = CpuTopology{1, inst.cpus, 1};
+  if (Scope t = s.table("topology"); t.present())
+    read_topology(std::move(t), inst);
   if (auto memory = s.size("memory", 64 * mib, 1024 * gib, "2GiB"))
     inst.memory_bytes = *memory;
   inst.disk_bytes = s.size("disk", 64 * mib, 64ULL << 40U, "20GiB");

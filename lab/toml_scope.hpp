@@ -283,6 +283,16 @@ public:
     m_problems.add({}, join_path(m_layers.front().path, key), what);
   }
 
+  // A problem with the table as a whole (its values do not fit together), reported at it.
+  void complain(std::string_view what) {
+    for (const auto& layer : m_layers)
+      if (layer.table != nullptr) {
+        m_problems.add(layer.table->source(), layer.path, what);
+        return;
+      }
+    m_problems.add({}, m_layers.front().path, what);
+  }
+
   bool present() const {
     return std::any_of(m_layers.begin(), m_layers.end(),
                        [](const Layer& l) { return l.table != nullptr; });

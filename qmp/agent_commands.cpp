@@ -95,13 +95,20 @@ Result<std::vector<GuestInterface>> guest_network_interfaces(AgentClient& agent,
 
 Result<std::int64_t> guest_exec(AgentClient& agent, const std::string& path,
                                 const std::vector<std::string>& args, Deadline deadline,
-                                const std::optional<std::string>& input) {
+                                const std::optional<std::string>& input,
+                                const std::vector<std::string>& env) {
   boost::json::array arg_list;
   for (const auto& a : args)
     arg_list.emplace_back(a);
   boost::json::object request{{"path", path}, {"arg", arg_list}, {"capture-output", true}};
   if (input)
     request["input-data"] = base64_encode(*input);
+  if (!env.empty()) {
+    boost::json::array vars;
+    for (const auto& v : env)
+      vars.emplace_back(v);
+    request["env"] = std::move(vars);
+  }
   auto o = object_reply(agent, "guest-exec", std::move(request), deadline);
   if (!o)
     return std::move(o).error().add_context("starting " + path + " in the guest");
@@ -137,8 +144,10 @@ Result<ExecStatus> guest_exec_status(AgentClient& agent, std::int64_t pid, Deadl
 }
 
 Result<ExecStatus> guest_run(AgentClient& agent, const std::string& path,
-                             const std::vector<std::string>& args, Deadline deadline) {
-  auto pid = guest_exec(agent, path, args, deadline);
+                             const std::vector<std::string>& args, Deadline deadline,
+                             const std::optional<std::string>& input,
+                             const std::vector<std::string>& env) {
+  auto pid = guest_exec(agent, path, args, deadline, input, env);
   if (!pid)
     return std::move(pid).error();
   auto interval = std::chrono::milliseconds(5);

@@ -42,16 +42,20 @@ struct ExecStatus {
 };
 
 // Starts `path args...` in the guest with its output captured; returns the guest pid.
+// `input` becomes its standard input; `env` ("K=V" each) its environment.
 [[nodiscard]] Result<std::int64_t> guest_exec(AgentClient& agent, const std::string& path,
                                               const std::vector<std::string>& args,
                                               Deadline deadline,
-                                              const std::optional<std::string>& input = {});
+                                              const std::optional<std::string>& input = {},
+                                              const std::vector<std::string>& env = {});
 [[nodiscard]] Result<ExecStatus> guest_exec_status(AgentClient& agent, std::int64_t pid,
                                                    Deadline deadline);
 // guest-exec, then guest-exec-status until it exits (polled on timers: the agent has no
 // completion event), all before `deadline`. ErrorCode::timeout names the command.
 [[nodiscard]] Result<ExecStatus> guest_run(AgentClient& agent, const std::string& path,
-                                           const std::vector<std::string>& args, Deadline deadline);
+                                           const std::vector<std::string>& args, Deadline deadline,
+                                           const std::optional<std::string>& input = {},
+                                           const std::vector<std::string>& env = {});
 
 // A whole file from the guest (guest-file-open/read/close), refusing more than `max_bytes`.
 [[nodiscard]] Result<std::string> guest_read_file(AgentClient& agent, const std::string& path,

@@ -97,6 +97,55 @@ TEST(TinyLifecycle, UpStatusExecSnapshotRevertDownLeavesNothingRunning) {
   EXPECT_FALSE(std::filesystem::exists(lab.state() / "life" / "tiny-1"));
 }
 
+// `input_command | kvmrun ARGS...` through /bin/sh (the harness runs kvmrun with /dev/null).
+CommandOutput piped(const Lab& lab, const std::string& input_command,
+                    const std::vector<std::string>& args) {
+  std::string line = input_command + " |";
+  for (const auto& a : lab.argv(args))
+    line += " '" + a + "'";
+  auto r =
+      run_command({"/bin/sh", "-c", line}, CommandOptions{std::chrono::minutes(5), 64U << 20U});
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().describe());
+  return r.ok() ? *r : CommandOutput{};
+}
+
+TEST(TinyLifecycle, ExecPassesStandardInputAndTheEnvironmentAndRefusesCutOutput) {
+  Lab lab(tiny_lab("stdin"));
+  ASSERT_EQ(lab.run({"up"}).exit_code, 0);
+  const auto cat = piped(lab, "printf 'two\\nlines'", {"exec", "tiny-1", "--", "/bin/cat"});
+  EXPECT_EQ(cat.exit_code, 0) << cat.err;
+  EXPECT_EQ(cat.out, "two\nlines");
+  // A MiB of binary data arrives byte for byte.
+  const auto host_sum =
+      run_command({"/bin/sh", "-c",
+                   "head -c 1048576 /dev/urandom > " + (lab.state() / "blob").string() +
+                       " && sha256sum < " + (lab.state() / "blob").string()});
+  ASSERT_TRUE(host_sum.ok() && host_sum->success());
+  const auto guest_sum = piped(lab, "cat " + (lab.state() / "blob").string(),
+                               {"exec", "tiny-1", "--", "/bin/sh", "-c", "sha256sum"});
+  EXPECT_EQ(guest_sum.exit_code, 0) << guest_sum.err;
+  EXPECT_EQ(guest_sum.out.substr(0, 64), host_sum->out.substr(0, 64));
+  EXPECT_EQ(lab.run({"exec", "tiny-1", "--", "/bin/cat"}).out, "") << "/dev/null is empty input";
+
+  const auto vars = lab.run({"exec", "tiny-1", "--env", "GREETING=hello world", "--env", "N=2",
+                             "--", "/bin/sh", "-c", "echo \"$GREETING $N\""});
+  EXPECT_EQ(vars.exit_code, 0) << vars.err;
+  EXPECT_EQ(vars.out, "hello world 2\n");
+  const auto bad = lab.run({"exec", "tiny-1", "--env", "2X=1", "--", "/bin/true"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--env takes NAME=VALUE, got '2X=1'"), std::string::npos) << bad.err;
+
+  const auto big = piped(lab, "head -c 9437184 /dev/zero", {"exec", "tiny-1", "--", "/bin/cat"});
+  EXPECT_EQ(big.exit_code, 2);
+  EXPECT_NE(big.err.find("standard input is larger than 8 MiB"), std::string::npos) << big.err;
+  const auto cut = lab.run({"exec", "tiny-1", "--", "/bin/sh", "-c", "head -c 17825792 /dev/zero"});
+  EXPECT_EQ(cut.exit_code, 9) << cut.err;
+  EXPECT_EQ(cut.out.size(), 16U << 20U);
+  EXPECT_NE(cut.err.find("passed the guest agent's limit of 16 MiB per stream"), std::string::npos)
+      << cut.err;
+  EXPECT_EQ(lab.run({"down", "--purge-disks"}).exit_code, 0);
+}
+
 TEST(TinyLifecycle, DryRunPrintsTheQemuArgvAndChangesNothing) {
   Lab lab(tiny_lab("dry"));
   const auto up = lab.run({"up", "--dry-run"});

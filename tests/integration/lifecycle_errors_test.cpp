@@ -270,7 +270,9 @@ TEST(LifecycleErrors, AnExceptionBelowTheCommandLineIsOneLineAndTheInternalExitC
       0,
       "/",
       false,
-      {}};
+      {},
+      nullptr,
+      true};
   EXPECT_EQ(run_cli({"status"}, out, err, env), 70);
   EXPECT_EQ(err.str(), "kvmrun: internal error: environment unavailable. Remedy: this is a bug in "
                        "kvmrun; please report it with the command line\n");

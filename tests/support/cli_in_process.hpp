@@ -28,7 +28,12 @@ inline CliRun run_cli_in_process(const std::vector<std::string>& args,
                                       const auto it = env.find(name);
                                       return it == env.end() ? nullptr : it->second.c_str();
                                     },
-                                    uid, working_dir, false, KVMRUN_BINARY};
+                                    uid,
+                                    working_dir,
+                                    false,
+                                    KVMRUN_BINARY,
+                                    nullptr,
+                                    true};
   const int code = cli::run_cli(args, out, err, cli_env);
   return {code, out.str(), err.str()};
 }

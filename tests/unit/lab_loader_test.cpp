@@ -48,6 +48,44 @@ TEST(LabLoader, AMinimalLabGetsDefaultsForEverythingUnsaid) {
   EXPECT_EQ(lab.config_hash.size(), 64U);
 }
 
+TEST(LabLoader, CpusAreOneSocketOfCoresUnlessTheTopologySaysOtherwise) {
+  const auto lab = parse_ok(image_table + R"(
+[defaults]
+image = "deb"
+cpus = 4
+[instances.plain]
+[instances.threads]
+topology = { threads = 2 }
+[instances.sockets]
+cpus = 8
+topology = { sockets = 2, cores = 2, threads = 2 }
+)");
+  const auto topology = [](const InstanceSpec& i) {
+    return std::to_string(i.topology.sockets) + "x" + std::to_string(i.topology.cores) + "x" +
+           std::to_string(i.topology.threads);
+  };
+  EXPECT_EQ(topology(**lab.find_instance("plain")), "1x4x1");
+  EXPECT_EQ(topology(**lab.find_instance("threads")), "1x2x2") << "cores make up the rest";
+  EXPECT_EQ(topology(**lab.find_instance("sockets")), "2x2x2");
+}
+
+TEST(LabLoader, ATopologyThatIsNotTheCpusIsAProblemNamingBoth) {
+  const auto e = parse_error(image_table + R"([instances.web]
+image = "deb"
+cpus = 3
+topology = { threads = 2 }
+[instances.db]
+image = "deb"
+cpus = 4
+topology = { sockets = 1, cores = 2, threads = 1, dies = 2 }
+)");
+  EXPECT_TRUE(has(e, "instances.web.topology: sockets x cores x threads is 1 x 1 x 2, which is "
+                     "not the instance's cpus (3); make their product 3 or change cpus"))
+      << e;
+  EXPECT_TRUE(has(e, "instances.db.topology: sockets x cores x threads is 1 x 2 x 1")) << e;
+  EXPECT_TRUE(has(e, "instances.db.topology.dies: unknown key")) << e;
+}
+
 TEST(LabLoader, InstancesInheritDefaultsAndOverrideThemKeyByKey) {
   const auto lab = parse_ok(image_table + R"(
 [defaults]

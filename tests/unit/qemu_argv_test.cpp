@@ -61,7 +61,7 @@ TEST(QemuArgv, GoldenBiosInstanceWithForwardsAndAnExtraDisk) {
             "-cpu",
             "max",
             "-smp",
-            "2",
+            "2,sockets=1,cores=2,threads=1",
             "-m",
             "1024M",
             "-chardev",
@@ -115,6 +115,14 @@ TEST(QemuArgv, KvmUsesTheHostCpu) {
   l.kvm = true;
   const auto s = join(qemu_argv(l));
   EXPECT_NE(s.find("-accel\nkvm\n-cpu\nhost\n"), std::string::npos);
+}
+
+TEST(QemuArgv, TheTopologyGoesToSmp) {
+  auto l = launch(web);
+  l.instance.cpus = 8;
+  l.instance.topology = {2, 2, 2};
+  const auto s = join(qemu_argv(l));
+  EXPECT_NE(s.find("-smp\n8,sockets=2,cores=2,threads=2\n"), std::string::npos) << s;
 }
 
 TEST(QemuArgv, UefiGetsReadOnlyCodeAndThisInstancesOwnVars) {
