@@ -81,9 +81,10 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   add(argv, "-machine", machine);
   add(argv, "-accel", l.kvm ? "kvm" : "tcg");
   add(argv, "-cpu", l.kvm ? "host" : "max");
+  const auto topology = lab::smp_topology(in);
   add(argv, "-smp",
-      std::to_string(in.cpus) + ",sockets=" + std::to_string(in.topology.sockets) + ",cores=" +
-          std::to_string(in.topology.cores) + ",threads=" + std::to_string(in.topology.threads));
+      std::to_string(in.cpus) + ",sockets=" + std::to_string(topology.sockets) + ",cores=" +
+          std::to_string(topology.cores) + ",threads=" + std::to_string(topology.threads));
   add(argv, "-m", mebibytes(in.memory_bytes));
 
   // Control channels, all on sockets kvmrun created (see qmp_fd).

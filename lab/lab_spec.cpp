@@ -18,6 +18,13 @@ Result<const InstanceSpec*> LabSpec::find_instance(std::string_view instance_nam
                "the lab's instances are: " + known);
 }
 
+CpuTopology smp_topology(const InstanceSpec& instance) {
+  CpuTopology t = instance.topology;
+  if (t.cores == 0)
+    t.cores = std::max(1U, instance.cpus / std::max(1U, t.sockets * t.threads));
+  return t;
+}
+
 std::string guest_disk_device(std::string_view disk_name) {
   return "/dev/disk/by-id/virtio-" + std::string(disk_name);
 }

@@ -52,10 +52,11 @@ struct ExtraDisk {
 };
 
 // How the instance's vCPUs are presented to the guest (-smp). sockets * cores * threads is the
-// instance's cpus; by default one socket of `cpus` cores, one thread each.
+// instance's cpus; by default one socket of `cpus` cores, one thread each. cores = 0: whatever
+// makes the product the cpus (the loader checks that an explicit topology adds up).
 struct CpuTopology {
   unsigned sockets = 1;
-  unsigned cores = 1;
+  unsigned cores = 0;
   unsigned threads = 1;
 };
 
@@ -96,7 +97,7 @@ struct InstanceSpec {
   std::string name;
   std::string image;
   unsigned cpus = 2;
-  CpuTopology topology{1, 2, 1};
+  CpuTopology topology;
   std::uint64_t memory_bytes = 2ULL << 30U;
   std::optional<std::uint64_t> disk_bytes; // absent: the base image's size
   std::vector<ExtraDisk> disks;
@@ -121,6 +122,9 @@ struct LabSpec {
   [[nodiscard]] Result<const InstanceSpec*> find_instance(std::string_view instance_name) const;
   [[nodiscard]] const SegmentSpec* find_network(std::string_view network_name) const;
 };
+
+// The instance's topology with its cores worked out (cores = 0 in the spec).
+[[nodiscard]] CpuTopology smp_topology(const InstanceSpec& instance);
 
 // The device path an extra disk has inside the guest (virtio-blk with serial=<name>).
 [[nodiscard]] std::string guest_disk_device(std::string_view disk_name);

@@ -354,7 +354,6 @@ InstanceSpec read_instance(Problems& problems, const std::string& lab, const std
     inst.image = *image;
   if (auto cpus = s.integer("cpus", 1, 64))
     inst.cpus = static_cast<unsigned>(*cpus);
-  inst.topology = CpuTopology{1, inst.cpus, 1};
   if (Scope t = s.table("topology"); t.present())
     read_topology(std::move(t), inst);
   if (auto memory = s.size("memory", 64 * mib, 1024 * gib, "2GiB"))

@@ -61,8 +61,9 @@ cpus = 8
 topology = { sockets = 2, cores = 2, threads = 2 }
 )");
   const auto topology = [](const InstanceSpec& i) {
-    return std::to_string(i.topology.sockets) + "x" + std::to_string(i.topology.cores) + "x" +
-           std::to_string(i.topology.threads);
+    const auto t = smp_topology(i);
+    return std::to_string(t.sockets) + "x" + std::to_string(t.cores) + "x" +
+           std::to_string(t.threads);
   };
   EXPECT_EQ(topology(**lab.find_instance("plain")), "1x4x1");
   EXPECT_EQ(topology(**lab.find_instance("threads")), "1x2x2") << "cores make up the rest";

@@ -123,6 +123,11 @@ TEST(QemuArgv, TheTopologyGoesToSmp) {
   l.instance.topology = {2, 2, 2};
   const auto s = join(qemu_argv(l));
   EXPECT_NE(s.find("-smp\n8,sockets=2,cores=2,threads=2\n"), std::string::npos) << s;
+  // A spec built in code with only cpus set gets one socket of that many cores.
+  auto one = launch(web);
+  one.instance.cpus = 1;
+  one.instance.topology = {};
+  EXPECT_NE(join(qemu_argv(one)).find("-smp\n1,sockets=1,cores=1,threads=1\n"), std::string::npos);
 }
 
 TEST(QemuArgv, UefiGetsReadOnlyCodeAndThisInstancesOwnVars) {
