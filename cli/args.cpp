@@ -13,7 +13,7 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args,
       parsed.trailing.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
       break;
     }
-    if ((arg.rfind("--", 0) != 0 && arg != "-o") || arg == "--") {
+    if ((arg.rfind("--", 0) != 0 && arg != "-o" && arg != "-r") || arg == "--") {
       if (parsed.command.empty())
         parsed.command = arg;
       else
@@ -28,6 +28,8 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args,
     }
     if (name == "-o")
       name = "--output";
+    if (name == "-r")
+      name = "--recursive";
     const auto it = std::find_if(options.begin(), options.end(),
                                  [&](const OptionSpec& o) { return o.name == name; });
     if (it == options.end())

@@ -38,7 +38,7 @@ struct ParsedArgs {
 };
 
 struct OptionSpec {
-  std::string_view name; // "--config"; "-o" is a short form of "--output"
+  std::string_view name; // "--config"; "-o" is a short form of "--output", "-r" of "--recursive"
   bool takes_value = false;
 };
 

@@ -16,11 +16,12 @@ namespace {
 
 // Every option kvmrun knows; each command accepts the ones its table row lists.
 constexpr auto option_table = std::to_array<OptionSpec>({
-    {"--json", false},   {"--accel", true},   {"--help", false},   {"--version", false},
-    {"--config", true},  {"--output", true},  {"--print", false},  {"--backing-format", true},
-    {"--size", true},    {"--format", true},  {"--all", false},    {"--dry-run", false},
-    {"--events", false}, {"--stage", true},   {"--attach", false}, {"--purge-disks", false},
-    {"--follow", false}, {"--timeout", true}, {"--runs", true},    {"--env", true},
+    {"--json", false},      {"--accel", true},   {"--help", false},   {"--version", false},
+    {"--config", true},     {"--output", true},  {"--print", false},  {"--backing-format", true},
+    {"--size", true},       {"--format", true},  {"--all", false},    {"--dry-run", false},
+    {"--events", false},    {"--stage", true},   {"--attach", false}, {"--purge-disks", false},
+    {"--follow", false},    {"--timeout", true}, {"--runs", true},    {"--env", true},
+    {"--recursive", false},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -70,6 +71,14 @@ const auto command_table = std::to_array<Command>({
                      standard input goes to it unless it is a terminal (8 MiB at most)
 )",
      &run_exec},
+    {"cp",
+     Section::lifecycle,
+     {"--config", "--recursive"},
+     R"(  cp [-r] SRC... DST  files between this host and an instance (INSTANCE:/PATH on one
+                     side) through the guest agent: SHA-256 checked, modes kept, nothing
+                     half-written left under the target's name; -r for directories
+)",
+     &run_cp},
     {"console",
      Section::lifecycle,
      {"--config", "--follow"},

@@ -167,39 +167,78 @@ Result<ExecStatus> guest_run(AgentClient& agent, const std::string& path,
   }
 }
 
-Result<std::string> guest_read_file(AgentClient& agent, const std::string& path, Deadline deadline,
-                                    std::size_t max_bytes) {
-  auto handle = agent.execute_sync("guest-file-open", {{"path", path}, {"mode", "r"}}, deadline);
+Result<std::int64_t> guest_file_open(AgentClient& agent, const std::string& path,
+                                     const std::string& mode, Deadline deadline) {
+  auto handle = agent.execute_sync("guest-file-open", {{"path", path}, {"mode", mode}}, deadline);
   if (!handle)
     return std::move(handle).error().add_context("opening " + path + " in the guest");
   if (!handle->is_number())
     return Error(ErrorCode::protocol, "guest-file-open returned no handle");
-  const auto h = handle->to_number<std::int64_t>();
+  return handle->to_number<std::int64_t>();
+}
+
+Result<FileChunk> guest_file_read(AgentClient& agent, std::int64_t handle, std::size_t count,
+                                  Deadline deadline) {
+  auto chunk =
+      object_reply(agent, "guest-file-read",
+                   {{"handle", handle}, {"count", static_cast<std::int64_t>(count)}}, deadline);
+  if (!chunk)
+    return std::move(chunk).error();
+  auto bytes = decoded(*chunk, "buf-b64");
+  if (!bytes)
+    return std::move(bytes).error();
+  const auto* eof = chunk->if_contains("eof");
+  return FileChunk{std::move(*bytes), eof && eof->is_bool() && eof->as_bool()};
+}
+
+Status guest_file_write(AgentClient& agent, std::int64_t handle, std::string_view bytes,
+                        Deadline deadline) {
+  auto reply =
+      object_reply(agent, "guest-file-write",
+                   {{"handle", handle}, {"buf-b64", base64_encode(std::string(bytes))}}, deadline);
+  if (!reply)
+    return std::move(reply).error();
+  const auto* count = reply->if_contains("count");
+  if (count == nullptr || !count->is_number() ||
+      count->to_number<std::int64_t>() != static_cast<std::int64_t>(bytes.size()))
+    return Error(ErrorCode::guest,
+                 "the guest agent wrote " +
+                     (count && count->is_number() ? std::to_string(count->to_number<std::int64_t>())
+                                                  : std::string("an unknown number of")) +
+                     " of " + std::to_string(bytes.size()) + " bytes");
+  return {};
+}
+
+Status guest_file_close(AgentClient& agent, std::int64_t handle, Deadline deadline) {
+  auto r = agent.execute_sync("guest-file-close", {{"handle", handle}}, deadline);
+  if (!r)
+    return std::move(r).error();
+  return {};
+}
+
+Result<std::string> guest_read_file(AgentClient& agent, const std::string& path, Deadline deadline,
+                                    std::size_t max_bytes) {
+  auto h = guest_file_open(agent, path, "r", deadline);
+  if (!h)
+    return std::move(h).error();
   std::string content;
   Status failure;
   while (true) {
-    auto chunk =
-        object_reply(agent, "guest-file-read", {{"handle", h}, {"count", 1 << 20}}, deadline);
+    auto chunk = guest_file_read(agent, *h, 1U << 20U, deadline);
     if (!chunk) {
       failure = std::move(chunk).error();
       break;
     }
-    auto bytes = decoded(*chunk, "buf-b64");
-    if (!bytes) {
-      failure = std::move(bytes).error();
-      break;
-    }
-    content += *bytes;
+    content += chunk->bytes;
     if (content.size() > max_bytes) {
       failure = Error(ErrorCode::guest, path + " in the guest is larger than " +
                                             std::to_string(max_bytes) + " bytes");
       break;
     }
-    const auto* eof = chunk->if_contains("eof");
-    if (eof && eof->is_bool() && eof->as_bool())
+    if (chunk->eof)
       break;
   }
-  (void)agent.execute_sync("guest-file-close", {{"handle", h}}, deadline);
+  (void)guest_file_close(agent, *h, deadline);
   if (!failure)
     return std::move(failure).error();
   return content;

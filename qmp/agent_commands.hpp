@@ -57,6 +57,21 @@ struct ExecStatus {
                                            const std::optional<std::string>& input = {},
                                            const std::vector<std::string>& env = {});
 
+// A guest file a chunk at a time: guest-file-open (mode "r", "w", ...) gives a handle, read
+// returns the next bytes and whether the end was reached, write must take every byte
+// (ErrorCode::guest with the agent's words otherwise: a full disk says so), close ends it.
+[[nodiscard]] Result<std::int64_t> guest_file_open(AgentClient& agent, const std::string& path,
+                                                   const std::string& mode, Deadline deadline);
+struct FileChunk {
+  std::string bytes;
+  bool eof = false;
+};
+[[nodiscard]] Result<FileChunk> guest_file_read(AgentClient& agent, std::int64_t handle,
+                                                std::size_t count, Deadline deadline);
+[[nodiscard]] Status guest_file_write(AgentClient& agent, std::int64_t handle,
+                                      std::string_view bytes, Deadline deadline);
+[[nodiscard]] Status guest_file_close(AgentClient& agent, std::int64_t handle, Deadline deadline);
+
 // A whole file from the guest (guest-file-open/read/close), refusing more than `max_bytes`.
 [[nodiscard]] Result<std::string> guest_read_file(AgentClient& agent, const std::string& path,
                                                   Deadline deadline,

@@ -146,6 +146,67 @@ TEST(TinyLifecycle, ExecPassesStandardInputAndTheEnvironmentAndRefusesCutOutput)
   EXPECT_EQ(lab.run({"down", "--purge-disks"}).exit_code, 0);
 }
 
+TEST(TinyLifecycle, CpCopiesFilesAndDirectoriesBothWaysWithTheirModes) {
+  Lab lab(tiny_lab("cp"));
+  ASSERT_EQ(lab.run({"up"}).exit_code, 0);
+  const auto here = lab.state() / "host";
+  write_file(here / "tree" / "a.txt", "alpha\n");
+  write_file(here / "tree" / "sub" / "run.sh", "#!/bin/sh\necho run\n");
+  std::filesystem::permissions(here / "tree" / "sub" / "run.sh", std::filesystem::perms(0750));
+  std::filesystem::permissions(here / "tree" / "sub", std::filesystem::perms(0710));
+  std::string blob(3U << 20U, '\0');
+  for (std::size_t i = 0; i < blob.size(); ++i)
+    blob[i] = static_cast<char>((i * 7919U) >> 3U);
+  write_file(here / "blob.bin", blob);
+
+  auto r = lab.run({"cp", (here / "blob.bin").string(), "tiny-1:/srv/data/blob.bin"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = lab.run({"cp", "-r", (here / "tree").string(), "tiny-1:/srv/data"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto modes = lab.run({"exec", "tiny-1", "--", "/bin/sh", "-c",
+                              "cd /srv/data && stat -c '%a %n' tree/sub tree/sub/run.sh && "
+                              "cat tree/a.txt && ls -a tree"});
+  EXPECT_EQ(modes.out, "710 tree/sub\n750 tree/sub/run.sh\nalpha\n.\n..\na.txt\nsub\n")
+      << "no .kvmrun-part left behind";
+
+  r = lab.run({"cp", "tiny-1:/srv/data/blob.bin", "tiny-1:/srv/data/tree", here.string() + "/"});
+  EXPECT_EQ(r.exit_code, 2) << "a directory without -r";
+  EXPECT_NE(r.err.find("is a directory"), std::string::npos) << r.err;
+  const auto back = lab.state() / "back";
+  std::filesystem::create_directories(back);
+  r = lab.run({"cp", "-r", "tiny-1:/srv/data/blob.bin", "tiny-1:/srv/data/tree", back.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*read_file(back / "blob.bin"), blob);
+  EXPECT_EQ(*read_file(back / "tree" / "sub" / "run.sh"), "#!/bin/sh\necho run\n");
+  EXPECT_EQ(std::filesystem::status(back / "tree" / "sub" / "run.sh").permissions(),
+            std::filesystem::perms(0750));
+  EXPECT_EQ(std::filesystem::status(back / "tree" / "sub").permissions(),
+            std::filesystem::perms(0710));
+
+  // Errors: nothing is left under the target's name.
+  r = lab.run({"cp", "tiny-1:/srv/data/nope", (back / "nope").string()});
+  EXPECT_EQ(r.exit_code, 9);
+  EXPECT_NE(r.err.find("no /srv/data/nope in the guest"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(back / "nope"));
+  EXPECT_FALSE(std::filesystem::exists(back / "nope.kvmrun-part"));
+  r = lab.run({"cp", (here / "blob.bin").string(), "tiny-1:/no/such/dir/blob.bin"});
+  EXPECT_EQ(r.exit_code, 9) << r.err;
+  EXPECT_NE(r.err.find("nothing was left under that name"), std::string::npos) << r.err;
+  r = lab.run({"cp", (here / "missing").string(), "tiny-1:/srv/data/x"});
+  EXPECT_EQ(r.exit_code, 10);
+  EXPECT_NE(r.err.find("no " + (here / "missing").string() + " on this host"), std::string::npos);
+  r = lab.run({"cp", "tiny-1:relative", back.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("must be absolute"), std::string::npos) << r.err;
+  r = lab.run({"cp", (here / "blob.bin").string(), back.string()});
+  EXPECT_EQ(r.exit_code, 2) << "host to host";
+  r = lab.run({"cp", "nosuch:/x", back.string()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(lab.run({"down", "--purge-disks"}).exit_code, 0);
+  r = lab.run({"cp", (here / "blob.bin").string(), "tiny-1:/srv/data/blob.bin"});
+  EXPECT_EQ(r.exit_code, 7) << "not running: " << r.err;
+}
+
 TEST(TinyLifecycle, DryRunPrintsTheQemuArgvAndChangesNothing) {
   Lab lab(tiny_lab("dry"));
   const auto up = lab.run({"up", "--dry-run"});
