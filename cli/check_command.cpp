@@ -5,6 +5,7 @@
 #include "cli/lab_networks.hpp"
 #include "cli/views.hpp"
 #include "instance/qemu_process.hpp"
+#include "instance/runtime_forwards.hpp"
 #include "instance/seed_image.hpp"
 #include "readiness/gates.hpp"
 
@@ -42,6 +43,13 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                  }),
         0};
     target.provenance.instance_id = seed->documents.instance_id;
+    // Forwards added while it runs are served too (the ports gate probes them).
+    auto added = instance::read_runtime_forwards(paths);
+    if (!added) {
+      rc = fail(err, std::move(added).error().add_context("checking " + i->name));
+      continue;
+    }
+    target.instance.forwards.insert(target.instance.forwards.end(), added->begin(), added->end());
     auto s = readiness::run_gates(target, readiness::GateMode::recheck,
                                   [&](const readiness::GateOutcome& o) {
                                     out << gate_line(o) << "\n" << std::flush;

@@ -21,7 +21,7 @@ constexpr auto option_table = std::to_array<OptionSpec>({
     {"--size", true},       {"--format", true},  {"--all", false},    {"--dry-run", false},
     {"--events", false},    {"--stage", true},   {"--attach", false}, {"--purge-disks", false},
     {"--follow", false},    {"--timeout", true}, {"--runs", true},    {"--env", true},
-    {"--recursive", false},
+    {"--recursive", false}, {"--public", false},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -79,6 +79,14 @@ const auto command_table = std::to_array<Command>({
                      half-written left under the target's name; -r for directories
 )",
      &run_cp},
+    {"forward",
+     Section::lifecycle,
+     {"--config", "--public"},
+     R"(  forward add|remove|list INSTANCE [[HOST:]PORT:GUEST_PORT[/udp]] [--public]
+                     change a running instance's port forwards without restarting it
+                     (127.0.0.1 unless --public); status and check know them
+)",
+     &run_forward},
     {"console",
      Section::lifecycle,
      {"--config", "--follow"},

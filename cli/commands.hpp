@@ -24,6 +24,7 @@ CommandFn run_status;
 CommandFn run_check;
 CommandFn run_exec;
 CommandFn run_cp;
+CommandFn run_forward;
 CommandFn run_console;
 CommandFn run_snapshot;
 CommandFn run_down;

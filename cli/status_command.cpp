@@ -7,6 +7,7 @@
 #include "cli/lab_networks.hpp"
 #include "instance/provenance.hpp"
 #include "instance/qemu_process.hpp"
+#include "instance/runtime_forwards.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qmp_client.hpp"
 
@@ -109,9 +110,12 @@ int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       break;
     }
     for (const auto& f : i->forwards)
-      s.ports.push_back(f.host_address + ":" + std::to_string(f.host_port) + "->" +
-                        std::to_string(f.guest_port) +
-                        (f.protocol == lab::Protocol::udp ? "/udp" : ""));
+      s.ports.push_back(lab::forward_text(f));
+    if (auto added = instance::read_runtime_forwards(paths); !added)
+      rc = fail(err, std::move(added).error().add_context("reading the status of " + i->name));
+    else
+      for (const auto& f : *added)
+        s.ports.push_back(lab::forward_text(f));
     if (std::filesystem::exists(paths.provenance(), ec)) {
       auto prov = instance::read_provenance(paths.provenance());
       if (prov)

@@ -39,6 +39,8 @@ struct InstancePaths {
   [[nodiscard]] std::filesystem::path qmp_up_socket() const { return runtime / "qmp-up.sock"; }
   [[nodiscard]] std::filesystem::path agent_socket() const { return runtime / "qga.sock"; }
   [[nodiscard]] std::filesystem::path serial_socket() const { return runtime / "serial.sock"; }
+  // Forwards added while it runs (`kvmrun forward add`); gone with the runtime files.
+  [[nodiscard]] std::filesystem::path runtime_forwards() const { return runtime / "forwards.json"; }
   [[nodiscard]] std::array<std::filesystem::path, 4> sockets() const {
     return {qmp_socket(), qmp_up_socket(), agent_socket(), serial_socket()};
   }

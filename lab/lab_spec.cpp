@@ -1,6 +1,9 @@
 #include "lab/lab_spec.hpp"
 
 #include "base/digest.hpp"
+#include "lab/values.hpp"
+
+#include <charconv>
 
 #include <algorithm>
 
@@ -16,6 +19,54 @@ Result<const InstanceSpec*> LabSpec::find_instance(std::string_view instance_nam
     known += (known.empty() ? "" : ", ") + i.name;
   return Error(ErrorCode::config, "no instance '" + std::string(instance_name) + "' in " + source,
                "the lab's instances are: " + known);
+}
+
+std::string forward_text(const PortForward& f) {
+  return f.host_address + ":" + std::to_string(f.host_port) + "->" + std::to_string(f.guest_port) +
+         (f.protocol == Protocol::udp ? "/udp" : "");
+}
+
+std::optional<PortForward> parse_forward_spec(std::string_view spec, bool public_bind) {
+  PortForward f;
+  f.host_address = public_bind ? "0.0.0.0" : "127.0.0.1";
+  if (spec.ends_with("/udp")) {
+    f.protocol = Protocol::udp;
+    spec.remove_suffix(4);
+  } else if (spec.ends_with("/tcp")) {
+    spec.remove_suffix(4);
+  }
+  const auto port = [](std::string_view text) -> std::optional<std::uint16_t> {
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v == 0 || v > 65535)
+      return std::nullopt;
+    return static_cast<std::uint16_t>(v);
+  };
+  const auto last = spec.rfind(':');
+  if (last == std::string_view::npos)
+    return std::nullopt;
+  const auto guest = port(spec.substr(last + 1));
+  spec = spec.substr(0, last);
+  const auto middle = spec.rfind(':');
+  if (middle != std::string_view::npos) {
+    const auto host = spec.substr(0, middle);
+    if (!is_valid_ipv4(host))
+      return std::nullopt;
+    f.host_address = std::string(host);
+    spec = spec.substr(middle + 1);
+  }
+  const auto host_port = port(spec);
+  if (!guest || !host_port)
+    return std::nullopt;
+  f.host_port = *host_port;
+  f.guest_port = *guest;
+  return f;
+}
+
+bool same_host_port(const PortForward& a, const PortForward& b) {
+  return a.protocol == b.protocol && a.host_port == b.host_port &&
+         (a.host_address == b.host_address || a.host_address == "0.0.0.0" ||
+          b.host_address == "0.0.0.0");
 }
 
 CpuTopology smp_topology(const InstanceSpec& instance) {

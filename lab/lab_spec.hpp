@@ -43,6 +43,16 @@ struct PortForward {
   std::uint16_t guest_port = 0;
 };
 
+// "127.0.0.1:2222->22", with "/udp" for UDP: how status, `forward list` and errors show one.
+[[nodiscard]] std::string forward_text(const PortForward& forward);
+// "[HOST:]PORT:GUEST_PORT[/udp]" as `kvmrun forward add` takes it; HOST defaults to
+// 127.0.0.1 (0.0.0.0 when `public_bind`). nullopt for anything else.
+[[nodiscard]] std::optional<PortForward> parse_forward_spec(std::string_view spec,
+                                                            bool public_bind);
+// Whether two forwards want the same host port (same protocol and port, and the same address
+// or one of them all addresses).
+[[nodiscard]] bool same_host_port(const PortForward& a, const PortForward& b);
+
 struct ExtraDisk {
   std::string name; // also the virtio serial: the guest sees /dev/disk/by-id/virtio-<name>
   std::uint64_t size_bytes = 0;

@@ -207,6 +207,80 @@ TEST(TinyLifecycle, CpCopiesFilesAndDirectoriesBothWaysWithTheirModes) {
   EXPECT_EQ(r.exit_code, 7) << "not running: " << r.err;
 }
 
+// What the host gets from http://127.0.0.1:PORT/PATH (empty when nothing answers).
+std::string http_get(std::uint16_t port, const std::string& path) {
+  const auto r = run_command(
+      {"python3", "-c",
+       "import sys, urllib.request\ntry:\n print(urllib.request.urlopen('http://127.0.0.1:" +
+           std::to_string(port) + path +
+           "', timeout=5).read().decode(), end='')\nexcept Exception as e:\n sys.exit(1)"},
+      CommandOptions{std::chrono::seconds(20), 1U << 20U});
+  return r && r->success() ? r->out : std::string();
+}
+
+TEST(TinyLifecycle, AForwardAddedAtRunTimeServesIsKnownAndIsRemovedCleanly) {
+  std::string text = tiny_lab("fwd");
+  text.replace(text.find("timeouts = "), 0,
+               "forwards = [{ host = 18090, guest = 9, protocol = \"udp\" }]\n");
+  Lab lab(text);
+  ASSERT_EQ(lab.run({"up"}).exit_code, 0);
+  ASSERT_EQ(
+      lab.run({"exec", "tiny-1", "--", "/bin/sh", "-c",
+               "echo served-by-the-guest > /srv/data/index.html && httpd -p 8080 -h /srv/data"})
+          .exit_code,
+      0);
+  EXPECT_EQ(http_get(18080, "/index.html"), "") << "not forwarded yet";
+  auto r = lab.run({"forward", "add", "tiny-1", "18080:8080"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "tiny-1: added 127.0.0.1:18080->8080\n");
+  EXPECT_EQ(http_get(18080, "/index.html"), "served-by-the-guest\n");
+  // Known to later kvmrun processes: status, list, and check (whose ports gate probes it).
+  EXPECT_NE(lab.run({"status"}).out.find("127.0.0.1:18080->8080"), std::string::npos);
+  EXPECT_EQ(lab.run({"forward", "list", "tiny-1"}).out,
+            "127.0.0.1:18090->9/udp  (lab)\n127.0.0.1:18080->8080  (added)\n");
+  const auto check = lab.run({"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("127.0.0.1:18080 -> 8080"), std::string::npos) << check.out;
+
+  // Refusals.
+  r = lab.run({"forward", "add", "tiny-1", "18080:80"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("is already forwarded to tiny-1 (127.0.0.1:18080->8080)"), std::string::npos)
+      << r.err;
+  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(18081);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<const sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  r = lab.run({"forward", "add", "tiny-1", "18081:80"});
+  EXPECT_EQ(r.exit_code, 12);
+  EXPECT_NE(r.err.find("127.0.0.1:18081 is in use on this host"), std::string::npos) << r.err;
+  ::close(holder);
+  r = lab.run({"forward", "add", "tiny-1", "0.0.0.0:18082:80"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("add --public"), std::string::npos) << r.err;
+  EXPECT_EQ(lab.run({"forward", "add", "tiny-1", "80"}).exit_code, 2);
+  r = lab.run({"forward", "remove", "tiny-1", "18090:9/udp"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("is declared in the lab"), std::string::npos) << r.err;
+
+  r = lab.run({"forward", "remove", "tiny-1", "18080:8080"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(http_get(18080, "/index.html"), "") << "no longer forwarded";
+  EXPECT_EQ(lab.run({"status"}).out.find("18080"), std::string::npos);
+  r = lab.run({"forward", "remove", "tiny-1", "18080:8080"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("has no added forward"), std::string::npos) << r.err;
+
+  ASSERT_EQ(lab.run({"forward", "add", "tiny-1", "18083:8080"}).exit_code, 0);
+  EXPECT_EQ(lab.run({"down"}).exit_code, 0);
+  EXPECT_TRUE(runtime_empty(lab)) << "the record goes with the instance";
+  r = lab.run({"forward", "add", "tiny-1", "18084:8080"});
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+}
+
 TEST(TinyLifecycle, DryRunPrintsTheQemuArgvAndChangesNothing) {
   Lab lab(tiny_lab("dry"));
   const auto up = lab.run({"up", "--dry-run"});

@@ -1,3 +1,4 @@
+#include "lab/lab_spec.hpp"
 #include "lab/values.hpp"
 
 #include <gtest/gtest.h>
@@ -92,6 +93,28 @@ TEST(Checksums, NameTheirAlgorithmAndHaveTheRightLength) {
   EXPECT_FALSE(parse_checksum("md5:" + std::string(32, '0')).has_value());
   EXPECT_FALSE(parse_checksum(std::string(64, '0')).has_value());
   EXPECT_FALSE(parse_checksum("sha256:" + std::string(63, '0') + "z").has_value());
+}
+
+} // namespace
+} // namespace kvmrun::lab
+
+namespace kvmrun::lab {
+namespace {
+
+TEST(ForwardSpec, PortsAddressesAndProtocolsAsForwardAddTakesThem) {
+  const auto plain = parse_forward_spec("8080:80", false);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(forward_text(*plain), "127.0.0.1:8080->80");
+  EXPECT_EQ(forward_text(*parse_forward_spec("8080:80", true)), "0.0.0.0:8080->80");
+  EXPECT_EQ(forward_text(*parse_forward_spec("10.1.2.3:53:53/udp", false)), "10.1.2.3:53->53/udp");
+  EXPECT_EQ(forward_text(*parse_forward_spec("2222:22/tcp", false)), "127.0.0.1:2222->22");
+  for (const char* bad : {"80", "0:80", "8080:0", "8080:65536", "x:80", "1.2.3:80:80",
+                          "8080:80/sctp", "", ":80", "8080:"})
+    EXPECT_FALSE(parse_forward_spec(bad, false)) << bad;
+  const auto any = *parse_forward_spec("8080:81", true);
+  EXPECT_TRUE(same_host_port(*plain, any)) << "0.0.0.0 takes every address's port";
+  EXPECT_FALSE(same_host_port(*plain, *parse_forward_spec("8080:80/udp", false)));
+  EXPECT_FALSE(same_host_port(*plain, *parse_forward_spec("127.0.0.2:8080:80", false)));
 }
 
 } // namespace
