@@ -108,6 +108,7 @@ struct InstanceSpec {
   std::string image;
   unsigned cpus = 2;
   CpuTopology topology;
+  std::vector<unsigned> cpu_affinity; // host CPUs for the vCPU threads; empty: not pinned
   std::uint64_t memory_bytes = 2ULL << 30U;
   std::optional<std::uint64_t> disk_bytes; // absent: the base image's size
   std::vector<ExtraDisk> disks;

@@ -116,6 +116,33 @@ void read_topology(Scope t, InstanceSpec& inst) {
   inst.topology = CpuTopology{s, c, th};
 }
 
+// cpu_affinity = [0, 1]: host CPU numbers (0-1023), each once.
+void read_cpu_affinity(Scope& s, InstanceSpec& inst) {
+  auto [node, path] = s.find("cpu_affinity");
+  if (node == nullptr)
+    return;
+  const auto* arr = node->as_array();
+  if (arr == nullptr || arr->empty()) {
+    s.problem(*node, path, "expected a non-empty array of host CPU numbers, e.g. [0, 1]");
+    return;
+  }
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const auto* n = arr->get(i)->as_integer();
+    const std::string item = path + "[" + std::to_string(i) + "]";
+    if (n == nullptr || n->get() < 0 || n->get() > 1023) {
+      s.problem(*arr->get(i), item, "expected a host CPU number from 0 to 1023");
+      continue;
+    }
+    const auto cpu = static_cast<unsigned>(n->get());
+    if (std::find(inst.cpu_affinity.begin(), inst.cpu_affinity.end(), cpu) !=
+        inst.cpu_affinity.end()) {
+      s.problem(*arr->get(i), item, "host CPU " + std::to_string(cpu) + " is listed twice");
+      continue;
+    }
+    inst.cpu_affinity.push_back(cpu);
+  }
+}
+
 void read_users(Scope& ci, const std::string& lab, const std::string& instance, bool allow_plain,
                 std::vector<seeds::UserSpec>& users, std::vector<std::string>& warnings) {
   for (const auto& [table, path] : ci.tables("users")) {
@@ -356,6 +383,7 @@ InstanceSpec read_instance(Problems& problems, const std::string& lab, const std
     inst.cpus = static_cast<unsigned>(*cpus);
   if (Scope t = s.table("topology"); t.present())
     read_topology(std::move(t), inst);
+  read_cpu_affinity(s, inst);
   if (auto memory = s.size("memory", 64 * mib, 1024 * gib, "2GiB"))
     inst.memory_bytes = *memory;
   inst.disk_bytes = s.size("disk", 64 * mib, 64ULL << 40U, "20GiB");

@@ -3,6 +3,7 @@
 #include "base/file_io.hpp"
 #include "evidence/stopwatch.hpp"
 #include "instance/qemu_argv.hpp"
+#include "instance/vcpu_pinning.hpp"
 #include "qmp/agent_client.hpp"
 #include "qmp/agent_commands.hpp"
 #include "qmp/commands.hpp"
@@ -98,7 +99,14 @@ public:
       return Error(ErrorCode::qemu, "the VM is " + status->status + ", not running",
                    "see " + m_t.paths.qemu_log().string() + " and the serial log " +
                        m_t.paths.serial_log().string());
-    return "QMP answers; VM " + status->status;
+    if (m_t.instance.cpu_affinity.empty())
+      return "QMP answers; VM " + status->status;
+    auto pinned = m_mode == GateMode::fresh_boot
+                      ? instance::pin_vcpus(m_qmp, m_t.instance.cpu_affinity, deadline)
+                      : instance::verify_vcpu_pinning(m_qmp, m_t.instance.cpu_affinity, deadline);
+    if (!pinned)
+      return std::move(pinned).error();
+    return "QMP answers; VM " + status->status + "; " + *pinned;
   }
 
   // The whole serial log (for `check`, which does not follow the console live).

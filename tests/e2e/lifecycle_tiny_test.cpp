@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 
 #include <iostream>
+#include <map>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -279,6 +281,48 @@ TEST(TinyLifecycle, AForwardAddedAtRunTimeServesIsKnownAndIsRemovedCleanly) {
   EXPECT_TRUE(runtime_empty(lab)) << "the record goes with the instance";
   r = lab.run({"forward", "add", "tiny-1", "18084:8080"});
   EXPECT_EQ(r.exit_code, 7) << r.err;
+}
+
+// The host CPUs each thread of `pid` named "CPU n/TCG" may run on ("1" or "0-1").
+std::map<std::string, std::string> vcpu_affinity(pid_t pid) {
+  std::map<std::string, std::string> out;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& t : std::filesystem::directory_iterator(tasks)) {
+    const auto status = read_file(t.path() / "status", 1U << 16U);
+    if (!status || status->find("Name:\tCPU ") != 0)
+      continue;
+    const auto name = status->substr(6, status->find('\n') - 6);
+    const auto at = status->find("Cpus_allowed_list:\t");
+    out[name] = status->substr(at + 19, status->find('\n', at) - at - 19);
+  }
+  return out;
+}
+
+TEST(TinyLifecycle, VcpusArePinnedToTheirHostCpusAndCheckSeesIt) {
+  const unsigned cpu = std::thread::hardware_concurrency() > 1 ? 1 : 0;
+  std::string text = tiny_lab("pin");
+  text.replace(text.find("timeouts = "), 0, "cpu_affinity = [" + std::to_string(cpu) + "]\n");
+  Lab lab(text);
+  const auto up = lab.run({"up"});
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_NE(up.out.find("vCPU 0 -> host CPU " + std::to_string(cpu)), std::string::npos) << up.out;
+  const auto pinned = vcpu_affinity(pid_from(up.out, "tiny-1"));
+  ASSERT_EQ(pinned.size(), 1U);
+  EXPECT_EQ(pinned.begin()->second, std::to_string(cpu)) << pinned.begin()->first;
+  const auto check = lab.run({"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("vCPU 0 -> host CPU " + std::to_string(cpu)), std::string::npos);
+  EXPECT_EQ(lab.run({"down", "--purge-disks"}).exit_code, 0);
+
+  std::string far = tiny_lab("pin2");
+  far.replace(far.find("timeouts = "), 0, "cpu_affinity = [1000]\n");
+  Lab bad(far);
+  const auto refused = bad.run({"up"});
+  EXPECT_EQ(refused.exit_code, 4) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("cpu_affinity names host CPU 1000, which kvmrun may not use here"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(bad.run({"status"}).out.find("running"), std::string::npos) << "stopped again";
 }
 
 TEST(TinyLifecycle, DryRunPrintsTheQemuArgvAndChangesNothing) {

@@ -87,6 +87,27 @@ topology = { sockets = 1, cores = 2, threads = 1, dies = 2 }
   EXPECT_TRUE(has(e, "instances.db.topology.dies: unknown key")) << e;
 }
 
+TEST(LabLoader, CpuAffinityIsAListOfDistinctHostCpus) {
+  const auto lab =
+      parse_ok(image_table + "[instances.web]\nimage = \"deb\"\ncpu_affinity = [1, 0]\n");
+  EXPECT_EQ(lab.instances[0].cpu_affinity, (std::vector<unsigned>{1, 0}));
+  EXPECT_TRUE(parse_ok(image_table + "[instances.web]\nimage = \"deb\"\n")
+                  .instances[0]
+                  .cpu_affinity.empty());
+  const auto e = parse_error(image_table + R"([instances.a]
+image = "deb"
+cpu_affinity = []
+[instances.b]
+image = "deb"
+cpu_affinity = [0, 0, -1, "1"]
+)");
+  EXPECT_TRUE(has(e, "instances.a.cpu_affinity: expected a non-empty array")) << e;
+  EXPECT_TRUE(has(e, "instances.b.cpu_affinity[1]: host CPU 0 is listed twice")) << e;
+  EXPECT_TRUE(has(e, "instances.b.cpu_affinity[2]: expected a host CPU number from 0 to 1023"))
+      << e;
+  EXPECT_TRUE(has(e, "instances.b.cpu_affinity[3]: expected a host CPU number")) << e;
+}
+
 TEST(LabLoader, InstancesInheritDefaultsAndOverrideThemKeyByKey) {
   const auto lab = parse_ok(image_table + R"(
 [defaults]
