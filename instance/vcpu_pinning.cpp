@@ -40,8 +40,11 @@ unsigned cpu_for(const std::vector<unsigned>& cpus, std::int64_t index) {
 std::string describe(const std::vector<VcpuThread>& threads, const std::vector<unsigned>& cpus) {
   std::string text;
   for (const auto& t : threads)
-    text += (text.empty() ? "" : ", ") + std::string("vCPU ") + std::to_string(t.index) +
-            " -> host CPU " + std::to_string(cpu_for(cpus, t.index));
+    text.append(text.empty() ? "" : ", ")
+        .append("vCPU ")
+        .append(std::to_string(t.index))
+        .append(" -> host CPU ")
+        .append(std::to_string(cpu_for(cpus, t.index)));
   return text;
 }
 
@@ -49,7 +52,7 @@ std::string allowed_text(const cpu_set_t& set) {
   std::string text;
   for (unsigned c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &set))
-      text += (text.empty() ? "" : ",") + std::to_string(c);
+      text.append(text.empty() ? "" : ",").append(std::to_string(c));
   return text.empty() ? "none" : text;
 }
 
