@@ -84,7 +84,7 @@ public:
     if (!entry)
       return std::move(entry).error();
     if (!entry->directory)
-      return file_down(src, dst, entry->size);
+      return file_down(src, *entry, dst);
     if (!m_recursive)
       return Error(ErrorCode::usage, src + " in the guest is a directory", "copy it with -r");
     auto tree = instance::guest_tree(m_agent, src, deadline_for(0));
@@ -94,8 +94,7 @@ public:
       return s;
     for (const auto& e : *tree) {
       const auto local = dst / e.path;
-      auto s =
-          e.directory ? local_dir(local, e.mode) : file_down(joined(src, e.path), local, e.size);
+      auto s = e.directory ? local_dir(local, e.mode) : file_down(joined(src, e.path), e, local);
       if (!s)
         return s;
     }
@@ -124,9 +123,11 @@ private:
                                  deadline_for(ec ? 0 : size));
   }
 
-  Status file_down(const std::string& src, const std::filesystem::path& dst, std::uint64_t size) {
-    return instance::download_file(m_agent, src, dst, progress(base_name(src), size),
-                                   deadline_for(size));
+  // `entry`: what guest_stat or guest_tree already found there (no second look).
+  Status file_down(const std::string& src, const instance::GuestEntry& entry,
+                   const std::filesystem::path& dst) {
+    return instance::download_file(m_agent, src, entry, dst, progress(base_name(src), entry.size),
+                                   deadline_for(entry.size));
   }
 
   // A bar on a terminal for files that take a moment (4 MiB and more).
@@ -168,11 +169,17 @@ int run_cp(const ParsedArgs& args, std::ostream&, std::ostream& err, const CliEn
     if (!up)
       name = s.instance;
   }
-  for (const auto* guest_path : {up ? &dst.path : &sources.front().path})
-    if (!guest_path->starts_with('/'))
-      return fail(err, Error(ErrorCode::usage,
-                             "a path in the guest must be absolute, got '" + *guest_path + "'",
-                             "write INSTANCE:/PATH"));
+  std::vector<std::string> guest_paths;
+  if (up)
+    guest_paths.push_back(dst.path);
+  else
+    for (const auto& s : sources)
+      guest_paths.push_back(s.path);
+  for (const auto& p : guest_paths)
+    if (!p.starts_with('/'))
+      return fail(err,
+                  Error(ErrorCode::usage, "a path in the guest must be absolute, got '" + p + "'",
+                        "write INSTANCE:/PATH"));
   auto ctx = open_lab(args, env, {name});
   if (!ctx)
     return fail(err, ctx.error());
@@ -204,10 +211,6 @@ int run_cp(const ParsedArgs& args, std::ostream&, std::ostream& err, const CliEn
     return fail(err, Error(ErrorCode::usage, dst.path + " is not a directory",
                            "copy several sources into an existing directory"));
   for (const auto& s : sources) {
-    if (!s.path.starts_with('/'))
-      return fail(err, Error(ErrorCode::usage,
-                             "a path in the guest must be absolute, got '" + s.path + "'",
-                             "write INSTANCE:/PATH"));
     const std::filesystem::path target = into ? std::filesystem::path(dst.path) / base_name(s.path)
                                               : std::filesystem::path(dst.path);
     if (auto r = copy.download(s.path, target); !r)

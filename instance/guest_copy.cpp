@@ -184,13 +184,10 @@ Status upload_file(qmp::AgentClient& agent, const std::filesystem::path& local,
                    " in the guest; nothing was left under that name");
 }
 
-Status download_file(qmp::AgentClient& agent, const std::string& remote,
+Status download_file(qmp::AgentClient& agent, const std::string& remote, const GuestEntry& entry,
                      const std::filesystem::path& local, const CopyProgress& progress,
                      Deadline deadline) {
-  auto entry = guest_stat(agent, remote, deadline);
-  if (!entry)
-    return std::move(entry).error();
-  if (entry->directory)
+  if (entry.directory)
     return Error(ErrorCode::usage, remote + " in the guest is a directory", "copy it with -r");
   const auto part = std::filesystem::path(local.string() + ".kvmrun-part");
   UniqueFd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -222,7 +219,7 @@ Status download_file(qmp::AgentClient& agent, const std::string& remote,
     }
     done += chunk->bytes.size();
     if (progress)
-      progress(done, entry->size);
+      progress(done, entry.size);
     if (chunk->eof || !status)
       break;
   }
@@ -241,7 +238,7 @@ Status download_file(qmp::AgentClient& agent, const std::string& remote,
                          " (did it change while it was copied?)",
                      "copy it again");
   }
-  if (status && ::fchmod(fd.get(), entry->mode & 07777U) != 0)
+  if (status && ::fchmod(fd.get(), entry.mode & 07777U) != 0)
     status = system_error(ErrorCode::io, "setting the mode of " + part.string(), errno);
   fd.reset();
   std::error_code ec;

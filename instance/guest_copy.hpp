@@ -37,8 +37,9 @@ struct GuestEntry {
 [[nodiscard]] Status upload_file(qmp::AgentClient& agent, const std::filesystem::path& local,
                                  const std::string& remote, const CopyProgress& progress,
                                  Deadline deadline);
+// `entry` is what guest_stat or guest_tree found at `remote` (its mode and size).
 [[nodiscard]] Status download_file(qmp::AgentClient& agent, const std::string& remote,
-                                   const std::filesystem::path& local, const CopyProgress& progress,
-                                   Deadline deadline);
+                                   const GuestEntry& entry, const std::filesystem::path& local,
+                                   const CopyProgress& progress, Deadline deadline);
 
 } // namespace kvmrun::instance
