@@ -5,6 +5,7 @@
 // --public (or an address) says otherwise.
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
+#include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
 #include "instance/runtime_forwards.hpp"
 #include "lab/values.hpp"
@@ -27,13 +28,6 @@ using namespace std::chrono_literals;
 constexpr std::string_view usage =
     "kvmrun forward add|remove|list INSTANCE [[HOST:]PORT:GUEST_PORT[/udp]] [--public]";
 
-// QEMU's form of a rule: "tcp:127.0.0.1:2400-:80" (add) and "tcp:127.0.0.1:2400" (remove).
-std::string rule(const lab::PortForward& f, bool with_guest) {
-  std::string r = std::string(f.protocol == lab::Protocol::udp ? "udp:" : "tcp:") + f.host_address +
-                  ":" + std::to_string(f.host_port);
-  return with_guest ? r + "-:" + std::to_string(f.guest_port) : r;
-}
-
 // Whether something on this host already has the port (bound, or listening).
 bool host_port_busy(const lab::PortForward& f) {
   const int type = f.protocol == lab::Protocol::udp ? SOCK_DGRAM : SOCK_STREAM;
@@ -52,18 +46,20 @@ bool host_port_busy(const lab::PortForward& f) {
   return busy;
 }
 
-// The instance (and its forward) already forwarding this host port, if any.
-std::optional<std::string> taken_by(const LabContext& ctx, const lab::PortForward& wanted) {
+// The instance (and its forward) already forwarding this host port, if any. A damaged record
+// of another instance's forwards is its error, not a free port.
+Result<std::optional<std::string>> taken_by(const LabContext& ctx, const lab::PortForward& wanted) {
   for (const auto& i : ctx.lab.instances) {
     auto added = instance::read_runtime_forwards(ctx.paths(i));
+    if (!added)
+      return std::move(added).error().add_context("reading the forwards of " + i.name);
     std::vector<lab::PortForward> all = i.forwards;
-    if (added)
-      all.insert(all.end(), added->begin(), added->end());
+    all.insert(all.end(), added->begin(), added->end());
     for (const auto& f : all)
       if (lab::same_host_port(f, wanted))
-        return i.name + " (" + lab::forward_text(f) + ")";
+        return std::optional<std::string>(i.name + " (" + lab::forward_text(f) + ")");
   }
-  return std::nullopt;
+  return std::optional<std::string>();
 }
 
 } // namespace
@@ -134,10 +130,13 @@ int run_forward(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                                     : "see kvmrun forward list " + instance->name));
   }
   if (action == "add") {
-    if (auto other = taken_by(ctx, *forward))
+    auto other = taken_by(ctx, *forward);
+    if (!other)
+      return fail(err, other.error());
+    if (*other)
       return fail(err, Error(ErrorCode::usage,
                              "host port " + lab::forward_text(*forward) +
-                                 " is already forwarded to " + *other,
+                                 " is already forwarded to " + **other,
                              "pick another host port"));
     if (host_port_busy(*forward))
       return fail(err, Error(ErrorCode::busy,
@@ -150,8 +149,9 @@ int run_forward(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   qmp::QmpClient monitor(loop);
   if (auto c = monitor.connect_sync(paths.qmp_socket(), deadline_after(10s)); !c)
     return fail(err, c.error());
-  const std::string line = action == "add" ? "hostfwd_add net0 " + rule(*forward, true)
-                                           : "hostfwd_remove net0 " + rule(*mine, false);
+  const std::string line = action == "add"
+                               ? "hostfwd_add net0 " + instance::hostfwd_rule(*forward)
+                               : "hostfwd_remove net0 " + instance::hostfwd_source(*mine);
   auto said = qmp::human_monitor_command(monitor, line, deadline_after(10s));
   if (!said)
     return fail(err, said.error());

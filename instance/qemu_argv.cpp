@@ -57,14 +57,20 @@ bool names_instance(std::string_view cmdline, std::string_view lab, std::string_
   return cmdline_has(cmdline, "-name", name_option(lab, instance));
 }
 
+std::string hostfwd_source(const lab::PortForward& f) {
+  std::string source = f.protocol == lab::Protocol::udp ? "udp:" : "tcp:";
+  source.append(f.host_address).append(":").append(std::to_string(f.host_port));
+  return source;
+}
+
+std::string hostfwd_rule(const lab::PortForward& f) {
+  return hostfwd_source(f).append("-:").append(std::to_string(f.guest_port));
+}
+
 std::string user_netdev(const std::vector<lab::PortForward>& forwards) {
   std::string netdev = "user,id=net0";
-  for (const auto& f : forwards) {
-    netdev += ",hostfwd=";
-    netdev += f.protocol == lab::Protocol::udp ? "udp:" : "tcp:";
-    netdev +=
-        f.host_address + ":" + std::to_string(f.host_port) + "-:" + std::to_string(f.guest_port);
-  }
+  for (const auto& f : forwards)
+    netdev.append(",hostfwd=").append(hostfwd_rule(f));
   return netdev;
 }
 

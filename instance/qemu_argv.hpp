@@ -49,6 +49,11 @@ inline constexpr const char* root_node = "disk0";
 
 [[nodiscard]] std::vector<std::string> qemu_argv(const QemuLaunch& launch);
 
+// QEMU's form of a forward's host side, "tcp:127.0.0.1:2222" (what hostfwd_remove takes), and
+// of the whole rule, "tcp:127.0.0.1:2222-:22" (hostfwd= and hostfwd_add).
+[[nodiscard]] std::string hostfwd_source(const lab::PortForward& forward);
+[[nodiscard]] std::string hostfwd_rule(const lab::PortForward& forward);
+
 // The -netdev user option: hostfwd=tcp:127.0.0.1:2222-:22 per forward.
 [[nodiscard]] std::string user_netdev(const std::vector<lab::PortForward>& forwards);
 

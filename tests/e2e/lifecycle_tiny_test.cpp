@@ -276,6 +276,17 @@ TEST(TinyLifecycle, AForwardAddedAtRunTimeServesIsKnownAndIsRemovedCleanly) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("has no added forward"), std::string::npos) << r.err;
 
+  // A torn record is an error naming it, for add (which checks every record) and for list.
+  const auto record = lab.runtime() / "fwd" / "tiny-1" / "forwards.json";
+  write_file(record, "{\"forwards\":[{");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"forward", "add", "tiny-1", "18085:8080"}, {"forward", "list", "tiny-1"}}) {
+    r = lab.run(args);
+    EXPECT_EQ(r.exit_code, 10) << args[1] << ": " << r.err;
+    EXPECT_NE(r.err.find(record.string()), std::string::npos) << r.err;
+  }
+  std::filesystem::remove(record);
+
   ASSERT_EQ(lab.run({"forward", "add", "tiny-1", "18083:8080"}).exit_code, 0);
   EXPECT_EQ(lab.run({"down"}).exit_code, 0);
   EXPECT_TRUE(runtime_empty(lab)) << "the record goes with the instance";
