@@ -1,5 +1,6 @@
 #include "evidence/cold_bench.hpp"
 
+#include "evidence/report_text.hpp"
 #include "evidence/stopwatch.hpp"
 
 #include <boost/json.hpp>
@@ -68,11 +69,6 @@ Row row_of(const ColdRun& r) {
           ms(r.qemu.system),   r.qemu.peak_rss_kib,   r.down.count()};
 }
 
-std::string cell(std::string_view text, std::size_t width) {
-  std::string s(text);
-  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
-}
-
 // The Spread fields of `record.object(key)`: an io error naming the file and field otherwise.
 Result<Spread> read_spread(const JsonRecord& record, std::string_view key) {
   auto o = record.object(key);
@@ -101,7 +97,7 @@ Result<std::string> spread_lines(const JsonRecord& record, std::string_view key)
     auto s = read_spread(*group, name);
     if (!s)
       return std::move(s).error();
-    text += "  " + cell(name, 24) + spread_text(*s) + "\n";
+    text += "  " + padded(name, 24) + spread_text(*s) + "\n";
   }
   return text;
 }
@@ -136,15 +132,15 @@ std::string cold_time_text(const ColdBench& bench) {
       << "  (with tick accounting a short-lived split is coarse; the sum is not)\n"
       << "qemu: every instance's QEMU once all its gates had passed: /proc/PID/stat (utime,\n"
       << "  stime) and VmHWM, summed over the instances\n\n";
-  out << cell("run", 8) << cell("outcome", 9);
+  out << padded("run", 8) << padded("outcome", 9);
   for (const auto& h : row_heads)
-    out << cell(h, h.size() + 2);
+    out << padded(h, h.size() + 2);
   out << "\n";
   for (const auto& r : bench.runs) {
-    out << cell(std::to_string(r.number), 8) << cell(r.outcome, 9);
+    out << padded(std::to_string(r.number), 8) << padded(r.outcome, 9);
     const auto row = row_of(r);
     for (std::size_t k = 0; k < row.size(); ++k)
-      out << cell(std::to_string(row[k]), row_heads[k].size() + 2);
+      out << padded(std::to_string(row[k]), row_heads[k].size() + 2);
     out << "\n";
   }
   if (!ok.empty()) {
@@ -157,10 +153,10 @@ std::string cold_time_text(const ColdBench& bench) {
     }
     for (const auto& [label, field] :
          std::to_array<std::pair<std::string_view, int>>({{"min", 0}, {"median", 1}, {"max", 2}})) {
-      out << cell(label, 8) << cell("", 9);
+      out << padded(label, 8) << padded("", 9);
       for (std::size_t k = 0; k < s.size(); ++k) {
         const auto v = field == 0 ? s[k].min : field == 1 ? s[k].median : s[k].max;
-        out << cell(std::to_string(v), row_heads[k].size() + 2);
+        out << padded(std::to_string(v), row_heads[k].size() + 2);
       }
       out << "\n";
     }
@@ -296,16 +292,11 @@ Result<std::string> render_cold_report(const JsonRecord& summary) {
       << *gates << "ready, from the start of up:\n"
       << *ready << "slowest:\n";
   for (const auto& event : *slowest) {
-    auto kind = event.string("kind");
-    auto name = event.string("name");
-    auto instance = event.string("instance");
+    auto what = event_label(event);
     auto took = read_spread(event, "duration_ms");
-    if (auto e = first_error(kind, name, instance, took))
+    if (auto e = first_error(what, took))
       return *e;
-    std::string what = *kind + " " + *name;
-    if (!instance->empty())
-      what += " (" + *instance + ")";
-    out << "  " << cell(what, 32) << spread_text(*took) << "\n";
+    out << "  " << padded(*what, 32) << spread_text(*took) << "\n";
   }
   return out.str();
 }

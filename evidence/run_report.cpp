@@ -2,6 +2,7 @@
 
 #include "base/json_record.hpp"
 #include "evidence/cold_bench.hpp"
+#include "evidence/report_text.hpp"
 #include "evidence/stopwatch.hpp"
 
 #include <algorithm>
@@ -10,11 +11,6 @@
 namespace kvmrun::evidence {
 
 namespace {
-
-std::string padded(const std::string& text, std::size_t width) {
-  return text +
-         std::string(std::max<std::size_t>(1, width > text.size() ? width - text.size() : 1), ' ');
-}
 
 std::string ms_text(std::int64_t ms) { return seconds_text(std::chrono::milliseconds(ms)); }
 
@@ -62,17 +58,12 @@ Result<std::string> render_report(const std::filesystem::path& run_dir) {
   }
   out << "slowest:\n";
   for (const auto& event : *slowest) {
-    auto kind = event.string("kind");
-    auto name = event.string("name");
-    auto instance = event.string("instance");
+    auto what = event_label(event);
     auto took = event.integer("duration_ms");
     auto result = event.string("outcome");
-    if (auto e = first_error(kind, name, instance, took, result))
+    if (auto e = first_error(what, took, result))
       return *e;
-    std::string what = *kind + " " + *name;
-    if (!instance->empty())
-      what += " (" + *instance + ")";
-    out << "  " << padded(what, 32) << ms_text(*took) << "  " << *result << "\n";
+    out << "  " << padded(*what, 32) << ms_text(*took) << "  " << *result << "\n";
   }
   return out.str();
 }
