@@ -20,7 +20,11 @@ int runs() {
   return n != nullptr ? std::max(1, std::atoi(n)) : 1;
 }
 
-void measure(benchmark::State& state, const std::string& lab, int count) {
+// `lab` (its images and defaults) with state.range(0) instances named PREFIX1, PREFIX2, ...
+void measure(benchmark::State& state, std::string lab, const std::string& prefix) {
+  const auto count = static_cast<int>(state.range(0));
+  for (int i = 1; i <= count; ++i)
+    lab += "[instances." + prefix + std::to_string(i) + "]\n";
   const auto dir = bench::make_scratch_dir("scale-" + std::to_string(count));
   for (auto _ : state) {
     (void)_;
@@ -53,23 +57,19 @@ void measure(benchmark::State& state, const std::string& lab, int count) {
 }
 
 void BM_Scaling_Tiny(benchmark::State& state) {
-  const auto count = static_cast<int>(state.range(0));
-  std::string lab = "[lab]\nname = \"scale\"\n" + bench::tiny_image_section() +
-                    "[defaults]\nimage = \"tiny\"\ncpus = 1\nmemory = \"256MiB\"\n"
-                    "timeouts = { shutdown = \"3s\", agent = \"20m\" }\n";
-  for (int i = 1; i <= count; ++i)
-    lab += "[instances.t" + std::to_string(i) + "]\n";
-  measure(state, lab, count);
+  measure(state,
+          "[lab]\nname = \"scale\"\n" + bench::tiny_image_section() +
+              "[defaults]\nimage = \"tiny\"\ncpus = 1\nmemory = \"256MiB\"\n"
+              "timeouts = { shutdown = \"3s\", agent = \"20m\" }\n",
+          "t");
 }
 
 void BM_Scaling_Debian12(benchmark::State& state) {
-  const auto count = static_cast<int>(state.range(0));
-  std::string lab = "[lab]\nname = \"scale\"\n" + bench::debian12_image_section() +
-                    "[defaults]\nimage = \"debian-12\"\ncpus = 1\nmemory = \"1GiB\"\n"
-                    "timeouts = { agent = \"20m\", cloud_init = \"20m\" }\n";
-  for (int i = 1; i <= count; ++i)
-    lab += "[instances.d" + std::to_string(i) + "]\n";
-  measure(state, lab, count);
+  measure(state,
+          "[lab]\nname = \"scale\"\n" + bench::debian12_image_section() +
+              "[defaults]\nimage = \"debian-12\"\ncpus = 1\nmemory = \"1GiB\"\n"
+              "timeouts = { agent = \"20m\", cloud_init = \"20m\" }\n",
+          "d");
 }
 
 } // namespace
