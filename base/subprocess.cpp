@@ -57,6 +57,17 @@ std::optional<std::filesystem::path> find_executable(std::string_view name) {
 
 namespace {
 
+// In the child of run_attached: the signals its parent ignores while it waits are the child's
+// to take (ignored dispositions would survive the exec).
+struct DefaultSignals {
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+                               const char* const*) const {
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGQUIT, SIG_DFL);
+    return {};
+  }
+};
+
 // Reads a pipe to EOF into `sink`, keeping at most `limit` bytes; calls `on_eof` once at the end.
 class PipeDrain {
 public:
@@ -189,6 +200,39 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
                                          std::to_string(options.timeout.count()) +
                                          " ms and was killed");
   return result;
+}
+
+Result<int> run_attached(const std::vector<std::string>& argv) {
+  auto exe = program_of(argv);
+  if (!exe)
+    return std::move(exe).error();
+  // The terminal's ^C and ^\ go to the whole foreground group: this process waits them out.
+  struct sigaction ignore {
+  }, old_int{}, old_quit{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &old_int);
+  ::sigaction(SIGQUIT, &ignore, &old_quit);
+  struct Restore {
+    struct sigaction& i;
+    struct sigaction& q;
+    ~Restore() {
+      ::sigaction(SIGINT, &i, nullptr);
+      ::sigaction(SIGQUIT, &q, nullptr);
+    }
+  } restore{old_int, old_quit};
+  asio::io_context ctx;
+  bp::error_code ec;
+  bp::posix::default_launcher launcher;
+  auto proc =
+      launcher(ctx, ec, exe->string(), std::vector<std::string>(argv.begin() + 1, argv.end()),
+               bp::process_stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, DefaultSignals{});
+  if (ec)
+    return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + ec.message());
+  proc.wait(ec);
+  const int status = static_cast<int>(proc.native_exit_code());
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
 }
 
 namespace {

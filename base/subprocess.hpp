@@ -40,6 +40,12 @@ struct CommandOutput {
 [[nodiscard]] Result<CommandOutput> run_command(const std::vector<std::string>& argv,
                                                 const CommandOptions& options = {});
 
+// Runs argv[0] (looked up in PATH unless it contains '/') on this process's own standard input,
+// output and error and terminal, as system(3) does without a shell: ^C and ^\\ reach the
+// child alone while it runs. No deadline. Its exit status as a shell shows it (128 + the
+// signal's number when a signal ended it); ErrorCode::host when it cannot be started.
+[[nodiscard]] Result<int> run_attached(const std::vector<std::string>& argv);
+
 // A long-lived child (QEMU) that may outlive this process. Its stdin is /dev/null, stdout and
 // stderr go to `output_fd`, and exactly the descriptors in `fds` (target number, our descriptor)
 // are passed on; every other descriptor is closed before exec.

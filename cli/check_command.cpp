@@ -16,6 +16,8 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   auto ctx = open_lab(args, env, args.positional);
   if (!ctx)
     return fail(err, ctx.error());
+  if (auto s = give_lab_key(*ctx, false); !s)
+    return fail(err, s.error());
   int rc = 0;
   for (const auto* i : ctx->selected) {
     const auto paths = ctx->paths(*i);
@@ -44,12 +46,12 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
         0};
     target.provenance.instance_id = seed->documents.instance_id;
     // Forwards added while it runs are served too (the ports gate probes them).
-    auto added = instance::read_runtime_forwards(paths);
-    if (!added) {
-      rc = fail(err, std::move(added).error().add_context("checking " + i->name));
+    auto forwards = instance::current_forwards(*i, paths);
+    if (!forwards) {
+      rc = fail(err, std::move(forwards).error().add_context("checking " + i->name));
       continue;
     }
-    target.instance.forwards.insert(target.instance.forwards.end(), added->begin(), added->end());
+    target.instance.forwards = std::move(forwards).value();
     auto s = readiness::run_gates(target, readiness::GateMode::recheck,
                                   [&](const readiness::GateOutcome& o) {
                                     out << gate_line(o) << "\n" << std::flush;

@@ -21,7 +21,7 @@ constexpr auto option_table = std::to_array<OptionSpec>({
     {"--size", true},       {"--format", true},  {"--all", false},    {"--dry-run", false},
     {"--events", false},    {"--stage", true},   {"--attach", false}, {"--purge-disks", false},
     {"--follow", false},    {"--timeout", true}, {"--runs", true},    {"--env", true},
-    {"--recursive", false}, {"--public", false},
+    {"--recursive", false}, {"--public", false}, {"--user", true},    {"--reset-host-key", false},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -71,6 +71,15 @@ const auto command_table = std::to_array<Command>({
                      standard input goes to it unless it is a terminal (8 MiB at most)
 )",
      &run_exec},
+    {"ssh",
+     Section::lifecycle,
+     {"--config", "--user", "--print", "--reset-host-key"},
+     R"(  ssh INSTANCE [--user USER] [--print] [--reset-host-key] [-- COMMAND...]
+                     log in (or run COMMAND) with the system ssh client and the lab's key,
+                     host keys read through the guest agent and checked strictly; --print
+                     shows the command line; its exit code is ssh's
+)",
+     &run_ssh},
     {"cp",
      Section::lifecycle,
      {"--config", "--recursive"},

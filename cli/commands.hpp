@@ -23,6 +23,7 @@ CommandFn run_up;
 CommandFn run_status;
 CommandFn run_check;
 CommandFn run_exec;
+CommandFn run_ssh;
 CommandFn run_cp;
 CommandFn run_forward;
 CommandFn run_console;

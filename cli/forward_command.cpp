@@ -50,12 +50,10 @@ bool host_port_busy(const lab::PortForward& f) {
 // of another instance's forwards is its error, not a free port.
 Result<std::optional<std::string>> taken_by(const LabContext& ctx, const lab::PortForward& wanted) {
   for (const auto& i : ctx.lab.instances) {
-    auto added = instance::read_runtime_forwards(ctx.paths(i));
-    if (!added)
-      return std::move(added).error().add_context("reading the forwards of " + i.name);
-    std::vector<lab::PortForward> all = i.forwards;
-    all.insert(all.end(), added->begin(), added->end());
-    for (const auto& f : all)
+    auto all = instance::current_forwards(i, ctx.paths(i));
+    if (!all)
+      return std::move(all).error();
+    for (const auto& f : *all)
       if (lab::same_host_port(f, wanted))
         return std::optional<std::string>(i.name + " (" + lab::forward_text(f) + ")");
   }

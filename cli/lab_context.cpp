@@ -1,5 +1,7 @@
 #include "cli/lab_context.hpp"
 
+#include "instance/lab_key.hpp"
+
 #include "cli/lab_source.hpp"
 
 namespace kvmrun::cli {
@@ -38,6 +40,25 @@ Result<std::pair<LabContext, const lab::InstanceSpec*>> one_instance(const Parse
 Error not_running(const lab::InstanceSpec& i) {
   return Error(ErrorCode::qemu, "instance '" + i.name + "' is not running",
                "start it with `kvmrun up " + i.name + "`");
+}
+
+Status give_lab_key(LabContext& ctx, bool make) {
+  std::optional<instance::LabKey> key;
+  if (make) {
+    auto made = instance::lab_key(ctx.lab.name, ctx.lab_state());
+    if (!made)
+      return std::move(made).error();
+    key = std::move(made).value();
+  } else {
+    auto found = instance::existing_lab_key(ctx.lab_state());
+    if (!found)
+      return std::move(found).error();
+    key = std::move(found).value();
+  }
+  if (key)
+    for (auto& i : ctx.lab.instances)
+      instance::authorize_lab_key(i, key->key.authorized_key());
+  return {};
 }
 
 std::vector<std::string> lab_secrets(const lab::LabSpec& lab) {

@@ -36,6 +36,11 @@ one_instance(const ParsedArgs& args, const CliEnvironment& env, std::size_t posi
 // ErrorCode::qemu: the instance is not running, with how to start it.
 [[nodiscard]] Error not_running(const lab::InstanceSpec& instance);
 
+// Puts the lab's SSH key (instance/lab_key) into every instance's seed, as `up` provisions it:
+// for every command that renders seeds. `make`: made first when the lab has none; otherwise the
+// seeds stay without one until it exists.
+[[nodiscard]] Status give_lab_key(LabContext& ctx, bool make = true);
+
 // Every password of the lab's users: what evidence must never contain.
 [[nodiscard]] std::vector<std::string> lab_secrets(const lab::LabSpec& lab);
 

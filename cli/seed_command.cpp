@@ -18,6 +18,8 @@ int run_seed(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   auto found = one_instance(args, env, 0, "kvmrun seed INSTANCE -o FILE.iso");
   if (!found)
     return fail(err, found.error());
+  if (auto s = give_lab_key(found->first); !s)
+    return fail(err, s.error());
   const lab::InstanceSpec& instance = *found->second;
   for (const auto& warning : instance.warnings)
     err << "kvmrun: warning: " << warning << '\n';

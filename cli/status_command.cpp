@@ -109,12 +109,10 @@ int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       s.state = std::filesystem::exists(paths.disk(), ec) ? "stopped" : "not provisioned";
       break;
     }
-    for (const auto& f : i->forwards)
-      s.ports.push_back(lab::forward_text(f));
-    if (auto added = instance::read_runtime_forwards(paths); !added)
-      rc = fail(err, std::move(added).error().add_context("reading the status of " + i->name));
+    if (auto forwards = instance::current_forwards(*i, paths); !forwards)
+      rc = fail(err, std::move(forwards).error().add_context("reading the status of " + i->name));
     else
-      for (const auto& f : *added)
+      for (const auto& f : *forwards)
         s.ports.push_back(lab::forward_text(f));
     if (std::filesystem::exists(paths.provenance(), ec)) {
       auto prov = instance::read_provenance(paths.provenance());

@@ -93,6 +93,8 @@ public:
     if (!ctx)
       return fail(m_err, ctx.error());
     m_ctx = std::move(ctx).value();
+    if (auto s = give_lab_key(m_ctx, !m_dry); !s)
+      return fail(m_err, s.error());
     if (m_hooks.adjust_lab)
       m_hooks.adjust_lab(m_ctx.lab);
     if (auto s = instance::check_socket_paths(m_ctx.dirs, m_ctx.lab); !s)

@@ -2,7 +2,8 @@
 // runtime (sockets, the lock QEMU holds) lives in a 0700 directory that may be a tmpfs.
 //
 //   <state>/<lab>/<instance>/   disk.qcow2, seed.iso, disk-<name>.qcow2, efivars.fd,
-//                               serial.log, qemu.log, provenance.json, argv.json
+//                               serial.log, qemu.log, provenance.json, argv.json,
+//                               ssh_known_hosts
 //   <runtime>/<lab>/<instance>/ qmp.sock, qmp-up.sock, qga.sock, serial.sock, lock,
 //                               net-<network>.sock (one per lab network it is on)
 #pragma once
@@ -32,6 +33,8 @@ struct InstancePaths {
   [[nodiscard]] std::filesystem::path qemu_log() const { return state / "qemu.log"; }
   [[nodiscard]] std::filesystem::path provenance() const { return state / "provenance.json"; }
   [[nodiscard]] std::filesystem::path argv() const { return state / "argv.json"; }
+  // The guest's SSH host keys as kvmrun read them (instance/host_keys).
+  [[nodiscard]] std::filesystem::path known_hosts() const { return state / "ssh_known_hosts"; }
   // QEMU serves one client per socket, so it has two monitors: qmp.sock for the short commands
   // (status, check, snapshot, down) and qmp-up.sock, which `kvmrun up` holds while it waits on
   // the gates. The agent and the serial console have one client each: `up`'s gates.

@@ -51,4 +51,14 @@ Status write_runtime_forwards(const InstancePaths& paths,
   return {};
 }
 
+Result<std::vector<lab::PortForward>> current_forwards(const lab::InstanceSpec& instance,
+                                                       const InstancePaths& paths) {
+  auto added = read_runtime_forwards(paths);
+  if (!added)
+    return std::move(added).error().add_context("reading the forwards of " + instance.name);
+  std::vector<lab::PortForward> all = instance.forwards;
+  all.insert(all.end(), added->begin(), added->end());
+  return all;
+}
+
 } // namespace kvmrun::instance

@@ -15,6 +15,10 @@ namespace kvmrun::instance {
 // None when there is no record.
 [[nodiscard]] Result<std::vector<lab::PortForward>>
 read_runtime_forwards(const InstancePaths& paths);
+// The instance's forwards now: those the lab declares, then those added at run time.
+[[nodiscard]] Result<std::vector<lab::PortForward>>
+current_forwards(const lab::InstanceSpec& instance, const InstancePaths& paths);
+
 [[nodiscard]] Status write_runtime_forwards(const InstancePaths& paths,
                                             const std::vector<lab::PortForward>& forwards);
 

@@ -32,6 +32,9 @@ struct ImageSpec {
   bool allow_http = false;
   std::string ca_file;
   std::string missing_remedy; // what to do when the image cannot be fetched (built-in labs)
+  // The user cloud-init creates by default in this image (its cloud.cfg's default_user), whom
+  // `kvmrun ssh` logs in as: Debian's images call it debian.
+  std::string default_user = "debian";
 };
 
 enum class Protocol { tcp, udp };
@@ -117,6 +120,8 @@ struct InstanceSpec {
   std::vector<Attachment> attachments; // NICs on lab networks, in the order given
   Timeouts timeouts;
   seeds::SeedSpec seed; // cloud-init: users, network (with the MAC), disks, commands, ...
+  // The declared users that get the lab's SSH key (all but those with kvmrun_key = false).
+  std::vector<std::string> lab_key_users;
   std::vector<std::string> warnings;
 };
 

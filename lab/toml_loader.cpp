@@ -69,6 +69,9 @@ void read_image(Scope& s, ImageSpec& image) {
   image.allow_http = s.boolean("allow_http").value_or(false);
   image.ca_file =
       s.checked_string("ca_file", absolute_path, "expected an absolute path").value_or("");
+  image.default_user = s.checked_string("default_user", is_valid_user_name,
+                                        "expected a user name ([a-z_][a-z0-9_-]*, at most 32)")
+                           .value_or(image.default_user);
   s.finish();
 }
 
@@ -144,7 +147,8 @@ void read_cpu_affinity(Scope& s, InstanceSpec& inst) {
 }
 
 void read_users(Scope& ci, const std::string& lab, const std::string& instance, bool allow_plain,
-                std::vector<seeds::UserSpec>& users, std::vector<std::string>& warnings) {
+                std::vector<seeds::UserSpec>& users, std::vector<std::string>& lab_key_users,
+                std::vector<std::string>& warnings) {
   for (const auto& [table, path] : ci.tables("users")) {
     Scope u(ci.problems(), {{table, path}});
     seeds::UserSpec user;
@@ -209,6 +213,8 @@ void read_users(Scope& ci, const std::string& lab, const std::string& instance, 
     }
     if (auto lock = u.boolean("lock_password"))
       user.lock_password = *lock;
+    if (u.boolean("kvmrun_key").value_or(true))
+      lab_key_users.push_back(user.name);
     u.finish();
     users.push_back(std::move(user));
   }
@@ -255,7 +261,7 @@ void read_apt(Scope a, seeds::AptSpec& apt) {
 void read_cloud_init(Scope ci, const std::string& lab, InstanceSpec& inst) {
   seeds::SeedSpec& seed = inst.seed;
   const bool allow_plain = ci.boolean("allow_plain_password").value_or(false);
-  read_users(ci, lab, inst.name, allow_plain, seed.users, inst.warnings);
+  read_users(ci, lab, inst.name, allow_plain, seed.users, inst.lab_key_users, inst.warnings);
   seed.hostname =
       ci.checked_string("hostname", is_valid_hostname, "expected a host name").value_or(inst.name);
   seed.ssh_password_auth = ci.boolean("ssh_password_auth").value_or(false);

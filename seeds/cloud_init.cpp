@@ -109,12 +109,16 @@ object user_data_document(const SeedSpec& s, const std::string& instance_id) {
   doc["hostname"] = s.hostname;
   doc["preserve_hostname"] = false;
   doc["manage_etc_hosts"] = s.hosts.empty();
-  if (!s.users.empty()) {
+  if (!s.users.empty() || !s.default_user_keys.empty()) {
     array users;
+    if (!s.default_user_keys.empty())
+      users.emplace_back("default");
     for (const auto& u : s.users)
       users.push_back(user_object(u));
     doc["users"] = std::move(users);
   }
+  if (!s.default_user_keys.empty()) // cloud-init gives the top-level keys to the default user
+    doc["ssh_authorized_keys"] = strings(s.default_user_keys);
   doc["ssh_pwauth"] = s.ssh_password_auth;
   if (!s.timezone.empty())
     doc["timezone"] = s.timezone;

@@ -80,6 +80,9 @@ struct SeedSpec {
   std::string name; // instance name (part of the instance-id)
   std::string hostname;
   std::vector<UserSpec> users;
+  // When present, the image's default user (cloud-init's "default" entry: `debian` on Debian's
+  // images) is created too, before `users`, with these keys.
+  std::vector<std::string> default_user_keys;
   bool ssh_password_auth = false;
   std::string timezone;
   std::string locale;

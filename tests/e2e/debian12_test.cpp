@@ -1,13 +1,17 @@
 // End to end with the debian-12 guest (images/recipes/debian-12, built from Debian packages)
 // under TCG: two instances come up in parallel from one kvmrun, fetched through the image cache
 // from a file:// URL with its SHA512SUMS manifest; every gate passes (cloud-init without
-// errors, SSH reachable, the extra disk mounted); the seed was applied as seen from inside.
+// errors, SSH reachable, the extra disk mounted); the seed was applied as seen from inside;
+// day-two access: cp both ways, ssh with strictly checked host keys, a forward added at run time.
 #include "tests/e2e/lab_harness.hpp"
 
 #include <iostream>
+#include <thread>
 
 namespace kvmrun::testing {
 namespace {
+
+using namespace std::chrono_literals;
 
 std::string debian_lab() {
   const auto guest = build_guest("debian-12");
@@ -93,6 +97,71 @@ TEST(Debian12, TwoInstancesInParallelPassEveryGateWithTheirSeedsApplied) {
   EXPECT_EQ(*read_file(lab.state() / "64m.back", 128U << 20U), *read_file(host_file, 128U << 20U));
   std::cout << "kvmrun cp 64 MiB: to the guest " << up_s << " s (" << 64 / up_s << " MiB/s), back "
             << down_s << " s (" << 64 / down_s << " MiB/s)\n";
+  // kvmrun ssh, as the image's default user and as a declared one, with the lab's key and the
+  // host keys read through the agent, checked strictly by ssh; the exit code is ssh's.
+  auto ssh = lab.run({"ssh", "web", "--", "cloud-init", "status"});
+  ASSERT_EQ(ssh.exit_code, 0) << ssh.err;
+  EXPECT_EQ(ssh.out, "status: done\n");
+  EXPECT_EQ(lab.run({"ssh", "web", "--user", "alice", "--", "id", "-un"}).out, "alice\n");
+  EXPECT_EQ(lab.run({"ssh", "web", "--", "exit", "7"}).exit_code, 7);
+  const auto known = read_file(lab.state() / "deb" / "web" / "ssh_known_hosts");
+  ASSERT_TRUE(known.ok());
+  EXPECT_NE(known->find("\nkvmrun.deb.web ssh-ed25519 AAAA"), std::string::npos) << *known;
+  const auto printed = lab.run({"ssh", "web", "--print"});
+  ASSERT_EQ(printed.exit_code, 0) << printed.err;
+  const std::string line = printed.out.substr(0, printed.out.find('\n'));
+  EXPECT_NE(line.find("StrictHostKeyChecking=yes"), std::string::npos) << line;
+  const auto direct = [&](const std::string& command) {
+    return run_command({"/bin/sh", "-c", line + " -- " + command},
+                       CommandOptions{std::chrono::seconds(60), 1U << 20U})
+        .value();
+  };
+  EXPECT_EQ(direct("hostname").out, "web\n") << "the printed line works on its own";
+
+  // The private key is in its own file only: not in the seeds, argv, logs or evidence.
+  const auto key_text = *read_file(lab.state() / "deb" / "ssh" / "id_ed25519");
+  std::vector<std::string> key_lines;
+  for (std::size_t at = 0; (at = key_text.find('\n', at)) != std::string::npos; ++at)
+    key_lines.push_back(key_text.substr(at + 1, 60));
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(lab.state() / "deb")) {
+    if (!entry.is_regular_file() || entry.path().filename() == "id_ed25519" ||
+        entry.file_size() > (64U << 20U))
+      continue;
+    const auto text = *read_file(entry.path());
+    for (std::size_t i = 2; i + 2 < key_lines.size(); ++i) // the lines of the private part
+      EXPECT_EQ(text.find(key_lines[i]), std::string::npos) << entry.path();
+  }
+
+  // A changed host key is refused: by kvmrun, which says how to accept it, and by ssh itself.
+  in_guest(lab, "web", "rm /etc/ssh/ssh_host_* && ssh-keygen -q -A && systemctl restart ssh");
+  ssh = lab.run({"ssh", "web", "--", "true"});
+  EXPECT_EQ(ssh.exit_code, 9) << ssh.err;
+  EXPECT_NE(ssh.err.find("the SSH host keys of web changed since kvmrun read them"),
+            std::string::npos)
+      << ssh.err;
+  EXPECT_NE(ssh.err.find("kvmrun ssh web --reset-host-key"), std::string::npos) << ssh.err;
+  auto refused = direct("true");
+  EXPECT_EQ(refused.exit_code, 255);
+  EXPECT_NE(refused.err.find("Host key verification failed"), std::string::npos) << refused.err;
+  ssh = lab.run({"ssh", "web", "--reset-host-key", "--", "true"});
+  EXPECT_EQ(ssh.exit_code, 0) << ssh.err;
+  EXPECT_EQ(direct("true").exit_code, 0);
+
+  // A forward added at run time serves a guest service, is in status (a later kvmrun), goes.
+  in_guest(lab, "web",
+           "mkdir -p /var/tmp/www && echo served-by-debian > /var/tmp/www/index.html && "
+           "cd /var/tmp/www && setsid -f python3 -m http.server 8000 </dev/null >/dev/null 2>&1");
+  auto fwd = lab.run({"forward", "add", "web", "18089:8000"});
+  ASSERT_EQ(fwd.exit_code, 0) << fwd.err;
+  std::string served;
+  for (int i = 0; i < 60 && served.empty(); ++i, std::this_thread::sleep_for(500ms))
+    served = http_get(18089, "/index.html");
+  EXPECT_EQ(served, "served-by-debian\n");
+  EXPECT_NE(lab.run({"status"}).out.find("127.0.0.1:18089->8000"), std::string::npos);
+  ASSERT_EQ(lab.run({"forward", "remove", "web", "18089:8000"}).exit_code, 0);
+  EXPECT_EQ(http_get(18089, "/index.html"), "");
+  EXPECT_EQ(lab.run({"status"}).out.find("18089"), std::string::npos);
+
   in_guest(lab, "web", "dd if=/dev/zero of=/srv/data/fill bs=1M 2>/dev/null; sync; true");
   cp = lab.run({"cp", host_file.string(), "web:/srv/data/64m.bin"});
   EXPECT_EQ(cp.exit_code, 9) << cp.err;

@@ -54,6 +54,7 @@ public:
   }
   [[nodiscard]] std::filesystem::path state() const { return m_dir / "state"; }
   [[nodiscard]] std::filesystem::path runtime() const { return m_dir / "run"; }
+  [[nodiscard]] std::filesystem::path config() const { return m_dir / "lab.toml"; }
 
   [[nodiscard]] std::vector<std::string> argv(const std::vector<std::string>& args) const {
     return kvmrun_argv(with_config(args), env());
@@ -76,6 +77,17 @@ private:
 
   TempDir m_dir;
 };
+
+// What the host gets from http://127.0.0.1:PORT/PATH (empty when nothing answers).
+inline std::string http_get(std::uint16_t port, const std::string& path) {
+  const auto r = run_command(
+      {"python3", "-c",
+       "import sys, urllib.request\ntry:\n print(urllib.request.urlopen('http://127.0.0.1:" +
+           std::to_string(port) + path +
+           "', timeout=5).read().decode(), end='')\nexcept Exception as e:\n sys.exit(1)"},
+      CommandOptions{std::chrono::seconds(20), 1U << 20U});
+  return r && r->success() ? r->out : std::string();
+}
 
 // Whether `pid` is a live process (a zombie waiting for its parent counts as gone).
 inline bool alive(pid_t pid) {

@@ -209,17 +209,6 @@ TEST(TinyLifecycle, CpCopiesFilesAndDirectoriesBothWaysWithTheirModes) {
   EXPECT_EQ(r.exit_code, 7) << "not running: " << r.err;
 }
 
-// What the host gets from http://127.0.0.1:PORT/PATH (empty when nothing answers).
-std::string http_get(std::uint16_t port, const std::string& path) {
-  const auto r = run_command(
-      {"python3", "-c",
-       "import sys, urllib.request\ntry:\n print(urllib.request.urlopen('http://127.0.0.1:" +
-           std::to_string(port) + path +
-           "', timeout=5).read().decode(), end='')\nexcept Exception as e:\n sys.exit(1)"},
-      CommandOptions{std::chrono::seconds(20), 1U << 20U});
-  return r && r->success() ? r->out : std::string();
-}
-
 TEST(TinyLifecycle, AForwardAddedAtRunTimeServesIsKnownAndIsRemovedCleanly) {
   std::string text = tiny_lab("fwd");
   text.replace(text.find("timeouts = "), 0,
@@ -288,6 +277,37 @@ TEST(TinyLifecycle, AForwardAddedAtRunTimeServesIsKnownAndIsRemovedCleanly) {
   std::filesystem::remove(record);
 
   ASSERT_EQ(lab.run({"forward", "add", "tiny-1", "18083:8080"}).exit_code, 0);
+
+  // kvmrun ssh refuses what it cannot do, saying why: no forward to port 22, a guest without
+  // an SSH server (tiny has none), no ssh client on this host, no or a damaged lab key.
+  r = lab.run({"ssh", "tiny-1", "--", "true"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("has no forward to its SSH port 22"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("kvmrun forward add tiny-1 2222:22"), std::string::npos) << r.err;
+  ASSERT_EQ(lab.run({"forward", "add", "tiny-1", "18022:22"}).exit_code, 0);
+  r = lab.run({"ssh", "tiny-1"});
+  EXPECT_EQ(r.exit_code, 9) << r.err;
+  EXPECT_NE(r.err.find("the guest has no SSH host key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("openssh-server"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(lab.state() / "fwd" / "tiny-1" / "ssh_known_hosts"));
+  r = run_kvmrun({"--config=" + lab.config().string(), "ssh", "tiny-1"},
+                 {"PATH=/nonexistent", "KVMRUN_STATE_DIR=" + lab.state().string(),
+                  "KVMRUN_RUNTIME_DIR=" + lab.runtime().string()});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("there is no ssh client on this host"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("apt-get install openssh-client"), std::string::npos) << r.err;
+  const auto key = lab.state() / "fwd" / "ssh" / "id_ed25519";
+  const auto key_text = read_file(key);
+  ASSERT_TRUE(key_text.ok()) << "up made the lab's key";
+  write_file(key, key_text->substr(0, 100));
+  r = lab.run({"ssh", "tiny-1"});
+  EXPECT_EQ(r.exit_code, 10) << r.err;
+  EXPECT_NE(r.err.find(key.string() + " is damaged"), std::string::npos) << r.err;
+  std::filesystem::remove(key);
+  r = lab.run({"ssh", "tiny-1"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("has no SSH key yet"), std::string::npos) << r.err;
+
   EXPECT_EQ(lab.run({"down"}).exit_code, 0);
   EXPECT_TRUE(runtime_empty(lab)) << "the record goes with the instance";
   r = lab.run({"forward", "add", "tiny-1", "18084:8080"});

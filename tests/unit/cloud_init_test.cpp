@@ -49,6 +49,19 @@ TEST(CloudInit, UserDataIsACloudConfigWithUsersAndCommands) {
   EXPECT_TRUE(has(d.user_data, "ssh_pwauth: false\n"));
 }
 
+TEST(CloudInit, DefaultUserKeysCreateTheImagesDefaultUserBeforeTheDeclaredOnes) {
+  auto s = web();
+  EXPECT_FALSE(has(render(s).user_data, "default")) << "no default user unless asked";
+  s.default_user_keys = {"ssh-ed25519 AAAAC3Nzb kvmrun lab"};
+  const auto d = render(s);
+  EXPECT_TRUE(has(d.user_data, "users:\n  - default\n  - name: ann\n")) << d.user_data;
+  EXPECT_TRUE(
+      has(d.user_data, "\nssh_authorized_keys:\n  - \"ssh-ed25519 AAAAC3Nzb kvmrun lab\"\n"))
+      << d.user_data;
+  s.users.clear();
+  EXPECT_TRUE(has(render(s).user_data, "users:\n  - default\n"));
+}
+
 TEST(CloudInit, TheSameSpecGivesTheSameBytes) {
   const auto a = render(web());
   const auto b = render(web());

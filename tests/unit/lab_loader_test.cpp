@@ -293,6 +293,28 @@ TEST(LabLoader, PasswordsAreHashedAndPlainTextNeedsAnExplicitSetting) {
   EXPECT_FALSE(has(plain.instances[0].warnings[0], "s3cret"));
 }
 
+TEST(LabLoader, DeclaredUsersGetTheLabKeyUnlessToldNotToAndImagesNameTheirDefaultUser) {
+  const auto lab = parse_ok(image_table + "[instances.web]\nimage = \"deb\"\n"
+                                          "[[instances.web.cloud_init.users]]\nname = \"ann\"\n"
+                                          "[[instances.web.cloud_init.users]]\nname = \"bob\"\n"
+                                          "kvmrun_key = false\n");
+  EXPECT_EQ(lab.instances[0].lab_key_users, std::vector<std::string>{"ann"});
+  EXPECT_EQ(lab.images.at("deb").default_user, "debian");
+  const auto ubuntu = parse_ok(
+      "[images.deb]\nurl = \"https://example.org/u.qcow2\"\nchecksum_url = "
+      "\"https://example.org/SHA256SUMS\"\ndefault_user = \"ubuntu\"\n[instances.web]\nimage = "
+      "\"deb\"\n");
+  EXPECT_EQ(ubuntu.images.at("deb").default_user, "ubuntu");
+  const auto e = parse_error("[images.deb]\nurl = \"https://example.org/u.qcow2\"\nchecksum_url = "
+                             "\"https://example.org/SHA256SUMS\"\ndefault_user = \"Root User\"\n"
+                             "[instances.web]\nimage = \"deb\"\n");
+  EXPECT_TRUE(has(e, "images.deb.default_user: expected a user name")) << e;
+  const auto t = parse_error(image_table + "[instances.web]\nimage = \"deb\"\n"
+                                           "[[instances.web.cloud_init.users]]\nname = \"ann\"\n"
+                                           "kvmrun_key = \"no\"\n");
+  EXPECT_TRUE(has(t, "users[0].kvmrun_key")) << t;
+}
+
 TEST(LabLoader, ExtraDisksBecomeCloudInitFilesystemsAndMounts) {
   const auto lab = parse_ok(
       image_table + "[instances.web]\nimage = \"deb\"\n"
