@@ -99,6 +99,25 @@ Status LockFile::record_pid(pid_t pid) {
   return write_at(m_fd.get(), std::to_string(pid) + "\n", 0, "a lock file");
 }
 
+Result<UniqueFd> lock_directory(const std::filesystem::path& dir, std::chrono::milliseconds timeout,
+                                const std::string& what) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid())
+    return system_error(ErrorCode::io, "opening " + dir.string() + " to lock it", errno);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR)
+      return system_error(ErrorCode::io, "locking " + dir.string(), errno);
+    if (std::chrono::steady_clock::now() >= until)
+      return Error(ErrorCode::busy,
+                   what + " is being changed by another kvmrun (" + dir.string() +
+                       " stayed locked for " + std::to_string(timeout.count()) + " ms)",
+                   "try again when it has finished");
+    ::usleep(10'000);
+  }
+  return fd;
+}
+
 LockState probe_lock_file(const std::filesystem::path& path) {
   LockState state;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));

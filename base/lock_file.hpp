@@ -7,6 +7,7 @@
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -38,6 +39,14 @@ struct LockState {
 
 // "pid 1234 (qemu-system-x86)", or "pid 1234 (gone)", from /proc: who a recorded pid is.
 [[nodiscard]] std::string describe_pid(pid_t pid);
+
+// An flock on a directory itself, waited for up to `timeout`: for short read-modify-write steps
+// on the files in it (kvmrun processes changing one record at once), leaving no lock file behind.
+// Released when the descriptor is closed. ErrorCode::busy naming `what` when the wait runs out,
+// ErrorCode::io when the directory cannot be opened.
+[[nodiscard]] Result<UniqueFd> lock_directory(const std::filesystem::path& dir,
+                                              std::chrono::milliseconds timeout,
+                                              const std::string& what);
 
 // /proc/<pid>/cmdline: the process's arguments, separated by NUL bytes ("" when it is gone).
 [[nodiscard]] std::string read_cmdline(pid_t pid);

@@ -3,6 +3,7 @@
 // hostfwd_remove through QMP), checked against every forward of the lab and against host ports
 // already in use, and recorded (instance/runtime_forwards.hpp). Bound to 127.0.0.1 unless
 // --public (or an address) says otherwise.
+#include "base/lock_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
 #include "instance/qemu_argv.hpp"
@@ -110,6 +111,14 @@ int run_forward(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                            "set user_network = true for it in the lab"));
   if (!instance::running_pid(paths, ctx.lab.name, instance->name))
     return fail(err, not_running(*instance));
+  // One kvmrun at a time changes the lab's forwards, so that the checks below, QEMU and the
+  // record stay in step when several run at once.
+  auto held = lock_directory(paths.lab_runtime(), 30s, "the forwards of lab " + ctx.lab.name);
+  if (!held)
+    return fail(err, held.error());
+  added = instance::read_runtime_forwards(paths);
+  if (!added)
+    return fail(err, added.error());
 
   const auto mine = std::find_if(added->begin(), added->end(), [&](const lab::PortForward& f) {
     return lab::same_host_port(f, *forward);

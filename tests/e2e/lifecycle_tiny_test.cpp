@@ -277,6 +277,25 @@ TEST(TinyLifecycle, AForwardAddedAtRunTimeServesIsKnownAndIsRemovedCleanly) {
   std::filesystem::remove(record);
 
   ASSERT_EQ(lab.run({"forward", "add", "tiny-1", "18083:8080"}).exit_code, 0);
+  // Four kvmruns adding at once: each is applied and recorded (none lost to another's write).
+  std::vector<std::thread> adders;
+  std::vector<int> codes(4, -1);
+  for (int i = 0; i < 4; ++i)
+    adders.emplace_back([&, i] {
+      codes[static_cast<std::size_t>(i)] =
+          lab.run({"forward", "add", "tiny-1",
+                   std::to_string(18100 + i) + ":" + std::to_string(9000 + i)})
+              .exit_code;
+    });
+  for (auto& t : adders)
+    t.join();
+  EXPECT_EQ(codes, std::vector<int>(4, 0));
+  const auto listed = lab.run({"forward", "list", "tiny-1"}).out;
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NE(listed.find("127.0.0.1:" + std::to_string(18100 + i) + "->" +
+                          std::to_string(9000 + i) + "  (added)"),
+              std::string::npos)
+        << listed;
 
   // kvmrun ssh refuses what it cannot do, saying why: no forward to port 22, a guest without
   // an SSH server (tiny has none), no ssh client on this host, no or a damaged lab key.
