@@ -104,6 +104,15 @@ TEST(Debian12, TwoInstancesInParallelPassEveryGateWithTheirSeedsApplied) {
   EXPECT_EQ(ssh.out, "status: done\n");
   EXPECT_EQ(lab.run({"ssh", "web", "--user", "alice", "--", "id", "-un"}).out, "alice\n");
   EXPECT_EQ(lab.run({"ssh", "web", "--", "exit", "7"}).exit_code, 7);
+  const auto timed = [&](const std::vector<std::string>& args) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(lab.run(args).exit_code, 0);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const double check_s = timed({"ssh", "web", "--print"});
+  const double true_s = timed({"ssh", "web", "--", "true"});
+  std::cout << "kvmrun ssh: host keys checked through the agent (--print) " << check_s
+            << " s; `kvmrun ssh web -- true` " << true_s << " s\n";
   const auto known = read_file(lab.state() / "deb" / "web" / "ssh_known_hosts");
   ASSERT_TRUE(known.ok());
   EXPECT_NE(known->find("\nkvmrun.deb.web ssh-ed25519 AAAA"), std::string::npos) << *known;
