@@ -194,10 +194,12 @@ private:
       return Error(ErrorCode::host, "preflight failed:\n" + render_text(m_report),
                    "fix what preflight reports above");
     for (const auto* i : m_ctx.selected)
-      if (m_ctx.lab.images.at(i->image).firmware == lab::Firmware::uefi &&
-          !m_facts.firmware.uefi_code)
+      if (const auto fw = m_ctx.lab.images.at(i->image).firmware;
+          lab::is_uefi(fw) && !m_facts.firmware.uefi_pair(fw == lab::Firmware::uefi_secure))
         return Error(ErrorCode::host,
-                     "instance '" + i->name + "' boots with UEFI but no OVMF was found",
+                     "instance '" + i->name + "' boots with " +
+                         (fw == lab::Firmware::uefi_secure ? "UEFI Secure Boot" : "UEFI") +
+                         " but no such OVMF was found (see preflight's firmware checks)",
                      "install OVMF (apt-get install ovmf)");
     m_out << "  accelerator " << host::to_string(m_report.accel.chosen) << ": "
           << m_report.accel.reason << "\n";
@@ -268,8 +270,9 @@ private:
     const auto& image = m_ctx.lab.images.at(i.image);
     const auto& base = m_bases.at(i.image);
     std::optional<std::filesystem::path> vars;
-    if (image.firmware == lab::Firmware::uefi && firmware().uefi_vars)
-      vars = *firmware().uefi_vars;
+    if (const auto& pair = firmware().uefi_pair(image.firmware == lab::Firmware::uefi_secure);
+        lab::is_uefi(image.firmware) && pair)
+      vars = pair->vars;
     return instance::ProvisionInput{i, paths, base.file, base.format, vars};
   }
 
@@ -363,8 +366,10 @@ private:
     q.image.initrd = local_path(q.image.initrd);
     q.paths = l.paths;
     q.kvm = kvm();
-    if (q.image.firmware == lab::Firmware::uefi && m_facts.firmware.uefi_code)
-      q.ovmf_code = *m_facts.firmware.uefi_code;
+    if (const auto& pair =
+            m_facts.firmware.uefi_pair(q.image.firmware == lab::Firmware::uefi_secure);
+        lab::is_uefi(q.image.firmware) && pair)
+      q.ovmf_code = pair->code;
     q.bridged = bridged_networks(m_ctx.lab);
     return q;
   }

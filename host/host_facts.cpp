@@ -166,14 +166,18 @@ FirmwareFacts gather_firmware(const HostPaths& paths) {
   FirmwareFacts facts;
   facts.bios_searched = paths.bios;
   facts.bios = first_readable(paths.bios);
-  for (const auto& pair : paths.uefi) {
-    facts.uefi_searched.push_back(pair.code);
-    if (first_readable({pair.code}) && first_readable({pair.vars})) {
-      facts.uefi_code = pair.code;
-      facts.uefi_vars = pair.vars;
-      break;
+  const auto first_pair = [](const std::vector<UefiPair>& pairs,
+                             std::vector<std::filesystem::path>& searched) {
+    std::optional<UefiPair> found;
+    for (const auto& pair : pairs) {
+      searched.push_back(pair.code);
+      if (!found && first_readable({pair.code}) && first_readable({pair.vars}))
+        found = pair;
     }
-  }
+    return found;
+  };
+  facts.uefi = first_pair(paths.uefi, facts.uefi_searched);
+  facts.secure = first_pair(paths.uefi_secure, facts.secure_searched);
   return facts;
 }
 

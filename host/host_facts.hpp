@@ -45,12 +45,22 @@ struct KvmDeviceFacts {
   [[nodiscard]] bool usable() const { return exists && is_char_device && open_errno == 0; }
 };
 
+struct UefiPair {
+  std::filesystem::path code;
+  std::filesystem::path vars; // the template each instance's vars file is copied from
+};
+
 struct FirmwareFacts {
   std::optional<std::filesystem::path> bios;
-  std::optional<std::filesystem::path> uefi_code;
-  std::optional<std::filesystem::path> uefi_vars;
+  std::optional<UefiPair> uefi;   // firmware = "uefi"
+  std::optional<UefiPair> secure; // firmware = "uefi-secure": Secure Boot code, Microsoft keys
   std::vector<std::filesystem::path> bios_searched;
-  std::vector<std::filesystem::path> uefi_searched; // code images
+  std::vector<std::filesystem::path> uefi_searched;   // code images
+  std::vector<std::filesystem::path> secure_searched; // code images
+
+  [[nodiscard]] const std::optional<UefiPair>& uefi_pair(bool secure_boot) const {
+    return secure_boot ? secure : uefi;
+  }
 };
 
 struct SpaceFacts {
@@ -71,11 +81,6 @@ struct HostFacts {
   std::vector<SpaceFacts> space;
 };
 
-struct UefiPair {
-  std::filesystem::path code;
-  std::filesystem::path vars;
-};
-
 // Every path preflight looks at; defaults are the real host's, tests substitute a fake tree.
 struct HostPaths {
   std::string qemu_program = "qemu-system-x86_64";
@@ -91,6 +96,13 @@ struct HostPaths {
       {"/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"},
       {"/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"},
       {"/usr/share/qemu/edk2-x86_64-code.fd", "/usr/share/qemu/edk2-i386-vars.fd"}};
+  // Secure Boot: code built with it (and SMM), vars with Microsoft's keys enrolled and it on.
+  std::vector<UefiPair> uefi_secure = {
+      {"/usr/share/OVMF/OVMF_CODE_4M.ms.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"},
+      {"/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"},
+      {"/usr/share/OVMF/OVMF_CODE.secboot.fd", "/usr/share/OVMF/OVMF_VARS.ms.fd"},
+      {"/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd"},
+      {"/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"}};
   std::vector<std::pair<std::string, std::filesystem::path>> space; // role, directory
   std::chrono::milliseconds kvm_probe_timeout{3000};
   std::filesystem::path facts_cache; // host-facts.json (facts_cache.hpp); empty: none

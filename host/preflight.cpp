@@ -212,20 +212,25 @@ Check check_bios(const FirmwareFacts& fw) {
   return c;
 }
 
-Check check_uefi(const FirmwareFacts& fw) {
-  Check c("firmware-uefi");
-  if (fw.uefi_code && fw.uefi_vars) {
-    c.summary = "OVMF at " + fw.uefi_code->string();
-    c.evidence.emplace_back("code", fw.uefi_code->string());
-    c.evidence.emplace_back("vars_template", fw.uefi_vars->string());
+// One UEFI mode: the OVMF code and vars template it uses, or what was looked for.
+Check check_uefi(const FirmwareFacts& fw, bool secure_boot) {
+  Check c(secure_boot ? "firmware-uefi-secure" : "firmware-uefi");
+  const auto& pair = fw.uefi_pair(secure_boot);
+  const std::string mode = secure_boot ? "uefi-secure" : "uefi";
+  if (pair) {
+    c.summary = std::string(secure_boot ? "Secure Boot OVMF" : "OVMF") + " at " +
+                pair->code.string() + " (firmware = \"" + mode + "\")";
+    c.evidence.emplace_back("code", pair->code.string());
+    c.evidence.emplace_back("vars_template", pair->vars.string());
     return c;
   }
   std::vector<std::string> searched;
-  for (const auto& p : fw.uefi_searched)
+  for (const auto& p : secure_boot ? fw.secure_searched : fw.uefi_searched)
     searched.push_back(p.string());
   c.evidence.emplace_back("searched", join_or(searched, "nothing"));
   c.verdict = Verdict::warn;
-  c.summary = "no OVMF code and vars pair found; images with firmware = \"uefi\" cannot boot";
+  c.summary = std::string("no ") + (secure_boot ? "Secure Boot " : "") +
+              "OVMF code and vars pair found; images with firmware = \"" + mode + "\" cannot boot";
   c.remedy = "install OVMF (Debian/Ubuntu: apt-get install ovmf)";
   return c;
 }
@@ -310,7 +315,8 @@ PreflightReport evaluate_preflight(const HostFacts& facts, Accel requested) {
   report.checks.push_back(check_kvm_device(facts.kvm_device, requested));
   report.checks.push_back(check_kvm_guest(facts, requested, unusable));
   report.checks.push_back(check_bios(facts.firmware));
-  report.checks.push_back(check_uefi(facts.firmware));
+  report.checks.push_back(check_uefi(facts.firmware, false));
+  report.checks.push_back(check_uefi(facts.firmware, true));
   for (const auto& s : facts.space)
     report.checks.push_back(check_space(s));
   report.checks.push_back(check_accel(report.accel));

@@ -82,9 +82,13 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   argv.insert(argv.end(), {"-nodefaults", "-no-user-config", "-display", "none"});
   add(argv, "-msg", "timestamp=on");
   std::string machine = "q35";
-  if (l.image.firmware == lab::Firmware::uefi)
+  if (l.image.firmware == lab::Firmware::uefi_secure)
+    machine += ",smm=on"; // Secure Boot OVMF keeps its variables safe in SMM
+  if (lab::is_uefi(l.image.firmware))
     machine += ",pflash0=fw-code,pflash1=fw-vars";
   add(argv, "-machine", machine);
+  if (l.image.firmware == lab::Firmware::uefi_secure) // only SMM code may write the vars flash
+    add(argv, "-global", "driver=cfi.pflash01,property=secure,value=on");
   add(argv, "-accel", l.kvm ? "kvm" : "tcg");
   add(argv, "-cpu", l.kvm ? "host" : "max");
   const auto topology = lab::smp_topology(in);
@@ -107,7 +111,7 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   add(argv, "-device", "virtserialport,bus=vser0.0,chardev=qga,name=org.qemu.guest_agent.0");
 
   // Firmware: SeaBIOS is QEMU's default; OVMF code read-only with this instance's own vars.
-  if (l.image.firmware == lab::Firmware::uefi) {
+  if (lab::is_uefi(l.image.firmware)) {
     add(argv, "-blockdev",
         "driver=file,filename=" + escape(l.ovmf_code.string()) + ",node-name=fw-code,read-only=on");
     add(argv, "-blockdev",

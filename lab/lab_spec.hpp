@@ -17,7 +17,11 @@
 
 namespace kvmrun::lab {
 
-enum class Firmware { bios, uefi };
+// bios: SeaBIOS. uefi: OVMF. uefi_secure: OVMF built for Secure Boot (with SMM), each instance's
+// vars copied from the template with Microsoft's keys enrolled and Secure Boot on.
+enum class Firmware { bios, uefi, uefi_secure };
+
+[[nodiscard]] inline bool is_uefi(Firmware f) { return f != Firmware::bios; }
 
 struct ImageSpec {
   std::string name;

@@ -58,9 +58,11 @@ void read_image(Scope& s, ImageSpec& image) {
           "expected \"qcow2\" or \"raw\""))
     image.format = *parse_disk_format(*v);
   if (auto v = s.checked_string(
-          "firmware", [](auto f) { return f == "bios" || f == "uefi"; },
-          "expected \"bios\" or \"uefi\""))
-    image.firmware = *v == "uefi" ? Firmware::uefi : Firmware::bios;
+          "firmware", [](auto f) { return f == "bios" || f == "uefi" || f == "uefi-secure"; },
+          "expected \"bios\", \"uefi\" or \"uefi-secure\" (UEFI with Secure Boot)"))
+    image.firmware = *v == "uefi"          ? Firmware::uefi
+                     : *v == "uefi-secure" ? Firmware::uefi_secure
+                                           : Firmware::bios;
   image.kernel =
       s.checked_string("kernel", url_or_path, "expected a URL or an absolute path").value_or("");
   image.initrd =

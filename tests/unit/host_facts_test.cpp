@@ -48,6 +48,7 @@ struct FakeHost {
     paths.group_file = dir / "group";
     paths.bios = {dir / "seabios" / "bios-256k.bin"};
     paths.uefi = {{dir / "ovmf" / "CODE.fd", dir / "ovmf" / "VARS.fd"}};
+    paths.uefi_secure = {{dir / "ovmf" / "CODE.secboot.fd", dir / "ovmf" / "VARS.ms.fd"}};
     paths.space = {{"state", dir / "state" / "kvmrun"}};
     write_file(dir / "group", "kvm:x:0:\n");
     std::filesystem::create_directories(paths.sys_module);
@@ -110,13 +111,21 @@ TEST(GatherHostFacts, FindsFirmwareOnlyWhenTheFilesExistAndAreNotEmpty) {
   write_file(host.dir / "seabios" / "bios-256k.bin", "");
   write_file(host.dir / "ovmf" / "CODE.fd", "code");
   HostFacts f = gather_host_facts(host.paths);
-  EXPECT_FALSE(f.firmware.bios.has_value());      // empty file
-  EXPECT_FALSE(f.firmware.uefi_code.has_value()); // vars missing
+  EXPECT_FALSE(f.firmware.bios.has_value()); // empty file
+  EXPECT_FALSE(f.firmware.uefi.has_value()); // vars missing
   write_file(host.dir / "seabios" / "bios-256k.bin", "bios");
   write_file(host.dir / "ovmf" / "VARS.fd", "vars");
   f = gather_host_facts(host.paths);
   EXPECT_EQ(f.firmware.bios, host.dir / "seabios" / "bios-256k.bin");
-  EXPECT_EQ(f.firmware.uefi_vars, host.dir / "ovmf" / "VARS.fd");
+  ASSERT_TRUE(f.firmware.uefi.has_value());
+  EXPECT_EQ(f.firmware.uefi->vars, host.dir / "ovmf" / "VARS.fd");
+  EXPECT_FALSE(f.firmware.secure.has_value());
+  write_file(host.dir / "ovmf" / "CODE.secboot.fd", "secure code");
+  write_file(host.dir / "ovmf" / "VARS.ms.fd", "vars with keys");
+  f = gather_host_facts(host.paths);
+  ASSERT_TRUE(f.firmware.secure.has_value());
+  EXPECT_EQ(f.firmware.secure->code, host.dir / "ovmf" / "CODE.secboot.fd");
+  EXPECT_EQ(f.firmware.secure->vars, host.dir / "ovmf" / "VARS.ms.fd");
 }
 
 TEST(GatherHostFacts, MeasuresSpaceAtTheNearestExistingAncestor) {

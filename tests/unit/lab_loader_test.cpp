@@ -257,6 +257,15 @@ TEST(LabLoader, ImagesNeedExactlyOneChecksumSourceAndHttpsUnlessAllowed) {
                            inst);
   EXPECT_EQ(ok.images.at("i").firmware, Firmware::uefi);
   EXPECT_EQ(ok.images.at("i").format, DiskFormat::raw);
+  const auto secure = parse_ok("[images.i]\nurl = \"https://x/i\"\nchecksum_url = \"https://x/S\"\n"
+                               "firmware = \"uefi-secure\"\n" +
+                               inst);
+  EXPECT_EQ(secure.images.at("i").firmware, Firmware::uefi_secure);
+  EXPECT_TRUE(has(parse_error("[images.i]\nurl = \"https://x/i\"\nchecksum_url = \"https://x/S\"\n"
+                              "firmware = \"efi\"\n" +
+                              inst),
+                  "images.i.firmware: expected \"bios\", \"uefi\" or \"uefi-secure\" (UEFI with "
+                  "Secure Boot), got \"efi\""));
 }
 
 TEST(LabLoader, PasswordsAreHashedAndPlainTextNeedsAnExplicitSetting) {

@@ -26,8 +26,9 @@ HostFacts healthy_host() {
   f.kvm_modules = {"kvm", "kvm_intel"};
   f.kvm_probe = KvmProbeResult{true, "a test guest ran", std::chrono::microseconds(900)};
   f.firmware.bios = "/usr/share/seabios/bios-256k.bin";
-  f.firmware.uefi_code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-  f.firmware.uefi_vars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+  f.firmware.uefi = UefiPair{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"};
+  f.firmware.secure =
+      UefiPair{"/usr/share/OVMF/OVMF_CODE_4M.ms.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"};
   f.space.push_back(
       SpaceFacts{"state", "/home/a/.local/state/kvmrun", "/home/a", 50 * gib, true, ""});
   f.space.push_back(SpaceFacts{"cache", "/home/a/.cache/kvmrun", "/home/a", 50 * gib, true, ""});
@@ -151,10 +152,21 @@ TEST(Preflight, QemuThatCannotRunOrPrintsNoVersionFails) {
 
 TEST(Preflight, MissingSeabiosFailsButMissingOvmfOnlyWarns) {
   HostFacts f = healthy_host();
-  f.firmware.uefi_code.reset();
-  f.firmware.uefi_vars.reset();
   auto r = evaluate_preflight(f, Accel::automatic);
+  EXPECT_EQ(verdict_of(r, "firmware-uefi-secure"), Verdict::pass);
+  f.firmware.uefi.reset();
+  f.firmware.secure.reset();
+  f.firmware.secure_searched = {"/usr/share/OVMF/OVMF_CODE_4M.ms.fd"};
+  r = evaluate_preflight(f, Accel::automatic);
   EXPECT_EQ(verdict_of(r, "firmware-uefi"), Verdict::warn);
+  EXPECT_EQ(verdict_of(r, "firmware-uefi-secure"), Verdict::warn);
+  const Check* secure = r.find("firmware-uefi-secure");
+  ASSERT_NE(secure, nullptr);
+  EXPECT_EQ(secure->summary, "no Secure Boot OVMF code and vars pair found; images with firmware "
+                             "= \"uefi-secure\" cannot boot");
+  ASSERT_EQ(secure->evidence.size(), 1U);
+  EXPECT_EQ(secure->evidence[0].second, "/usr/share/OVMF/OVMF_CODE_4M.ms.fd");
+  EXPECT_EQ(secure->remedy, "install OVMF (Debian/Ubuntu: apt-get install ovmf)");
   EXPECT_TRUE(r.ok());
   f.firmware.bios.reset();
   r = evaluate_preflight(f, Accel::automatic);

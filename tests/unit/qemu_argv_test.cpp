@@ -143,6 +143,23 @@ TEST(QemuArgv, UefiGetsReadOnlyCodeAndThisInstancesOwnVars) {
             std::string::npos);
 }
 
+TEST(QemuArgv, SecureBootAddsSmmAndASecureVarsFlash) {
+  auto l = launch(web);
+  l.image.firmware = lab::Firmware::uefi_secure;
+  l.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd";
+  const auto s = join(qemu_argv(l));
+  EXPECT_NE(s.find("-machine\nq35,smm=on,pflash0=fw-code,pflash1=fw-vars\n-global\n"
+                   "driver=cfi.pflash01,property=secure,value=on\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("filename=/usr/share/OVMF/OVMF_CODE_4M.ms.fd,node-name=fw-code,read-only=on"),
+            std::string::npos);
+  EXPECT_NE(s.find("driver=file,filename=/s/lab/web/efivars.fd,node-name=fw-vars"),
+            std::string::npos);
+  l.image.firmware = lab::Firmware::uefi;
+  EXPECT_EQ(join(qemu_argv(l)).find("smm=on"), std::string::npos);
+}
+
 TEST(QemuArgv, DirectKernelBootLeavesBootOrderToTheKernel) {
   auto l = launch(web);
   l.image.kernel = "/g/vmlinuz";

@@ -1,0 +1,91 @@
+// End to end under TCG, the debian-12 guest booted through OVMF: with `firmware = "uefi"` every
+// gate passes, the guest sees EFI and Secure Boot off, and a restart keeps the instance's own
+// vars file; with `firmware = "uefi-secure"` (signed shim, GRUB and kernel) every gate passes
+// and the guest reports Secure Boot on. `down --purge-disks` removes the vars file.
+#include "tests/e2e/lab_harness.hpp"
+
+#include <sys/stat.h>
+
+#include <iostream>
+
+namespace kvmrun::testing {
+namespace {
+
+std::string firmware_lab() {
+  const auto guest = build_guest("debian-12").string();
+  std::string text = "[lab]\nname = \"fw\"\n";
+  for (const std::string mode : {"uefi", "uefi-secure"})
+    text += "[images.d12-" + mode + "]\nurl = \"file://" + guest +
+            "/debian-12.qcow2\"\nchecksum_url = \"file://" + guest +
+            "/SHA512SUMS\"\nfirmware = \"" + mode + "\"\n";
+  return text + R"([defaults]
+cpus = 1
+memory = "1GiB"
+disk = "3GiB"
+[instances.efi]
+image = "d12-uefi"
+forwards = [{ host = 22461, guest = 22 }]
+[instances.secure]
+image = "d12-uefi-secure"
+forwards = [{ host = 22462, guest = 22 }]
+)";
+}
+
+std::string in_guest(const Lab& lab, const std::string& instance, const std::string& script) {
+  const auto r = lab.run({"exec", instance, "--", "/bin/sh", "-c", script});
+  EXPECT_EQ(r.exit_code, 0) << script << "\n" << r.err;
+  return r.out;
+}
+
+// The SecureBoot variable's value as the guest's kernel reads it (its last byte: 1 is on).
+const std::string secure_boot_state =
+    "test -d /sys/firmware/efi && od -An -tu1 "
+    "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | awk '{print $NF}'";
+
+ino_t inode_of(const std::filesystem::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st.st_ino;
+}
+
+TEST(Firmware, Debian12BootsThroughOvmfWithAndWithoutSecureBoot) {
+  Lab lab(firmware_lab());
+  auto up = lab.run({"up", "efi"});
+  std::cout << up.out;
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  for (const char* gate : {"agent", "ports", "cloud-init", "provenance"})
+    EXPECT_NE(up.out.find(std::string("ok   ") + gate), std::string::npos) << gate;
+  EXPECT_EQ(in_guest(lab, "efi", secure_boot_state), "0\n");
+  const auto vars = lab.state() / "fw" / "efi" / "efivars.fd";
+  const ino_t first = inode_of(vars);
+  const auto template_vars = read_file("/usr/share/OVMF/OVMF_VARS_4M.fd");
+  ASSERT_TRUE(template_vars.ok());
+  EXPECT_NE(*read_file(vars), *template_vars) << "OVMF recorded its boot entries in the copy";
+
+  // A restart keeps the vars file: the same file, with what the firmware wrote into it.
+  ASSERT_EQ(lab.run({"down", "efi"}).exit_code, 0);
+  up = lab.run({"up", "efi"});
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_NE(up.out.find("0 file(s) created"), std::string::npos) << up.out;
+  EXPECT_EQ(inode_of(vars), first);
+  EXPECT_NE(*read_file(vars), *template_vars);
+  EXPECT_EQ(in_guest(lab, "efi", secure_boot_state), "0\n");
+  ASSERT_EQ(lab.run({"down", "--purge-disks", "efi"}).exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(vars));
+
+  up = lab.run({"up", "secure"});
+  std::cout << up.out;
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_NE(up.out.find("ok   cloud-init"), std::string::npos);
+  EXPECT_EQ(in_guest(lab, "secure", secure_boot_state), "1\n");
+  EXPECT_NE(in_guest(lab, "secure", "dmesg | grep -i 'secure boot' || true").find("enabled"),
+            std::string::npos);
+  const auto argv = read_file(lab.state() / "fw" / "secure" / "argv.json");
+  ASSERT_TRUE(argv.ok());
+  EXPECT_NE(argv->find("OVMF_CODE_4M.ms.fd"), std::string::npos);
+  EXPECT_NE(argv->find("smm=on"), std::string::npos);
+  EXPECT_EQ(lab.run({"down", "--purge-disks"}).exit_code, 0);
+}
+
+} // namespace
+} // namespace kvmrun::testing
