@@ -9,9 +9,11 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace kvmrun::bench {
 
@@ -56,6 +58,56 @@ inline boost::json::object bench_cold(const std::filesystem::path& dir, const st
     fail(summary.error().describe());
   return boost::json::parse(*summary).as_object();
 }
+
+// A lab brought up through the kvmrun binary for a benchmark (state, runtime and cache under
+// `dir`) and taken down with its disks when the object goes.
+class LabRun {
+public:
+  LabRun(std::filesystem::path dir, const std::string& lab) : m_dir(std::move(dir)) {
+    std::filesystem::create_directories(m_dir);
+    if (auto s = write_file_atomic(m_dir / "lab.toml", lab); !s)
+      fail(s.error().describe());
+    std::string out;
+    if (!kvmrun({"up"}, std::chrono::minutes(10), &out))
+      fail("kvmrun up of the benchmark lab failed:\n" + tail(out));
+  }
+  ~LabRun() { (void)kvmrun({"down", "--purge-disks"}, std::chrono::minutes(2)); }
+  LabRun(const LabRun&) = delete;
+  LabRun& operator=(const LabRun&) = delete;
+
+  // Stops the guests and keeps their disks, seeds and recorded argv (for a start by hand).
+  void stop() { (void)kvmrun({"down"}, std::chrono::minutes(2)); }
+  [[nodiscard]] std::filesystem::path instance_state(const std::string& lab,
+                                                     const std::string& name) const {
+    return m_dir / "state" / lab / name;
+  }
+  // `kvmrun ARGS...` on this lab; its output and errors in `out`.
+  bool kvmrun(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+              std::string* out = nullptr) const {
+    std::vector<std::string> argv{"env",
+                                  "KVMRUN_STATE_DIR=" + (m_dir / "state").string(),
+                                  "KVMRUN_RUNTIME_DIR=" + (m_dir / "run").string(),
+                                  "KVMRUN_CACHE_DIR=" + (m_dir / "cache").string(),
+                                  KVMRUN_BINARY,
+                                  "--config=" + (m_dir / "lab.toml").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_command(argv, CommandOptions{timeout, 1U << 20U});
+    if (out != nullptr && r)
+      *out = r->out + r->err;
+    return r && r->success();
+  }
+  // A shell script in an instance (kvmrun exec); its output, or a failure naming it.
+  std::string exec(const std::string& instance, const std::string& script,
+                   std::chrono::milliseconds timeout = std::chrono::minutes(5)) const {
+    std::string out;
+    if (!kvmrun({"exec", instance, "--", "/bin/sh", "-c", script}, timeout, &out))
+      fail("`" + script + "` failed in " + instance + ": " + tail(out));
+    return out;
+  }
+
+private:
+  std::filesystem::path m_dir;
+};
 
 // The median of a spread in summary.json ({"min":..,"median":..,"max":..}).
 inline double median_of(const boost::json::value& spread) {

@@ -175,36 +175,24 @@ void BM_LanFrames_KvmrunSwitch(benchmark::State& state) {
 // Two tiny guests on a lab network (TCG), through the kvmrun binary.
 class TinyLan {
 public:
-  explicit TinyLan(const std::string& tag) {
-    m_dir = scratch() / tag;
-    std::filesystem::create_directories(m_dir);
-    std::string lab =
-        "[lab]\nname = \"bench\"\n" + bench::tiny_image_section() +
-        "[networks.app]\nsubnet = \"192.168.122.0/24\"\n"
-        "[defaults]\nimage = \"tiny\"\ncpus = 1\nmemory = \"256MiB\"\n"
-        "timeouts = { shutdown = \"3s\" }\n"
-        "[instances.a]\nnetworks = [{ name = \"app\", address = \"192.168.122.11\" }]\n"
-        "[instances.b]\nnetworks = [{ name = \"app\", address = \"192.168.122.12\" }]\n";
-    if (auto s = write_file_atomic(m_dir / "lab.toml", lab); !s)
-      throw std::runtime_error(s.error().describe());
-    if (!kvmrun({"up"}, 10min))
-      throw std::runtime_error("kvmrun up of the benchmark lab failed");
-  }
-  ~TinyLan() { (void)kvmrun({"down", "--purge-disks"}, 2min); }
+  explicit TinyLan(const std::string& tag)
+      : m_lab(
+            scratch() / tag,
+            "[lab]\nname = \"bench\"\n" + bench::tiny_image_section() +
+                "[networks.app]\nsubnet = \"192.168.122.0/24\"\n"
+                "[defaults]\nimage = \"tiny\"\ncpus = 1\nmemory = \"256MiB\"\n"
+                "timeouts = { shutdown = \"3s\" }\n"
+                "[instances.a]\nnetworks = [{ name = \"app\", address = \"192.168.122.11\" }]\n"
+                "[instances.b]\nnetworks = [{ name = \"app\", address = \"192.168.122.12\" }]\n") {}
   // Stops the guests and keeps their disks, seeds and recorded argv (for a start by hand).
-  void stop() { (void)kvmrun({"down"}, 2min); }
+  void stop() { m_lab.stop(); }
   [[nodiscard]] std::filesystem::path instance_state(const std::string& name) const {
-    return m_dir / "state" / "bench" / name;
+    return m_lab.instance_state("bench", name);
   }
-  TinyLan(const TinyLan&) = delete;
-  TinyLan& operator=(const TinyLan&) = delete;
 
   // The average round trip ping reports, in microseconds, for `count` pings to `to` from a.
   double ping(const std::string& to, int count) {
-    std::string out;
-    if (!kvmrun({"exec", "a", "--", "/bin/sh", "-c", ping_command(to, count)}, 2min, &out))
-      throw std::runtime_error("ping " + to + " failed: " + out);
-    return average_rtt_us(out);
+    return average_rtt_us(m_lab.exec("a", ping_command(to, count), 2min));
   }
   static std::string ping_command(const std::string& to, int count) {
     return "ping -q -c " + std::to_string(count) + " -i 0.2 " + to;
@@ -217,21 +205,7 @@ public:
   }
 
 private:
-  bool kvmrun(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
-              std::string* out = nullptr) const {
-    std::vector<std::string> argv{"env",
-                                  "KVMRUN_STATE_DIR=" + (m_dir / "state").string(),
-                                  "KVMRUN_RUNTIME_DIR=" + (m_dir / "run").string(),
-                                  "KVMRUN_CACHE_DIR=" + (m_dir / "cache").string(),
-                                  KVMRUN_BINARY,
-                                  "--config=" + (m_dir / "lab.toml").string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_command(argv, CommandOptions{timeout, 1U << 20U});
-    if (out != nullptr && r)
-      *out = r->out + r->err;
-    return r && r->success();
-  }
-  std::filesystem::path m_dir;
+  bench::LabRun m_lab;
 };
 
 void report_rtt(benchmark::State& state, double avg_us) {

@@ -1,18 +1,33 @@
 #!/usr/bin/env python3
 """Turns Google Benchmark JSON into bench/REPORT.md: per group, each contender's time and how
-many times slower it is than kvmrun's fastest variant in the same run."""
+many times slower it is than kvmrun's fastest variant in the same run. Given several result
+files (bench/run keeps one per run), a benchmark's latest result wins, so a run of a subset
+updates its rows and keeps the others; each group says when it was measured."""
 import json
 import re
 import subprocess
 import sys
 
-def main(path):
-    data = json.load(open(path))
-    ctx = data["context"]
+def load(paths):
+    """The latest result of each benchmark over the files, in their order, with its run's date."""
+    latest, ctx = {}, {}
+    for path in paths:
+        data = json.load(open(path))
+        ctx = data["context"]
+        for b in data["benchmarks"]:
+            latest[b["name"]] = dict(b, run_date=ctx.get("date"))
+    return ctx, list(latest.values())
+
+def main(paths):
+    ctx, benchmarks = load(paths)
+    dates = {}
+    for b in benchmarks:
+        m = re.match(r"BM_([A-Za-z0-9]+)_", b["name"])
+        dates.setdefault(m.group(1) if m else b["name"], set()).add(b["run_date"])
     groups = {}
     ready = []
     special = {"SideBySide": [], "Scaling": []}
-    for b in data["benchmarks"]:
+    for b in benchmarks:
         if b.get("error_occurred"):
             print(f"bench/report.py: {b['name']} failed: {b.get('error_message')}", file=sys.stderr)
             continue
@@ -42,7 +57,7 @@ def main(path):
     print("# kvmrun benchmark report\n")
     print("Written by `bench/run` from Google Benchmark's JSON; every row of a table was measured")
     print("in the same run, on the same machine.\n")
-    print(f"- date: {ctx.get('date')}")
+    print(f"- date of the latest run: {ctx.get('date')} (each group below says when it was measured)")
     print(f"- host: {ctx.get('host_name')}, {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz")
     print(f"- kvmrun commit: {commit}")
     print(f"- kvmrun build: the `ci` preset (-O2); Google Benchmark library from Debian "
@@ -50,7 +65,7 @@ def main(path):
     for group, rows in groups.items():
         ours = [(name, cost) for name, _, _, cost in rows if name.startswith("Kvmrun")]
         throughput = any(rate for _, _, rate, _ in rows)
-        print(f"## {group}\n")
+        print(f"## {group}\n\nmeasured {', '.join(sorted(dates.get(group, [])))}\n")
         print("| contender | wall time per run (median for round trips) |" + (" throughput |" if throughput else "") +
               " ".join(f" cost / {name} |" for name, _ in ours))
         print("|---|---:|" + ("---:|" if throughput else "") + "---:|" * len(ours))
@@ -65,6 +80,13 @@ def main(path):
     print("byte). `Written` and `InMemory` variants leave flushing to the caller; `FileSynced`")
     print("and `Durable` flush the file (and its directory) before returning; `ToDisk` writes a")
     print("seed ISO as `kvmrun seed` does (atomic rename, no flush: seeds are rewritten each run).")
+    if "DiskWrite" in groups:
+        print()
+        print("DiskWrite: one tiny guest writes 256 MiB of zeros with `dd conv=fsync` to a raw extra")
+        print("disk per setting (`cache`-`aio`; wb: writeback), timed inside the guest, three times")
+        print("(the first allocates the qcow2 clusters). Under TCG the emulated guest sets the pace,")
+        print("so the settings come out within 12% of each other here: this machine cannot show what")
+        print("they change on the host side.")
     if ready:
         print()
         print_ready(ready)
@@ -75,12 +97,16 @@ def main(path):
         print()
         print_scaling(special["Scaling"])
 
+def measured(rows):
+    return f"measured {', '.join(sorted({b['run_date'] for b in rows}))}\n"
+
 def contender(b, group):
     return re.sub(rf"^BM_{group}_([^/]+).*", r"\1", b["name"])
 
 def print_side_by_side(rows):
     base = next((b for b in rows if contender(b, "SideBySide") == "Kvmrun"), rows[0])
     print("## One cold debian-12 guest: kvmrun, the usual tool chain and libvirt, in one run\n")
+    print(measured(rows))
     print("| contender | runs | QEMU started | SSH port answers | cloud-init done | total, median "
           "(min-max) | guest uptime at its ready marker | host CPU of the orchestration | its peak "
           "RSS | total / kvmrun | CPU / kvmrun | RSS / kvmrun |")
@@ -107,6 +133,7 @@ def print_side_by_side(rows):
 
 def print_scaling(rows):
     print("## Scaling: instances brought up at once by one `kvmrun up` (`kvmrun bench cold`)\n")
+    print(measured(rows))
     print("| guest | instances | wall time to all ready | first / last instance ready | kvmrun CPU | "
           "per instance | kvmrun peak RSS | QEMU CPU per instance |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -123,6 +150,7 @@ def print_scaling(rows):
 
 def print_ready(rows):
     print("## Time to a ready guest: `kvmrun up` against the same guest started by hand\n")
+    print(measured(rows))
     print("| guest | pairs | `kvmrun up` (median) | by hand (median) | overhead: median of pairs "
           "(range) | guest uptime at its ready marker: kvmrun / by hand | kvmrun's extra time "
           "outside the guest (median of pairs) |")
@@ -150,4 +178,4 @@ def print_ready(rows):
     print("finish after the marker), kvmrun's minus by hand's, as a share of the by-hand time.")
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

@@ -37,6 +37,12 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
+bool uses_io_uring(const lab::InstanceSpec& i) {
+  return i.disk_io.aio == lab::DiskAio::io_uring ||
+         std::any_of(i.disks.begin(), i.disks.end(),
+                     [](const lab::ExtraDisk& d) { return d.io.aio == lab::DiskAio::io_uring; });
+}
+
 using evidence::seconds_text;
 using evidence::Stopwatch;
 using up::Stage;
@@ -201,6 +207,14 @@ private:
                          (fw == lab::Firmware::uefi_secure ? "UEFI Secure Boot" : "UEFI") +
                          " but no such OVMF was found (see preflight's firmware checks)",
                      "install OVMF (apt-get install ovmf)");
+    for (const auto* i : m_ctx.selected)
+      if (!m_facts.io_uring_error.empty() && uses_io_uring(*i))
+        return Error(ErrorCode::host,
+                     "instance '" + i->name +
+                         "' has a disk with aio = \"io_uring\", which this "
+                         "kernel refuses (" +
+                         m_facts.io_uring_error + ")",
+                     "use aio = \"threads\" (or \"native\" with cache = \"none\") for it");
     m_out << "  accelerator " << host::to_string(m_report.accel.chosen) << ": "
           << m_report.accel.reason << "\n";
     return {};

@@ -5,8 +5,10 @@
 #include "base/subprocess.hpp"
 
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,6 +164,15 @@ SpaceFacts gather_space(const std::string& role, const std::filesystem::path& di
 
 } // namespace
 
+std::string probe_io_uring() {
+  io_uring_params params{};
+  const long fd = ::syscall(__NR_io_uring_setup, 1, &params);
+  if (fd < 0)
+    return std::string("io_uring_setup: ") + std::strerror(errno);
+  ::close(static_cast<int>(fd));
+  return {};
+}
+
 FirmwareFacts gather_firmware(const HostPaths& paths) {
   FirmwareFacts facts;
   facts.bios_searched = paths.bios;
@@ -203,6 +214,7 @@ HostFacts gather_host_facts(const HostPaths& paths) {
     }
   }
   facts.firmware = gather_firmware(paths);
+  facts.io_uring_error = probe_io_uring();
   for (const auto& [role, dir] : paths.space)
     facts.space.push_back(gather_space(role, dir));
   cache.save();

@@ -79,6 +79,9 @@ struct HostFacts {
   std::optional<KvmProbeResult> kvm_probe; // absent when the device was not usable
   FirmwareFacts firmware;
   std::vector<SpaceFacts> space;
+  // Why this kernel refuses io_uring_setup (ENOSYS: not built in; EPERM: kernel.io_uring_disabled
+  // or a seccomp filter, as in many containers); empty when it sets up a ring.
+  std::string io_uring_error;
 };
 
 // Every path preflight looks at; defaults are the real host's, tests substitute a fake tree.
@@ -109,6 +112,9 @@ struct HostPaths {
 };
 
 [[nodiscard]] HostFacts gather_host_facts(const HostPaths& paths);
+
+// io_uring_setup for a one-entry ring, closed at once: "" when it works, else the reason.
+[[nodiscard]] std::string probe_io_uring();
 
 // Only the firmware files (a few stat calls): what provisioning needs, without running QEMU or
 // probing KVM.

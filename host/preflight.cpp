@@ -235,6 +235,21 @@ Check check_uefi(const FirmwareFacts& fw, bool secure_boot) {
   return c;
 }
 
+Check check_io_uring(const std::string& error) {
+  Check c("io-uring");
+  if (error.empty()) {
+    c.summary = "the kernel sets up io_uring rings (disks with aio = \"io_uring\" can start)";
+    return c;
+  }
+  c.evidence.emplace_back("probe", error);
+  c.verdict = Verdict::warn;
+  c.summary = "the kernel refuses io_uring (" + error +
+              "); disks with aio = \"io_uring\" cannot start here";
+  c.remedy = "use aio = \"threads\", or \"native\" with cache = \"none\"; or allow io_uring "
+             "(sysctl kernel.io_uring_disabled=0, or the container's seccomp profile)";
+  return c;
+}
+
 Check check_space(const SpaceFacts& s) {
   Check c("space-" + s.role);
   c.evidence.emplace_back("dir", s.dir.string());
@@ -317,6 +332,7 @@ PreflightReport evaluate_preflight(const HostFacts& facts, Accel requested) {
   report.checks.push_back(check_bios(facts.firmware));
   report.checks.push_back(check_uefi(facts.firmware, false));
   report.checks.push_back(check_uefi(facts.firmware, true));
+  report.checks.push_back(check_io_uring(facts.io_uring_error));
   for (const auto& s : facts.space)
     report.checks.push_back(check_space(s));
   report.checks.push_back(check_accel(report.accel));

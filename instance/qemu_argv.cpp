@@ -25,15 +25,30 @@ void add(std::vector<std::string>& argv, std::string option, std::string value) 
 }
 
 // A file node and a format node over it; the device refers to `node`.
+// A file node and its format node. A writable disk states its I/O settings on both (cache.direct
+// and aio belong to the file, a flush that is to be ignored is ignored at both).
 void add_blockdev(std::vector<std::string>& argv, const std::filesystem::path& file,
-                  const std::string& node, const char* format, bool read_only) {
-  const std::string ro = read_only ? ",read-only=on" : "";
-  const std::string discard = read_only ? "" : ",discard=unmap";
+                  const std::string& node, const char* format, const lab::DiskIo* io) {
+  std::string file_opts = ",read-only=on";
+  std::string format_opts = ",read-only=on";
+  if (io != nullptr) {
+    const std::string no_flush = io->cache == lab::DiskCache::unsafe ? "on" : "off";
+    const std::string discard = io->discard ? "unmap" : "ignore";
+    file_opts = std::string(",aio=")
+                    .append(lab::to_string(io->aio))
+                    .append(",cache.direct=")
+                    .append(io->cache == lab::DiskCache::none ? "on" : "off")
+                    .append(",cache.no-flush=")
+                    .append(no_flush)
+                    .append(",discard=")
+                    .append(discard);
+    format_opts =
+        std::string(",cache.no-flush=").append(no_flush).append(",discard=").append(discard);
+  }
   add(argv, "-blockdev",
-      "driver=file,filename=" + escape(file.string()) + ",node-name=" + node + "-file" + ro +
-          discard);
+      "driver=file,filename=" + escape(file.string()) + ",node-name=" + node + "-file" + file_opts);
   add(argv, "-blockdev",
-      std::string("driver=") + format + ",file=" + node + "-file,node-name=" + node + ro + discard);
+      std::string("driver=") + format + ",file=" + node + "-file,node-name=" + node + format_opts);
 }
 
 std::string mebibytes(std::uint64_t bytes) { return std::to_string(bytes >> 20U) + "M"; }
@@ -127,17 +142,17 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
 
   // Disks: the instance's qcow2 overlay boots; the seed is read-only; extra disks carry their
   // name as the virtio serial, so the guest finds them as /dev/disk/by-id/virtio-<name>.
-  add_blockdev(argv, p.disk(), root_node, "qcow2", false);
+  add_blockdev(argv, p.disk(), root_node, "qcow2", &in.disk_io);
   // With -kernel the kernel boots (it takes boot index 0 itself); otherwise the firmware
   // boots this disk.
   add(argv, "-device",
       std::string("virtio-blk-pci,drive=") + root_node +
           (l.image.kernel.empty() ? ",bootindex=0" : ""));
-  add_blockdev(argv, p.seed(), "seed", "raw", true);
+  add_blockdev(argv, p.seed(), "seed", "raw", nullptr);
   add(argv, "-device", "virtio-blk-pci,drive=seed,serial=cidata");
   for (std::size_t i = 0; i < in.disks.size(); ++i) {
     const std::string node = extra_disk_node(i);
-    add_blockdev(argv, p.extra_disk(in.disks[i].name), node, "qcow2", false);
+    add_blockdev(argv, p.extra_disk(in.disks[i].name), node, "qcow2", &in.disks[i].io);
     add(argv, "-device", "virtio-blk-pci,drive=" + node + ",serial=" + in.disks[i].name);
   }
 

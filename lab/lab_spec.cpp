@@ -21,6 +21,24 @@ Result<const InstanceSpec*> LabSpec::find_instance(std::string_view instance_nam
                "the lab's instances are: " + known);
 }
 
+std::string_view to_string(DiskCache cache) {
+  switch (cache) {
+  case DiskCache::none: return "none";
+  case DiskCache::unsafe: return "unsafe";
+  case DiskCache::writeback: break;
+  }
+  return "writeback";
+}
+
+std::string_view to_string(DiskAio aio) {
+  switch (aio) {
+  case DiskAio::native: return "native";
+  case DiskAio::io_uring: return "io_uring";
+  case DiskAio::threads: break;
+  }
+  return "threads";
+}
+
 std::string forward_text(const PortForward& f) {
   return f.host_address + ":" + std::to_string(f.host_port) + "->" + std::to_string(f.guest_port) +
          (f.protocol == Protocol::udp ? "/udp" : "");

@@ -60,9 +60,28 @@ struct PortForward {
 // or one of them all addresses).
 [[nodiscard]] bool same_host_port(const PortForward& a, const PortForward& b);
 
+// How QEMU reaches a disk's file on the host.
+//   cache writeback (the default, QEMU's): the host page cache holds writes; a guest flush
+//         (fsync) reaches the host disk before it completes, so what the guest synced survives
+//         a host crash. none: O_DIRECT, no host page cache, flushes honoured likewise.
+//         unsafe: flushes are ignored; a host crash can lose or tear anything (throwaway runs).
+//   aio   threads (the default): a thread pool; native: Linux AIO (needs cache none);
+//         io_uring: the kernel's io_uring (preflight checks the host kernel allows it).
+//   discard: the guest's TRIM/discard frees space in the qcow2 file (unmap) or is ignored.
+enum class DiskCache { writeback, none, unsafe };
+enum class DiskAio { threads, native, io_uring };
+struct DiskIo {
+  DiskCache cache = DiskCache::writeback;
+  DiskAio aio = DiskAio::threads;
+  bool discard = true;
+};
+[[nodiscard]] std::string_view to_string(DiskCache cache);
+[[nodiscard]] std::string_view to_string(DiskAio aio);
+
 struct ExtraDisk {
   std::string name; // also the virtio serial: the guest sees /dev/disk/by-id/virtio-<name>
   std::uint64_t size_bytes = 0;
+  DiskIo io;              // the instance's disk_io unless the disk says otherwise
   std::string filesystem; // empty: left blank
   std::string mount_point;
   std::string mount_options = "defaults,nofail";
@@ -119,6 +138,7 @@ struct InstanceSpec {
   std::uint64_t memory_bytes = 2ULL << 30U;
   std::optional<std::uint64_t> disk_bytes; // absent: the base image's size
   std::vector<ExtraDisk> disks;
+  DiskIo disk_io; // the root disk's, and the default of its extra disks
   std::vector<PortForward> forwards;
   bool user_network = true;            // the user-mode NIC (forwards, outbound access)
   std::vector<Attachment> attachments; // NICs on lab networks, in the order given

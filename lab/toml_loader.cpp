@@ -335,6 +335,31 @@ void read_forwards(Scope& s, InstanceSpec& inst) {
   }
 }
 
+// cache, aio and discard in `d` over `io`: the disk_io table, or one extra disk's entry.
+void read_disk_io(Scope& d, DiskIo& io, const std::string& path) {
+  if (auto v = d.checked_string(
+          "cache", [](auto c) { return c == "writeback" || c == "none" || c == "unsafe"; },
+          "expected \"writeback\" (the default), \"none\" (O_DIRECT) or \"unsafe\" (flushes "
+          "ignored: for throwaway runs)"))
+    io.cache = *v == "none"     ? DiskCache::none
+               : *v == "unsafe" ? DiskCache::unsafe
+                                : DiskCache::writeback;
+  const auto [aio_node, aio_path] = d.find("aio");
+  if (auto v = d.checked_string(
+          "aio", [](auto a) { return a == "threads" || a == "native" || a == "io_uring"; },
+          "expected \"threads\" (the default), \"native\" or \"io_uring\""))
+    io.aio = *v == "native"     ? DiskAio::native
+             : *v == "io_uring" ? DiskAio::io_uring
+                                : DiskAio::threads;
+  if (auto v = d.boolean("discard"))
+    io.discard = *v;
+  if (io.aio == DiskAio::native && io.cache != DiskCache::none)
+    d.problems().add(aio_node != nullptr ? aio_node->source() : toml::source_region{},
+                     aio_node != nullptr ? aio_path : path + ".aio",
+                     "aio = \"native\" needs cache = \"none\" (Linux AIO works on O_DIRECT files "
+                     "only); use aio = \"io_uring\" or \"threads\" with the page cache");
+}
+
 void read_disks(Scope& s, InstanceSpec& inst) {
   std::set<std::string> names;
   for (const auto& [table, path] : s.tables("disks")) {
@@ -372,6 +397,8 @@ void read_disks(Scope& s, InstanceSpec& inst) {
       s.problems().add(table->source(), path + ".mount",
                        "a disk without a filesystem cannot be mounted");
     disk.mount_options = d.string("options").value_or("defaults,nofail");
+    disk.io = inst.disk_io;
+    read_disk_io(d, disk.io, path);
     d.finish();
     inst.disks.push_back(std::move(disk));
   }
@@ -395,6 +422,10 @@ InstanceSpec read_instance(Problems& problems, const std::string& lab, const std
   if (auto memory = s.size("memory", 64 * mib, 1024 * gib, "2GiB"))
     inst.memory_bytes = *memory;
   inst.disk_bytes = s.size("disk", 64 * mib, 64ULL << 40U, "20GiB");
+  if (Scope io = s.table("disk_io"); io.present()) {
+    read_disk_io(io, inst.disk_io, "instances." + name + ".disk_io");
+    io.finish();
+  }
   read_disks(s, inst);
   read_forwards(s, inst);
   read_network(s.table("network"), lab, inst);

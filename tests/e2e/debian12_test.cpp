@@ -36,7 +36,7 @@ ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmbw5Y0xOJa5KJZaiQ3
 [instances.web]
 image = "debian-12"
 forwards = [{ host = 22341, guest = 22 }]
-disks = [{ name = "data", size = "256MiB", filesystem = "ext4", mount = "/srv/data" }]
+disks = [{ name = "data", size = "256MiB", filesystem = "ext4", mount = "/srv/data", cache = "none", aio = "native" }]
 [instances.db]
 image = "debian-12"
 forwards = [{ host = 22342, guest = 22 }]

@@ -23,7 +23,7 @@ std::string tiny_lab(const std::string& lab_name) {
 image = "tiny"
 cpus = 1
 memory = "256MiB"
-disks = [{ name = "data", size = "64MiB", mount = "/srv/data" }]
+disks = [{ name = "data", size = "64MiB", mount = "/srv/data", aio = "io_uring" }]
 timeouts = { shutdown = "3s" }
 [instances.tiny-1.cloud_init]
 runcmd = ["echo hello-from-runcmd > /var/lib/kvmrun/marker"]

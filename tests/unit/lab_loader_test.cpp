@@ -324,6 +324,35 @@ TEST(LabLoader, DeclaredUsersGetTheLabKeyUnlessToldNotToAndImagesNameTheirDefaul
   EXPECT_TRUE(has(t, "users[0].kvmrun_key")) << t;
 }
 
+TEST(LabLoader, DiskIoIsCheckedAndExtraDisksInheritIt) {
+  const std::string lab = image_table + "[instances.web]\nimage = \"deb\"\n";
+  const auto plain = parse_ok(lab);
+  EXPECT_EQ(plain.instances[0].disk_io.cache, DiskCache::writeback);
+  EXPECT_EQ(plain.instances[0].disk_io.aio, DiskAio::threads);
+  EXPECT_TRUE(plain.instances[0].disk_io.discard);
+  const auto set = parse_ok(lab + "disk_io = { cache = \"none\", aio = \"native\" }\n"
+                                  "disks = [{ name = \"a\", size = \"1GiB\" },"
+                                  " { name = \"b\", size = \"1GiB\", cache = \"unsafe\", aio = "
+                                  "\"io_uring\", discard = false }]\n");
+  const auto& web = set.instances[0];
+  EXPECT_EQ(web.disk_io.cache, DiskCache::none);
+  EXPECT_EQ(web.disks[0].io.aio, DiskAio::native);
+  EXPECT_EQ(web.disks[1].io.cache, DiskCache::unsafe);
+  EXPECT_EQ(web.disks[1].io.aio, DiskAio::io_uring);
+  EXPECT_FALSE(web.disks[1].io.discard);
+  EXPECT_TRUE(has(parse_error(lab + "disk_io = { cache = \"directsync\" }\n"),
+                  "instances.web.disk_io.cache: expected \"writeback\" (the default), \"none\""));
+  EXPECT_TRUE(has(parse_error(lab + "disk_io = { aio = \"posix\" }\n"),
+                  "instances.web.disk_io.aio: expected \"threads\" (the default), \"native\" or "
+                  "\"io_uring\""));
+  EXPECT_TRUE(has(parse_error(lab + "disk_io = { aio = \"native\" }\n"),
+                  "instances.web.disk_io.aio: aio = \"native\" needs cache = \"none\""));
+  EXPECT_TRUE(
+      has(parse_error(lab + "disks = [{ name = \"a\", size = \"1GiB\", aio = \"native\" }]\n"),
+          "instances.web.disks[0].aio: aio = \"native\" needs cache = \"none\""));
+  EXPECT_TRUE(has(parse_error(lab + "disk_io = { cache = \"none\", speed = 3 }\n"), "speed"));
+}
+
 TEST(LabLoader, ExtraDisksBecomeCloudInitFilesystemsAndMounts) {
   const auto lab = parse_ok(
       image_table + "[instances.web]\nimage = \"deb\"\n"

@@ -150,6 +150,19 @@ TEST(Preflight, QemuThatCannotRunOrPrintsNoVersionFails) {
   EXPECT_EQ(verdict_of(evaluate_preflight(f, Accel::automatic), "qemu"), Verdict::fail);
 }
 
+TEST(Preflight, AKernelThatRefusesIoUringOnlyWarnsNamingWhy) {
+  HostFacts f = healthy_host();
+  EXPECT_EQ(verdict_of(evaluate_preflight(f, Accel::automatic), "io-uring"), Verdict::pass);
+  f.io_uring_error = "io_uring_setup: Operation not permitted";
+  const auto r = evaluate_preflight(f, Accel::automatic);
+  EXPECT_TRUE(r.ok());
+  const Check* c = r.find("io-uring");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->verdict, Verdict::warn);
+  EXPECT_NE(c->summary.find("(io_uring_setup: Operation not permitted)"), std::string::npos);
+  EXPECT_NE(c->remedy.find("aio = \"threads\""), std::string::npos);
+}
+
 TEST(Preflight, MissingSeabiosFailsButMissingOvmfOnlyWarns) {
   HostFacts f = healthy_host();
   auto r = evaluate_preflight(f, Accel::automatic);

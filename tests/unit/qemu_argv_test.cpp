@@ -83,9 +83,10 @@ TEST(QemuArgv, GoldenBiosInstanceWithForwardsAndAnExtraDisk) {
             "-device",
             "virtserialport,bus=vser0.0,chardev=qga,name=org.qemu.guest_agent.0",
             "-blockdev",
-            "driver=file,filename=/s/lab/web/disk.qcow2,node-name=disk0-file,discard=unmap",
+            "driver=file,filename=/s/lab/web/disk.qcow2,node-name=disk0-file,aio=threads,"
+            "cache.direct=off,cache.no-flush=off,discard=unmap",
             "-blockdev",
-            "driver=qcow2,file=disk0-file,node-name=disk0,discard=unmap",
+            "driver=qcow2,file=disk0-file,node-name=disk0,cache.no-flush=off,discard=unmap",
             "-device",
             "virtio-blk-pci,drive=disk0,bootindex=0",
             "-blockdev",
@@ -95,9 +96,10 @@ TEST(QemuArgv, GoldenBiosInstanceWithForwardsAndAnExtraDisk) {
             "-device",
             "virtio-blk-pci,drive=seed,serial=cidata",
             "-blockdev",
-            "driver=file,filename=/s/lab/web/disk-data.qcow2,node-name=data0-file,discard=unmap",
+            "driver=file,filename=/s/lab/web/disk-data.qcow2,node-name=data0-file,aio=threads,"
+            "cache.direct=off,cache.no-flush=off,discard=unmap",
             "-blockdev",
-            "driver=qcow2,file=data0-file,node-name=data0,discard=unmap",
+            "driver=qcow2,file=data0-file,node-name=data0,cache.no-flush=off,discard=unmap",
             "-device",
             "virtio-blk-pci,drive=data0,serial=data",
             "-netdev",
@@ -108,6 +110,27 @@ TEST(QemuArgv, GoldenBiosInstanceWithForwardsAndAnExtraDisk) {
             "rng-random,id=rng0,filename=/dev/urandom",
             "-device",
             "virtio-rng-pci,rng=rng0"}));
+}
+
+TEST(QemuArgv, DiskIoSettingsGoToTheRootDiskAndEachExtraDisk) {
+  std::string toml = web;
+  toml.replace(toml.find("disks = ["), 0,
+               "disk_io = { cache = \"none\", aio = \"native\", discard = false }\n");
+  toml.replace(toml.find("mount = \"/srv/data\""), 0, "cache = \"unsafe\", aio = \"io_uring\", ");
+  const auto s = join(qemu_argv(launch(toml)));
+  EXPECT_NE(s.find("node-name=disk0-file,aio=native,cache.direct=on,cache.no-flush=off,"
+                   "discard=ignore\n-blockdev\ndriver=qcow2,file=disk0-file,node-name=disk0,"
+                   "cache.no-flush=off,discard=ignore\n"),
+            std::string::npos)
+      << s;
+  // The extra disk keeps the instance's discard and takes its own cache and aio.
+  EXPECT_NE(s.find("node-name=data0-file,aio=io_uring,cache.direct=off,cache.no-flush=on,"
+                   "discard=ignore\n-blockdev\ndriver=qcow2,file=data0-file,node-name=data0,"
+                   "cache.no-flush=on,discard=ignore\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("node-name=seed-file,read-only=on\n"), std::string::npos)
+      << "the seed is read-only";
 }
 
 TEST(QemuArgv, KvmUsesTheHostCpu) {
