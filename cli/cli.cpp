@@ -22,6 +22,7 @@ constexpr auto option_table = std::to_array<OptionSpec>({
     {"--events", false},    {"--stage", true},   {"--attach", false}, {"--purge-disks", false},
     {"--follow", false},    {"--timeout", true}, {"--runs", true},    {"--env", true},
     {"--recursive", false}, {"--public", false}, {"--user", true},    {"--reset-host-key", false},
+    {"--verify", false},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -41,12 +42,13 @@ int run_help(const ParsedArgs& args, std::ostream& out, std::ostream& err,
 const auto command_table = std::to_array<Command>({
     {"up",
      Section::lifecycle,
-     {"--config", "--stage", "--accel", "--dry-run", "--attach"},
+     {"--config", "--stage", "--accel", "--dry-run", "--attach", "--verify"},
      R"(  up [INSTANCE...] [--stage preflight|image-cache|provision|runtime|full]
-     [--accel auto|kvm|tcg] [--dry-run] [--attach]
+     [--accel auto|kvm|tcg] [--dry-run] [--attach] [--verify]
                      bring instances up and wait until every readiness gate passed;
                      --dry-run prints what would be done (QEMU argv included);
-                     --attach stays in the foreground and stops them on exit
+                     --attach stays in the foreground and stops them on exit;
+                     --verify hashes cached base images in full before use
 )",
      &run_up},
     {"status",

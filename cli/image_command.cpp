@@ -48,7 +48,7 @@ int run_image(const ParsedArgs& args, std::ostream& out, std::ostream& err,
         return fail(err, fetched.error());
       out << name << ": "
           << (fetched->downloaded ? (fetched->resumed ? "downloaded (resumed)" : "downloaded")
-                                  : "cached")
+                                  : "cached (" + fetched->checked + ")")
           << ", " << short_digest(fetched->entry.digest) << ", " << fetched->entry.size
           << " bytes, " << fetched->entry.file.string() << "\n";
     }

@@ -236,12 +236,15 @@ private:
       if (m_bases.contains(i->image))
         continue;
       const auto& spec = m_ctx.lab.images.at(i->image);
-      const auto source = instance::image_source(spec);
+      auto source = instance::image_source(spec);
+      if (m_args.has("--verify"))
+        source.check = images::CacheCheck::full;
       const Stopwatch watch;
       if (!download || m_dry) {
-        auto digest = cache.expected_digest(source);
-        if (!digest)
-          return with_remedy(std::move(digest).error(), spec);
+        auto found = cache.expected_digest(source);
+        if (!found)
+          return with_remedy(std::move(found).error(), spec);
+        const HexDigest* digest = &found->digest;
         const auto file = cache.entry_path(spec.name, *digest, source.format);
         std::error_code ec;
         const bool cached = std::filesystem::exists(file, ec);
@@ -262,11 +265,12 @@ private:
                fetched.error().describe());
         return with_remedy(std::move(fetched).error(), spec);
       }
-      record("task", "fetch " + spec.name, "", watch.wall, took, "ok",
-             fetched->downloaded ? "downloaded" : "cached");
+      const std::string how = (fetched->downloaded ? std::string("downloaded and verified")
+                                                   : "cached, " + fetched->checked) +
+                              "; " + fetched->manifest;
+      record("task", "fetch " + spec.name, "", watch.wall, took, "ok", how);
       m_out << "  " << spec.name << " " << fetched->entry.digest.label().substr(0, 23) << "... "
-            << (fetched->downloaded ? "downloaded and verified" : "cached") << " ("
-            << seconds_text(took) << ")\n";
+            << how << " (" << seconds_text(took) << ")\n";
       m_bases[i->image] =
           Base{fetched->entry.file, fetched->entry.digest.label(), fetched->entry.format};
     }

@@ -84,6 +84,48 @@ CacheEntry read_entry(const std::string& name, const std::filesystem::path& file
   return e;
 }
 
+// What an entry's file looked like when it was last hashed: a file changed in any ordinary way
+// since then differs in one of these (a forged mtime on a same-size edit in place does not:
+// that takes a full check).
+struct Stamp {
+  std::uint64_t size = 0;
+  std::uint64_t inode = 0;
+  std::int64_t mtime_ns = 0;
+  friend bool operator==(const Stamp&, const Stamp&) = default;
+};
+
+Stamp stamp_of(const struct stat& st) {
+  return {static_cast<std::uint64_t>(st.st_size), static_cast<std::uint64_t>(st.st_ino),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+boost::json::object stamp_json(const Stamp& s) {
+  return {{"size", s.size}, {"inode", s.inode}, {"mtime_ns", s.mtime_ns}};
+}
+
+std::optional<Stamp> recorded_stamp(const std::filesystem::path& meta_file) {
+  const auto meta = JsonRecord::load(meta_file, 1U << 16U);
+  if (!meta)
+    return std::nullopt;
+  const auto v = meta->object("verified");
+  if (!v)
+    return std::nullopt;
+  const auto size = v->integer("size"), inode = v->integer("inode"), mtime = v->integer("mtime_ns");
+  if (!size || !inode || !mtime)
+    return std::nullopt;
+  return Stamp{static_cast<std::uint64_t>(*size), static_cast<std::uint64_t>(*inode), *mtime};
+}
+
+// Records a fresh stamp in the entry's metadata file, keeping what else it says. Best effort:
+// a metadata file that cannot be written costs the next run a full hash, nothing else.
+void restamp(const std::filesystem::path& meta_file, const Stamp& stamp) {
+  boost::json::object meta;
+  if (const auto old = JsonRecord::load(meta_file, 1U << 16U))
+    meta = old->fields();
+  meta["verified"] = stamp_json(stamp);
+  (void)write_file_atomic(meta_file, boost::json::serialize(meta) + "\n", 0644);
+}
+
 // Holds the per-name fetch lock.
 Result<UniqueFd> lock_name(const std::filesystem::path& dir) {
   const auto path = dir / ".lock";
@@ -120,28 +162,87 @@ std::filesystem::path ImageCache::entry_path(const std::string& name, const HexD
   return m_root / name / (file_stem(digest) + "." + std::string(to_string(format)));
 }
 
-Result<HexDigest> ImageCache::expected_digest(const ImageSource& source) const {
+Result<ExpectedDigest> ImageCache::expected_digest(const ImageSource& source) const {
   if (source.digest)
-    return *source.digest;
-  auto manifest = download_text(source.checksum_url, source.policy);
-  if (!manifest)
-    return std::move(manifest).error().add_context("reading the checksum manifest of " +
-                                                   source.name);
+    return ExpectedDigest{*source.digest, "pinned"};
+  // The manifest as last fetched, when the image's refresh policy lets it be used.
+  const auto cached =
+      m_root / source.name / (".manifest-" + sha256_hex(source.checksum_url).substr(0, 12));
+  std::string how = "manifest fetched";
+  std::optional<std::string> manifest;
+  struct stat st {};
+  if (source.manifest_max_age.count() > 0 && ::stat(cached.c_str(), &st) == 0) {
+    const auto age =
+        std::chrono::seconds(std::max<std::int64_t>(0, std::time(nullptr) - st.st_mtime));
+    if (age < source.manifest_max_age) {
+      if (auto text = read_file(cached, 16U << 20U)) {
+        manifest = std::move(text).value();
+        how = "manifest cached " + std::to_string(age.count() / 3600) + " h " +
+              std::to_string(age.count() % 3600 / 60) + " min ago";
+      }
+    }
+  }
+  if (!manifest) {
+    auto fetched = download_text(source.checksum_url, source.policy);
+    if (!fetched)
+      return std::move(fetched).error().add_context("reading the checksum manifest of " +
+                                                    source.name);
+    manifest = std::move(fetched).value();
+    std::error_code ec;
+    std::filesystem::create_directories(cached.parent_path(), ec);
+    (void)write_file_atomic(cached, *manifest, 0644, Durability::regenerated);
+  }
   auto found = find_in_manifest(*manifest, url_file_name(source.url));
   if (!found)
     return std::move(found).error().add_context("reading " + source.checksum_url);
-  return found;
+  return ExpectedDigest{std::move(found).value(), how};
 }
 
+namespace {
+
+// A cached entry, checked as `source` asks before it is used.
+Result<FetchResult> checked_entry(const ImageSource& source, const std::filesystem::path& file,
+                                  const ExpectedDigest& expected) {
+  FetchResult r{read_entry(source.name, file, expected.digest, source.format), false, false, "",
+                expected.how};
+  const auto meta_file = std::filesystem::path(file.string() + ".json");
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    return system_error(ErrorCode::io, "inspecting " + file.string(), errno);
+  const auto recorded = recorded_stamp(meta_file);
+  if (source.check == CacheCheck::quick && recorded && *recorded == stamp_of(st)) {
+    r.checked = "size, inode and mtime as when it was hashed";
+    return r;
+  }
+  auto hex = hash_file(file, expected.digest.algorithm);
+  if (!hex)
+    return std::move(hex).error();
+  if (*hex != expected.digest.hex)
+    return Error(ErrorCode::image,
+                 "the cached image " + source.name + " (" + file.string() +
+                     ") no longer matches its digest " + expected.digest.label() +
+                     ": its bytes changed after kvmrun verified it",
+                 "remove it (rm -f " + file.string() + " " + meta_file.string() +
+                     ") and run again: kvmrun downloads and verifies it anew");
+  restamp(meta_file, stamp_of(st));
+  r.checked = source.check == CacheCheck::full ? "hashed in full, as asked"
+              : recorded                       ? "hashed in full: its size, inode or mtime changed"
+                                               : "hashed in full: no record of its last hash";
+  return r;
+}
+
+} // namespace
+
 Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressSink& progress) {
-  auto expected = expected_digest(source);
-  if (!expected)
-    return std::move(expected).error();
+  auto found = expected_digest(source);
+  if (!found)
+    return std::move(found).error();
+  const HexDigest* expected = &found->digest;
   const auto final_path = entry_path(source.name, *expected, source.format);
   const auto dir = final_path.parent_path();
   std::error_code ec;
   if (std::filesystem::exists(final_path, ec))
-    return FetchResult{read_entry(source.name, final_path, *expected, source.format), false, false};
+    return checked_entry(source, final_path, *found);
   std::filesystem::create_directories(dir, ec);
   if (ec)
     return Error(ErrorCode::io, "creating " + dir.string() + ": " + ec.message(),
@@ -150,7 +251,7 @@ Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressS
   if (!lock)
     return std::move(lock).error();
   if (std::filesystem::exists(final_path, ec)) // fetched by whoever held the lock
-    return FetchResult{read_entry(source.name, final_path, *expected, source.format), false, false};
+    return checked_entry(source, final_path, *found);
 
   const auto partial = dir / (".partial-" + file_stem(*expected));
   bool resumed = false;
@@ -218,12 +319,16 @@ Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressS
     }
     if (::fchmod(fd.get(), 0444) != 0)
       return system_error(ErrorCode::io, "making " + partial.string() + " read-only", errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+      return system_error(ErrorCode::io, "inspecting " + partial.string(), errno);
     const boost::json::object meta{{"name", source.name},
                                    {"url", source.url},
                                    {"digest", expected->label()},
                                    {"format", to_string(source.format)},
                                    {"size", static_cast<std::uint64_t>(info->file_size)},
-                                   {"fetched_at", static_cast<std::int64_t>(std::time(nullptr))}};
+                                   {"fetched_at", static_cast<std::int64_t>(std::time(nullptr))},
+                                   {"verified", stamp_json(stamp_of(st))}};
     if (auto written = write_file_atomic(final_path.string() + ".json",
                                          boost::json::serialize(meta) + "\n", 0644);
         !written)
@@ -233,8 +338,8 @@ Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressS
     UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0)
       return system_error(ErrorCode::io, "flushing " + dir.string(), errno);
-    return FetchResult{read_entry(source.name, final_path, *expected, source.format), true,
-                       resumed};
+    return FetchResult{read_entry(source.name, final_path, *expected, source.format), true, resumed,
+                       "", found->how};
   }
   return Error(ErrorCode::image,
                "checksum mismatch for image " + source.name +

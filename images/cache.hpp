@@ -3,11 +3,14 @@
 //   <name>/<algorithm>-<hex>.<format>       a verified base image, mode 0444, named by digest
 //   <name>/<algorithm>-<hex>.<format>.json  where it came from and when
 //   <name>/.partial-<algorithm>-<hex>       a download in progress (resumable)
+//   <name>/.manifest-<12 hex of its URL>    the checksum manifest as last fetched (its mtime)
 //   <name>/.lock                            held (flock) while fetching <name>
 //
 // An entry is complete and verified, or absent: bytes are hashed as they stream in and only a
 // matching, safe image is renamed into place. A changed upstream "latest" gets a new digest and
-// so a new file beside the old one.
+// so a new file beside the old one. A cached entry is checked on every fetch: quickly (its size,
+// inode and modification time as recorded when it was last hashed) or, when asked, hashed in
+// full again; a file whose bytes no longer match its digest is refused.
 #pragma once
 
 #include "base/result.hpp"
@@ -15,6 +18,7 @@
 #include "images/download.hpp"
 #include "images/qcow2.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -23,6 +27,8 @@
 
 namespace kvmrun::images {
 
+enum class CacheCheck { quick, full };
+
 struct ImageSource {
   std::string name;                // catalog name: [a-z0-9-]
   std::string url;                 // https/http/file URL or an absolute path
@@ -30,6 +36,10 @@ struct ImageSource {
   std::string checksum_url;        // a manifest listing the url's file name
   DiskFormat format = DiskFormat::qcow2;
   DownloadPolicy policy;
+  CacheCheck check = CacheCheck::quick; // how a cached entry is checked before use
+  // How old the last fetched manifest may be and still be used: zero (the default) fetches it
+  // every time; seconds::max() never fetches it again once it is cached.
+  std::chrono::seconds manifest_max_age{0};
 };
 
 struct CacheEntry {
@@ -46,6 +56,14 @@ struct FetchResult {
   CacheEntry entry;
   bool downloaded = false; // false: it was already cached
   bool resumed = false;
+  std::string checked;  // how a cached entry was checked ("" when it was downloaded)
+  std::string manifest; // where the digest came from: "pinned", "manifest fetched", ...
+};
+
+// The expected digest and how it was found.
+struct ExpectedDigest {
+  HexDigest digest;
+  std::string how; // "pinned", "manifest fetched", "manifest cached 3h ago"
 };
 
 struct VerifyResult {
@@ -70,8 +88,9 @@ public:
   [[nodiscard]] Result<FetchResult> fetch(const ImageSource& source,
                                           const ProgressSink& progress = {});
 
-  // The expected digest of `source`: pinned, or read from its manifest.
-  [[nodiscard]] Result<HexDigest> expected_digest(const ImageSource& source) const;
+  // The expected digest of `source`: pinned, or read from its manifest (fetched, or cached
+  // within its manifest_max_age).
+  [[nodiscard]] Result<ExpectedDigest> expected_digest(const ImageSource& source) const;
 
   // Every complete entry, by name then fetch time.
   [[nodiscard]] std::vector<CacheEntry> list() const;

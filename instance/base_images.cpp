@@ -11,6 +11,8 @@ images::ImageSource image_source(const lab::ImageSpec& spec) {
   s.format = spec.format;
   s.policy.allow_http = spec.allow_http;
   s.policy.ca_file = spec.ca_file;
+  s.check = spec.verify_in_full ? images::CacheCheck::full : images::CacheCheck::quick;
+  s.manifest_max_age = spec.checksum_refresh;
   return s;
 }
 

@@ -36,6 +36,12 @@ struct ImageSpec {
   bool allow_http = false;
   std::string ca_file;
   std::string missing_remedy; // what to do when the image cannot be fetched (built-in labs)
+  // verify = "full": the cached file is hashed in full before every use (default "quick": its
+  // size, inode and mtime as when it was last hashed).
+  bool verify_in_full = false;
+  // checksum_refresh: how old the cached checksum manifest may be ("always": 0, the default;
+  // "never": seconds::max(); or a duration such as "24h").
+  std::chrono::seconds checksum_refresh{0};
   // The user cloud-init creates by default in this image (its cloud.cfg's default_user), whom
   // `kvmrun ssh` logs in as: Debian's images call it debian.
   std::string default_user = "debian";

@@ -71,6 +71,19 @@ void read_image(Scope& s, ImageSpec& image) {
   image.allow_http = s.boolean("allow_http").value_or(false);
   image.ca_file =
       s.checked_string("ca_file", absolute_path, "expected an absolute path").value_or("");
+  if (auto v = s.checked_string(
+          "verify", [](auto m) { return m == "quick" || m == "full"; },
+          "expected \"quick\" (size, inode and mtime as when last hashed; the default) or "
+          "\"full\" (hash the cached file before every use)"))
+    image.verify_in_full = *v == "full";
+  if (auto v = s.checked_string(
+          "checksum_refresh",
+          [](auto r) { return r == "always" || r == "never" || parse_duration(r).has_value(); },
+          "expected \"always\" (the default), \"never\" or a duration such as \"24h\""))
+    image.checksum_refresh =
+        *v == "always"  ? std::chrono::seconds(0)
+        : *v == "never" ? std::chrono::seconds::max()
+                        : std::chrono::duration_cast<std::chrono::seconds>(*parse_duration(*v));
   image.default_user = s.checked_string("default_user", is_valid_user_name,
                                         "expected a user name ([a-z_][a-z0-9_-]*, at most 32)")
                            .value_or(image.default_user);

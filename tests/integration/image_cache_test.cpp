@@ -4,6 +4,7 @@
 #include "base/digest.hpp"
 #include "base/file_io.hpp"
 #include "base/subprocess.hpp"
+#include "base/unique_fd.hpp"
 #include "images/cache.hpp"
 #include "tests/support/background_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -11,7 +12,9 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <random>
 #include <thread>
@@ -388,6 +391,90 @@ TEST_F(ImageCacheTest, VerifyNoticesABaseThatChangedOnDisk) {
   const auto v = cache.verify(r->entry);
   EXPECT_FALSE(v.ok);
   EXPECT_NE(v.detail.find("does not match"), std::string::npos);
+}
+
+TEST_F(ImageCacheTest, ACachedBaseIsCheckedQuicklyOrInFullAndChangedBytesAreRefused) {
+  auto s = source(servers().http + "/ok/disk.raw");
+  const auto r = cache.fetch(s);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  auto again = cache.fetch(s);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->checked, "size, inode and mtime as when it was hashed");
+  EXPECT_EQ(again->manifest, "pinned");
+  s.check = CacheCheck::full;
+  again = cache.fetch(s);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->checked, "hashed in full, as asked");
+
+  // A new mtime: hashed in full once, then quick again.
+  s.check = CacheCheck::quick;
+  const auto file = r->entry.file;
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  const timespec later[2] = {st.st_atim, {st.st_mtim.tv_sec + 60, st.st_mtim.tv_nsec}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), later, 0), 0);
+  again = cache.fetch(s);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->checked, "hashed in full: its size, inode or mtime changed");
+  EXPECT_EQ(cache.fetch(s)->checked, "size, inode and mtime as when it was hashed");
+
+  // A byte changed in place with the size and mtime forged back: only the full hash sees it.
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  ::chmod(file.c_str(), 0644);
+  {
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(fd.valid());
+    const char flipped = static_cast<char>(servers().image[1000] ^ 1);
+    ASSERT_EQ(::pwrite(fd.get(), &flipped, 1, 1000), 1);
+  }
+  ::chmod(file.c_str(), 0444);
+  const timespec forged[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), forged, 0), 0);
+  EXPECT_TRUE(cache.fetch(s).ok()) << "the quick check cannot see a forged edit in place";
+  s.check = CacheCheck::full;
+  const auto refused = cache.fetch(s);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::image);
+  EXPECT_NE(refused.error().message().find("no longer matches its digest"), std::string::npos)
+      << refused.error().message();
+  EXPECT_NE(refused.error().remedy().find("rm -f " + file.string()), std::string::npos);
+  EXPECT_FALSE(cache.fetch(s).ok()) << "still refused: nothing was accepted on the way";
+}
+
+TEST_F(ImageCacheTest, AManifestIsFetchedAgainPerItsPolicyAndANewLatestGoesBesideTheOld) {
+  const auto www = servers().dir / "www";
+  const auto publish = [&](const std::string& bytes) {
+    ASSERT_TRUE(write_file_atomic(www / "latest.raw", bytes, 0644).ok());
+    ASSERT_TRUE(
+        write_file_atomic(www / "LATEST-SUMS", sha256_hex(bytes) + "  latest.raw\n", 0644).ok());
+  };
+  const std::string v1 = servers().image, v2 = servers().image + "version 2";
+  publish(v1);
+  auto s = source(servers().http + "/ok/latest.raw");
+  s.digest.reset();
+  s.checksum_url = servers().http + "/ok/LATEST-SUMS";
+  s.manifest_max_age = 24h;
+  auto r = cache.fetch(s);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->manifest, "manifest fetched");
+  publish(v2);
+  r = cache.fetch(s); // within a day: the manifest as fetched before, so the old latest
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->manifest.rfind("manifest cached 0 h 0 min ago", 0), 0U) << r->manifest;
+  EXPECT_EQ(r->entry.digest.hex, sha256_hex(v1));
+  s.manifest_max_age = std::chrono::seconds::max();
+  EXPECT_EQ(cache.fetch(s)->entry.digest.hex, sha256_hex(v1)) << "never: the cached manifest";
+  s.manifest_max_age = 0s; // always
+  r = cache.fetch(s);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->manifest, "manifest fetched");
+  EXPECT_TRUE(r->downloaded);
+  EXPECT_EQ(r->entry.digest.hex, sha256_hex(v2));
+  EXPECT_EQ(*read_file(r->entry.file), v2);
+  const auto entries = cache.list();
+  ASSERT_EQ(entries.size(), 2U) << "the new latest beside the old";
+  s.manifest_max_age = 24h; // the manifest just fetched is the cached one now
+  EXPECT_EQ(cache.fetch(s)->entry.digest.hex, sha256_hex(v2));
 }
 
 TEST_F(ImageCacheTest, PruneKeepsWhatOverlaysUseAndTheNewestOfEachName) {

@@ -257,6 +257,28 @@ TEST(LabLoader, ImagesNeedExactlyOneChecksumSourceAndHttpsUnlessAllowed) {
                            inst);
   EXPECT_EQ(ok.images.at("i").firmware, Firmware::uefi);
   EXPECT_EQ(ok.images.at("i").format, DiskFormat::raw);
+  const auto policy = parse_ok("[images.i]\nurl = \"https://x/i\"\nchecksum_url = \"https://x/S\"\n"
+                               "verify = \"full\"\nchecksum_refresh = \"24h\"\n" +
+                               inst);
+  EXPECT_TRUE(policy.images.at("i").verify_in_full);
+  EXPECT_EQ(policy.images.at("i").checksum_refresh, std::chrono::hours(24));
+  EXPECT_EQ(ok.images.at("i").checksum_refresh, std::chrono::seconds(0)) << "always, by default";
+  EXPECT_FALSE(ok.images.at("i").verify_in_full);
+  EXPECT_EQ(parse_ok("[images.i]\nurl = \"https://x/i\"\nchecksum_url = \"https://x/S\"\n"
+                     "checksum_refresh = \"never\"\n" +
+                     inst)
+                .images.at("i")
+                .checksum_refresh,
+            std::chrono::seconds::max());
+  EXPECT_TRUE(has(parse_error("[images.i]\nurl = \"https://x/i\"\nchecksum_url = \"https://x/S\"\n"
+                              "checksum_refresh = \"daily\"\n" +
+                              inst),
+                  "images.i.checksum_refresh: expected \"always\" (the default), \"never\" or a "
+                  "duration"));
+  EXPECT_TRUE(has(parse_error("[images.i]\nurl = \"https://x/i\"\nchecksum_url = \"https://x/S\"\n"
+                              "verify = \"sometimes\"\n" +
+                              inst),
+                  "images.i.verify: expected \"quick\""));
   const auto secure = parse_ok("[images.i]\nurl = \"https://x/i\"\nchecksum_url = \"https://x/S\"\n"
                                "firmware = \"uefi-secure\"\n" +
                                inst);
