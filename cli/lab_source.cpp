@@ -4,17 +4,10 @@
 
 namespace kvmrun::cli {
 
-std::string default_lab_text(const std::filesystem::path& cache_dir) {
-  const std::string guest = "file://" + (cache_dir / "guests" / "debian-12").string();
-  return R"(# kvmrun's built-in default lab: one Debian 12 guest built from Debian packages.
+std::string_view default_lab_text() {
+  return R"(# kvmrun's built-in default lab: one Debian 12 guest (the built-in image debian-12).
 [lab]
 name = "default"
-
-[images.debian-12]
-url = ")" +
-         guest + R"(/debian-12.qcow2"
-checksum_url = ")" +
-         guest + R"(/SHA512SUMS"
 
 [instances.debian]
 image = "debian-12"
@@ -29,20 +22,39 @@ runcmd = ["echo provisioned by kvmrun > /var/tmp/kvmrun-provisioned"]
 )";
 }
 
+void resolve_builtin_images(lab::LabSpec& lab, const std::filesystem::path& cache_dir) {
+  for (auto& [name, image] : lab.images) {
+    if (image.recipe.empty())
+      continue;
+    const auto built = cache_dir / "guests" / image.recipe;
+    const std::string recipe = "images/recipes/" + image.recipe + "/build";
+    std::error_code ec;
+    if (std::filesystem::exists(built / "SHA512SUMS", ec)) {
+      image.url = "file://" + (built / (image.recipe + ".qcow2")).string();
+      image.checksum_url = "file://" + (built / "SHA512SUMS").string();
+      image.origin = "the local build of " + recipe + " (" + built.string() +
+                     "), preferred to Debian's official cloud image";
+    } else {
+      image.missing_remedy = "without internet access, build the same guest from Debian "
+                             "packages: " +
+                             recipe + " " + cache_dir.string() +
+                             " (as root; scripts/run does it for debian-12)";
+    }
+  }
+}
+
 Result<lab::LabSpec> resolve_lab(const ParsedArgs& args, const CliEnvironment& env) {
-  if (const auto config = args.value("--config"))
-    return lab::load_lab(*config);
+  Result<lab::LabSpec> lab = Error(ErrorCode::internal, "no lab");
   const auto local = env.working_dir / "kvmrun.toml";
   std::error_code ec;
-  if (std::filesystem::exists(local, ec))
-    return lab::load_lab(local);
-  const auto cache = host::default_dirs(env.getenv, env.uid).cache;
-  auto lab = lab::parse_lab(default_lab_text(cache), "<built-in default lab>");
-  if (lab && !std::filesystem::exists(cache / "guests" / "debian-12" / "SHA512SUMS", ec))
-    for (auto& [name, image] : lab->images)
-      image.missing_remedy = "the default lab's image is built from Debian packages: run "
-                             "scripts/run (or images/recipes/debian-12/build " +
-                             cache.string() + "), or pass --config FILE";
+  if (const auto config = args.value("--config"))
+    lab = lab::load_lab(*config);
+  else if (std::filesystem::exists(local, ec))
+    lab = lab::load_lab(local);
+  else
+    lab = lab::parse_lab(default_lab_text(), "<built-in default lab>");
+  if (lab)
+    resolve_builtin_images(*lab, host::default_dirs(env.getenv, env.uid).cache);
   return lab;
 }
 

@@ -1,6 +1,7 @@
 // Which lab a command works on: --config FILE, else kvmrun.toml in the current directory, else
-// the built-in default lab: one debian-12 guest (images/recipes/debian-12, built from Debian
-// packages by scripts/run) from the image cache's guests/debian-12 directory.
+// the built-in default lab (one debian-12 guest). Built-in images (lab/builtin_images) that the
+// lab names are resolved here: the local build of their recipe in the image cache's
+// guests/<name> directory when there is one, else Debian's official cloud image.
 #pragma once
 
 #include "base/result.hpp"
@@ -15,7 +16,11 @@ namespace kvmrun::cli {
 
 [[nodiscard]] Result<lab::LabSpec> resolve_lab(const ParsedArgs& args, const CliEnvironment& env);
 
-// The default lab's TOML, its image URLs under `cache_dir`.
-[[nodiscard]] std::string default_lab_text(const std::filesystem::path& cache_dir);
+// The default lab's TOML.
+[[nodiscard]] std::string_view default_lab_text();
+
+// Points each built-in image of `lab` at its recipe's build under `cache_dir`/guests when one
+// is there; otherwise leaves the official source and says how to build one.
+void resolve_builtin_images(lab::LabSpec& lab, const std::filesystem::path& cache_dir);
 
 } // namespace kvmrun::cli

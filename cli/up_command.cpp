@@ -258,6 +258,8 @@ private:
         m_bases[i->image] = Base{file, digest->label(), source.format};
         continue;
       }
+      if (!spec.origin.empty())
+        m_out << "  " << spec.name << ": " << spec.origin << "\n";
       auto fetched = cache.fetch(source, terminal_progress(spec.name, m_env.stderr_is_terminal));
       const auto took = watch.elapsed();
       if (!fetched) {
@@ -471,7 +473,8 @@ private:
             kvm(),
             60'000ms,
             instance::Provenance{m_ctx.lab.name, lp->instance->name, m_ctx.lab.config_hash,
-                                 m_bases.at(lp->instance->image).digest, lp->seed_sha256,
+                                 m_bases.at(lp->instance->image).digest,
+                                 m_ctx.lab.images.at(lp->instance->image).url, lp->seed_sha256,
                                  lp->instance_id, lp->argv},
             peers,
             lp->serial_from};

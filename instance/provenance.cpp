@@ -13,6 +13,7 @@ boost::json::object to_json(const Provenance& p, bool with_argv) {
                           {"instance", p.instance},
                           {"config_hash", p.config_hash},
                           {"base_digest", p.base_digest},
+                          {"base_url", p.base_url},
                           {"seed_sha256", p.seed_sha256},
                           {"instance_id", p.instance_id}};
   if (with_argv) {
@@ -39,9 +40,12 @@ Result<Provenance> read_provenance(const std::filesystem::path& file) {
   auto seed_sha256 = record->string("seed_sha256");
   auto instance_id = record->string("instance_id");
   auto argv = record->strings("argv");
-  if (auto e = first_error(lab, instance, config_hash, base_digest, seed_sha256, instance_id, argv))
+  auto base_url = record->has("base_url") ? record->string("base_url") : Result<std::string>("");
+  if (auto e = first_error(lab, instance, config_hash, base_digest, seed_sha256, instance_id, argv,
+                           base_url))
     return *e;
-  return Provenance{*lab, *instance, *config_hash, *base_digest, *seed_sha256, *instance_id, *argv};
+  return Provenance{*lab,      *instance,    *config_hash, *base_digest,
+                    *base_url, *seed_sha256, *instance_id, *argv};
 }
 
 } // namespace kvmrun::instance

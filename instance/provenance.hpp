@@ -18,6 +18,7 @@ struct Provenance {
   std::string instance;
   std::string config_hash; // sha256 of the lab definition's text
   std::string base_digest; // "sha512:..." of the verified base image
+  std::string base_url;    // where it came from (for a built-in image, the source chosen)
   std::string seed_sha256; // of the seed ISO QEMU was given
   std::string instance_id; // the seed's instance-id
   std::vector<std::string> argv;
@@ -33,7 +34,8 @@ struct Provenance {
                                       const Provenance& provenance);
 
 // ErrorCode::io naming the file and the field when it is missing, empty, not JSON, or a field
-// is absent or of another type.
+// is absent or of another type (base_url may be absent: records older than it are read as
+// not saying).
 [[nodiscard]] Result<Provenance> read_provenance(const std::filesystem::path& file);
 
 } // namespace kvmrun::instance

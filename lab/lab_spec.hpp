@@ -35,7 +35,11 @@ struct ImageSpec {
   std::string cmdline;
   bool allow_http = false;
   std::string ca_file;
-  std::string missing_remedy; // what to do when the image cannot be fetched (built-in labs)
+  std::string missing_remedy; // what to do when the image cannot be fetched (built-in images)
+  // A built-in image (lab/builtin_images): the recipe that builds it here, and which source
+  // was chosen ("Debian's official cloud image" or the recipe's local build). Empty: declared.
+  std::string recipe;
+  std::string origin;
   // verify = "full": the cached file is hashed in full before every use (default "quick": its
   // size, inode and mtime as when it was last hashed).
   bool verify_in_full = false;

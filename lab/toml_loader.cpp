@@ -5,6 +5,7 @@
 // shows all of them.
 #include "base/digest.hpp"
 #include "base/file_io.hpp"
+#include "lab/builtin_images.hpp"
 #include "lab/loader.hpp"
 #include "lab/values.hpp"
 #include "seeds/password.hpp"
@@ -39,7 +40,7 @@ void read_image(Scope& s, ImageSpec& image) {
   if (auto url = s.checked_string(
           "url", url_or_path, "expected an https://, http://, file:/// URL or an absolute path"))
     image.url = *url;
-  else if (!s.find("url").first)
+  else if (!s.find("url").first && image.url.empty())
     s.missing("url", "missing; every image needs a url");
   const auto [sum_node, sum_path] = s.find("checksum");
   if (auto sum = s.string("checksum")) {
@@ -464,7 +465,7 @@ void cross_checks(Problems& problems, const toml::table& root, LabSpec& lab) {
     else if (!lab.images.contains(inst.image))
       problems.add(where, path + ".image",
                    "no image \"" + inst.image + "\" in [images]; define [images." + inst.image +
-                       "]");
+                       "] or use a built-in image (" + builtin_image_names() + ")");
     if (auto [it, fresh] = macs.emplace(inst.seed.network.mac, inst.name); !fresh)
       problems.add(where, path + ".network.mac",
                    inst.seed.network.mac + " is also the MAC of " + it->second);
@@ -594,8 +595,17 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
       Scope image = images.table(name);
       if (!image.present())
         continue;
-      ImageSpec spec;
+      // A built-in name keeps its source unless the table gives one of its own.
+      ImageSpec spec = builtin_image(name).value_or(ImageSpec{});
       spec.name = name;
+      if (image.find("url").first || image.find("checksum").first ||
+          image.find("checksum_url").first) {
+        spec.url.clear();
+        spec.checksum.reset();
+        spec.checksum_url.clear();
+        spec.recipe.clear();
+        spec.origin.clear();
+      }
       read_image(image, spec);
       if (spec.checksum.has_value() == !spec.checksum_url.empty())
         problems.add(node.source(), "images." + name,
@@ -638,6 +648,10 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
       lab.instances.push_back(read_instance(problems, lab.name, name, *own, defaults, first));
       first = false;
     }
+    for (const auto& inst : lab.instances) // built-in images the lab names without a table
+      if (!lab.images.contains(inst.image))
+        if (auto builtin = builtin_image(inst.image))
+          lab.images.emplace(inst.image, std::move(*builtin));
     if (problems.empty())
       cross_checks(problems, root, lab);
     if (problems.empty())

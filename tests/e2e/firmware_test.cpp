@@ -19,10 +19,9 @@ std::string firmware_lab() {
     text += "[images.d12-" + mode + "]\nurl = \"file://" + guest +
             "/debian-12.qcow2\"\nchecksum_url = \"file://" + guest +
             "/SHA512SUMS\"\nfirmware = \"" + mode + "\"\n";
-  const auto trixie = build_guest("debian-13").string();
-  text += "[images.d13-uefi]\nurl = \"file://" + trixie +
-          "/debian-13.qcow2\"\nchecksum_url = \"file://" + trixie +
-          "/SHA512SUMS\"\nfirmware = \"uefi\"\n";
+  // debian-13 is the built-in image, tuned to boot with UEFI: its source is the recipe's build.
+  build_guest("debian-13");
+  text += "[images.debian-13]\nfirmware = \"uefi\"\n";
   return text + R"([defaults]
 cpus = 1
 memory = "1GiB"
@@ -34,7 +33,7 @@ forwards = [{ host = 22461, guest = 22 }]
 image = "d12-uefi-secure"
 forwards = [{ host = 22462, guest = 22 }]
 [instances.trixie]
-image = "d13-uefi"
+image = "debian-13"
 forwards = [{ host = 22463, guest = 22 }]
 )";
 }
@@ -58,6 +57,8 @@ ino_t inode_of(const std::filesystem::path& p) {
 
 TEST(Firmware, Debian12And13BootThroughOvmfWithAndWithoutSecureBoot) {
   Lab lab(firmware_lab());
+  // The lab's image cache finds the recipes' builds where kvmrun's own cache keeps them.
+  std::filesystem::create_directory_symlink(shared_cache_dir() / "guests", lab.cache() / "guests");
   auto up = lab.run({"up", "efi"});
   std::cout << up.out;
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
@@ -97,6 +98,16 @@ TEST(Firmware, Debian12And13BootThroughOvmfWithAndWithoutSecureBoot) {
   up = lab.run({"up", "trixie"});
   std::cout << up.out;
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  const auto built = lab.cache() / "guests" / "debian-13";
+  EXPECT_NE(up.out.find("debian-13: the local build of images/recipes/debian-13/build (" +
+                        built.string() + "), preferred to Debian's official cloud image"),
+            std::string::npos)
+      << up.out;
+  const auto provenance = read_file(lab.state() / "fw" / "trixie" / "provenance.json");
+  ASSERT_TRUE(provenance.ok());
+  EXPECT_NE(provenance->find("\"base_url\":\"file://" + (built / "debian-13.qcow2").string()),
+            std::string::npos)
+      << *provenance;
   for (const char* gate : {"agent", "addresses", "ports", "cloud-init", "provenance"})
     EXPECT_NE(up.out.find(std::string("ok   ") + gate), std::string::npos) << gate;
   EXPECT_EQ(in_guest(lab, "trixie", "cut -d. -f1 /etc/debian_version"), "13\n");

@@ -55,6 +55,7 @@ public:
   [[nodiscard]] std::filesystem::path state() const { return m_dir / "state"; }
   [[nodiscard]] std::filesystem::path runtime() const { return m_dir / "run"; }
   [[nodiscard]] std::filesystem::path config() const { return m_dir / "lab.toml"; }
+  [[nodiscard]] std::filesystem::path cache() const { return m_dir / "cache"; }
 
   [[nodiscard]] std::vector<std::string> argv(const std::vector<std::string>& args) const {
     return kvmrun_argv(with_config(args), env());

@@ -1,7 +1,10 @@
 // The command line as users meet it: whole outputs compared, help against its golden file.
 #include "base/file_io.hpp"
 #include "cli/cli.hpp"
+#include "cli/lab_source.hpp"
+#include "lab/loader.hpp"
 #include "tests/support/cli_in_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,6 +21,38 @@ std::string golden(const std::string& name) {
   auto text = read_file(std::filesystem::path(KVMRUN_SOURCE_DIR) / "tests" / "golden" / name);
   EXPECT_TRUE(text.ok()) << text.error().describe();
   return text.ok() ? *text : std::string();
+}
+
+TEST(LabSource, ABuiltInImagePrefersItsRecipesLocalBuildAndElseSaysHowToMakeOne) {
+  testing::TempDir cache;
+  auto lab = lab::parse_lab("[instances.web]\nimage = \"debian-13\"\n", "lab.toml").value();
+  resolve_builtin_images(lab, cache.path());
+  const auto& official = lab.images.at("debian-13");
+  EXPECT_EQ(official.url.rfind("https://cloud.debian.org/", 0), 0U);
+  EXPECT_EQ(official.origin, "Debian's official cloud image");
+  EXPECT_EQ(official.missing_remedy,
+            "without internet access, build the same guest from Debian packages: "
+            "images/recipes/debian-13/build " +
+                cache.path().string() + " (as root; scripts/run does it for debian-12)");
+
+  testing::write_file(cache / "guests" / "debian-13" / "SHA512SUMS", "x  debian-13.qcow2\n");
+  lab = lab::parse_lab("[instances.web]\nimage = \"debian-13\"\n", "lab.toml").value();
+  resolve_builtin_images(lab, cache.path());
+  const auto& local = lab.images.at("debian-13");
+  EXPECT_EQ(local.url, "file://" + (cache / "guests" / "debian-13" / "debian-13.qcow2").string());
+  EXPECT_EQ(local.checksum_url,
+            "file://" + (cache / "guests" / "debian-13" / "SHA512SUMS").string());
+  EXPECT_NE(local.origin.find("the local build of images/recipes/debian-13/build"),
+            std::string::npos);
+
+  // A lab's own [images.debian-13] with a url is left alone.
+  lab = lab::parse_lab("[images.debian-13]\nurl = \"https://m.example/x.qcow2\"\nchecksum_url = "
+                       "\"https://m.example/S\"\n[instances.web]\nimage = \"debian-13\"\n",
+                       "lab.toml")
+            .value();
+  resolve_builtin_images(lab, cache.path());
+  EXPECT_EQ(lab.images.at("debian-13").url, "https://m.example/x.qcow2");
+  EXPECT_TRUE(lab.images.at("debian-13").origin.empty());
 }
 
 TEST(Cli, HelpGoesToStdoutAndIsExactlyTheGoldenText) {

@@ -237,6 +237,34 @@ TEST(LabLoader, InstancesMustUseADefinedImage) {
                   "instances.web.image: missing"));
 }
 
+TEST(LabLoader, BuiltInImagesNeedNoTableAndATableMayTuneOrReplaceThem) {
+  const auto bare = parse_ok("[instances.web]\nimage = \"debian-13\"\n");
+  const auto& d13 = bare.images.at("debian-13");
+  EXPECT_EQ(
+      d13.url,
+      "https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2");
+  EXPECT_EQ(d13.checksum_url, "https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS");
+  EXPECT_EQ(d13.recipe, "debian-13");
+  EXPECT_EQ(d13.firmware, Firmware::bios);
+  EXPECT_EQ(parse_ok("[instances.web]\nimage = \"debian-12\"\n").images.at("debian-12").url,
+            "https://cloud.debian.org/images/cloud/bookworm/latest/"
+            "debian-12-genericcloud-amd64.qcow2");
+  const auto tuned =
+      parse_ok("[images.debian-13]\nfirmware = \"uefi\"\n[instances.web]\nimage = \"debian-13\"\n");
+  EXPECT_EQ(tuned.images.at("debian-13").firmware, Firmware::uefi);
+  EXPECT_EQ(tuned.images.at("debian-13").recipe, "debian-13") << "still the built-in source";
+  EXPECT_EQ(tuned.images.at("debian-13").url, d13.url);
+  const auto own = parse_ok("[images.debian-13]\nurl = \"https://mirror.example/d13.qcow2\"\n"
+                            "checksum = \"sha256:" +
+                            std::string(64, 'a') + "\"\n[instances.web]\nimage = \"debian-13\"\n");
+  EXPECT_EQ(own.images.at("debian-13").url, "https://mirror.example/d13.qcow2");
+  EXPECT_TRUE(own.images.at("debian-13").checksum_url.empty());
+  EXPECT_TRUE(own.images.at("debian-13").recipe.empty()) << "the lab's own image";
+  EXPECT_TRUE(has(parse_error("[instances.web]\nimage = \"debian-11\"\n"),
+                  "no image \"debian-11\" in [images]; define [images.debian-11] or use a built-in "
+                  "image (debian-12, debian-13)"));
+}
+
 TEST(LabLoader, ImagesNeedExactlyOneChecksumSourceAndHttpsUnlessAllowed) {
   const std::string inst = "[instances.web]\nimage = \"i\"\n";
   EXPECT_TRUE(has(parse_error("[images.i]\nurl = \"https://x/i\"\n" + inst),
