@@ -23,7 +23,7 @@ inline std::string tiny_image_section() {
   static const std::string guest = build_guest("tiny").string();
   return "[images.tiny]\nurl = \"file://" + guest + "/tiny.qcow2\"\nchecksum_url = \"file://" +
          guest + "/SHA256SUMS\"\nkernel = \"" + guest + "/vmlinuz\"\ninitrd = \"" + guest +
-         "/initrd.img\"\ncmdline = \"console=ttyS0\"\n";
+         "/initrd.img\"\ncmdline = \"console=ttyS0\"\ninterface_names = \"kvmrun\"\n";
 }
 
 // The [images.debian-12] section of the debian-12 guest (cloud-init, qemu-guest-agent, sshd),
@@ -31,7 +31,8 @@ inline std::string tiny_image_section() {
 inline std::string debian12_image_section() {
   static const std::string guest = build_guest("debian-12").string();
   return "[images.debian-12]\nurl = \"file://" + guest +
-         "/debian-12.qcow2\"\nchecksum_url = " + "\"file://" + guest + "/SHA512SUMS\"\n";
+         "/debian-12.qcow2\"\nchecksum_url = " + "\"file://" + guest +
+         "/SHA512SUMS\"\ninterface_names = \"kvmrun\"\n";
 }
 
 // `kvmrun bench cold --runs N` on `lab` (written to dir/lab.toml, state and runtime under dir;

@@ -1,5 +1,6 @@
 #include "cli/lab_source.hpp"
 
+#include "lab/builtin_images.hpp"
 #include "lab/loader.hpp"
 
 namespace kvmrun::cli {
@@ -34,6 +35,8 @@ void resolve_builtin_images(lab::LabSpec& lab, const std::filesystem::path& cach
       image.checksum_url = "file://" + (built / "SHA512SUMS").string();
       image.origin = "the local build of " + recipe + " (" + built.string() +
                      "), preferred to Debian's official cloud image";
+      if (!image.interface_names_given)
+        image.interface_names = lab::recipe_interface_names(image.recipe);
     } else {
       image.missing_remedy = "without internet access, build the same guest from Debian "
                              "packages: " +
@@ -41,6 +44,7 @@ void resolve_builtin_images(lab::LabSpec& lab, const std::filesystem::path& cach
                              " (as root; scripts/run does it for debian-12)";
     }
   }
+  lab::apply_interface_names(lab);
 }
 
 Result<lab::LabSpec> resolve_lab(const ParsedArgs& args, const CliEnvironment& env) {

@@ -9,9 +9,13 @@ namespace {
 struct Builtin {
   std::string_view name;
   std::string_view suite; // Debian's code name, part of the cloud image's URL
+  // The recipe's build: debian-12 renders its network with networkd and renames; debian-13 with
+  // netplan, as Debian's images do, and keeps the guest's predictable names.
+  InterfaceNames recipe_names;
 };
 
-constexpr std::array<Builtin, 2> builtins = {{{"debian-12", "bookworm"}, {"debian-13", "trixie"}}};
+constexpr std::array<Builtin, 2> builtins = {{{"debian-12", "bookworm", InterfaceNames::kvmrun},
+                                              {"debian-13", "trixie", InterfaceNames::guest}}};
 
 } // namespace
 
@@ -30,6 +34,13 @@ std::optional<ImageSpec> builtin_image(std::string_view name) {
     return spec;
   }
   return std::nullopt;
+}
+
+InterfaceNames recipe_interface_names(std::string_view name) {
+  for (const auto& b : builtins)
+    if (b.name == name)
+      return b.recipe_names;
+  return InterfaceNames::guest;
 }
 
 std::string builtin_image_names() {

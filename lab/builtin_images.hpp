@@ -14,6 +14,10 @@ namespace kvmrun::lab {
 // The official image named `name` (url, checksum manifest, recipe), or nullopt.
 [[nodiscard]] std::optional<ImageSpec> builtin_image(std::string_view name);
 
+// How the recipe's own build of built-in image `name` names its NICs (the official images
+// leave it to the guest).
+[[nodiscard]] InterfaceNames recipe_interface_names(std::string_view name);
+
 // The names, for messages ("debian-12, debian-13").
 [[nodiscard]] std::string builtin_image_names();
 

@@ -39,6 +39,12 @@ std::string_view to_string(DiskAio aio) {
   return "threads";
 }
 
+void apply_interface_names(LabSpec& lab) {
+  for (auto& i : lab.instances)
+    if (const auto image = lab.images.find(i.image); image != lab.images.end())
+      i.seed.rename_nics = image->second.interface_names == InterfaceNames::kvmrun;
+}
+
 std::string forward_text(const PortForward& f) {
   return f.host_address + ":" + std::to_string(f.host_port) + "->" + std::to_string(f.guest_port) +
          (f.protocol == Protocol::udp ? "/udp" : "");

@@ -17,6 +17,13 @@
 
 namespace kvmrun::lab {
 
+// How a guest's NICs are named. guest (the default): matched by MAC only, the guest names them
+// (systemd's predictable names such as enp0s2): right for Debian's official images, whose
+// cloud-init renders through netplan. kvmrun: renamed by cloud-init (set-name), the user-mode NIC
+// to eth0 and each lab-network NIC to its network's name: for images whose cloud-init renames
+// reliably, such as kvmrun's debian-12 recipe (networkd renderer) and the tiny guest.
+enum class InterfaceNames { guest, kvmrun };
+
 // bios: SeaBIOS. uefi: OVMF. uefi_secure: OVMF built for Secure Boot (with SMM), each instance's
 // vars copied from the template with Microsoft's keys enrolled and Secure Boot on.
 enum class Firmware { bios, uefi, uefi_secure };
@@ -40,6 +47,8 @@ struct ImageSpec {
   // was chosen ("Debian's official cloud image" or the recipe's local build). Empty: declared.
   std::string recipe;
   std::string origin;
+  InterfaceNames interface_names = InterfaceNames::guest;
+  bool interface_names_given = false; // the lab said which (built-in resolution keeps it)
   // verify = "full": the cached file is hashed in full before every use (default "quick": its
   // size, inode and mtime as when it was last hashed).
   bool verify_in_full = false;
@@ -172,6 +181,10 @@ struct LabSpec {
   [[nodiscard]] Result<const InstanceSpec*> find_instance(std::string_view instance_name) const;
   [[nodiscard]] const SegmentSpec* find_network(std::string_view network_name) const;
 };
+
+// Sets each instance's seed to rename its NICs or not, as its image's interface_names says
+// (the loader does it; so does whoever changes an image afterwards, as built-in resolution does).
+void apply_interface_names(LabSpec& lab);
 
 // The instance's topology with its cores worked out (cores = 0 in the spec).
 [[nodiscard]] CpuTopology smp_topology(const InstanceSpec& instance);

@@ -85,6 +85,13 @@ void read_image(Scope& s, ImageSpec& image) {
         *v == "always"  ? std::chrono::seconds(0)
         : *v == "never" ? std::chrono::seconds::max()
                         : std::chrono::duration_cast<std::chrono::seconds>(*parse_duration(*v));
+  if (auto v = s.checked_string(
+          "interface_names", [](auto n) { return n == "guest" || n == "kvmrun"; },
+          "expected \"guest\" (NICs matched by MAC, named by the guest; the default) or "
+          "\"kvmrun\" (renamed to eth0 and their networks' names)")) {
+    image.interface_names = *v == "kvmrun" ? InterfaceNames::kvmrun : InterfaceNames::guest;
+    image.interface_names_given = true;
+  }
   image.default_user = s.checked_string("default_user", is_valid_user_name,
                                         "expected a user name ([a-z_][a-z0-9_-]*, at most 32)")
                            .value_or(image.default_user);
@@ -654,6 +661,8 @@ Result<LabSpec> parse_lab(std::string_view text, std::string_view source) {
           lab.images.emplace(inst.image, std::move(*builtin));
     if (problems.empty())
       cross_checks(problems, root, lab);
+    if (problems.empty())
+      apply_interface_names(lab);
     if (problems.empty())
       check_networks(problems, root, lab);
   }

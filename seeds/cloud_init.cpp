@@ -175,10 +175,13 @@ object user_data_document(const SeedSpec& s, const std::string& instance_id) {
   return doc;
 }
 
-object user_nic(const NetworkSpec& n) {
-  // The interface is matched by MAC and named eth0: cloud-init 22.4's networkd renderer writes the
-  // ethernets key as the interface's Name, so the key and set-name must agree with the real name.
-  object nic{{"match", object{{"macaddress", n.mac}}}, {"set-name", "eth0"}};
+object user_nic(const NetworkSpec& n, bool rename) {
+  // The interface is matched by MAC and, when renamed, named eth0: cloud-init 22.4's networkd
+  // renderer writes the ethernets key as the interface's Name, so the key and set-name must
+  // agree with the real name. Without renaming (netplan renders it) the key is only a label.
+  object nic{{"match", object{{"macaddress", n.mac}}}};
+  if (rename)
+    nic["set-name"] = "eth0";
   if (!n.address) {
     nic["dhcp4"] = true;
   } else {
@@ -200,11 +203,12 @@ object user_nic(const NetworkSpec& n) {
 
 // A NIC on a lab network: named after it (set-name, as for eth0), static, and a default route
 // through the network's gateway only behind the user-mode NIC's (a higher metric).
-object segment_nic(const SegmentNicSpec& n) {
-  object nic{{"match", object{{"macaddress", n.mac}}},
-             {"set-name", n.name},
-             {"dhcp4", false},
-             {"addresses", array{n.address}}};
+object segment_nic(const SegmentNicSpec& n, bool rename) {
+  object nic{{"match", object{{"macaddress", n.mac}}}};
+  if (rename)
+    nic["set-name"] = n.name;
+  nic["dhcp4"] = false;
+  nic["addresses"] = array{n.address};
   if (!n.gateway.empty())
     nic["routes"] = array{object{{"to", "0.0.0.0/0"}, {"via", n.gateway}, {"metric", 200}}};
   return nic;
@@ -213,9 +217,9 @@ object segment_nic(const SegmentNicSpec& n) {
 object network_document(const SeedSpec& s) {
   object ethernets;
   if (s.user_nic)
-    ethernets["eth0"] = user_nic(s.network);
+    ethernets["eth0"] = user_nic(s.network, s.rename_nics);
   for (const auto& n : s.segment_nics)
-    ethernets[n.name] = segment_nic(n);
+    ethernets[n.name] = segment_nic(n, s.rename_nics);
   return object{{"version", 2}, {"ethernets", std::move(ethernets)}};
 }
 

@@ -95,6 +95,10 @@ struct SeedSpec {
   std::vector<WriteFileSpec> write_files;
   std::vector<DiskSpec> disks;
   bool user_nic = true; // the user-mode NIC (eth0), described by `network`
+  // Whether cloud-init renames the NICs it matches by MAC (set-name): the user-mode NIC to eth0,
+  // each lab-network NIC to its network's name. False: matched by MAC only, and the guest keeps
+  // its own names (systemd's predictable ones such as enp0s2); the ethernets keys are labels.
+  bool rename_nics = true;
   NetworkSpec network;
   std::vector<SegmentNicSpec> segment_nics;
   // The lab's members: when present, /etc/hosts is written with them (and cloud-init's

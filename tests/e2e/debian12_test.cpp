@@ -22,6 +22,7 @@ url = "file://)" +
          guest.string() + R"(/debian-12.qcow2"
 checksum_url = "file://)" +
          guest.string() + R"(/SHA512SUMS"
+interface_names = "kvmrun"
 [defaults]
 cpus = 1
 memory = "768MiB"
@@ -41,12 +42,6 @@ disks = [{ name = "data", size = "256MiB", filesystem = "ext4", mount = "/srv/da
 image = "debian-12"
 forwards = [{ host = 22342, guest = 22 }]
 )";
-}
-
-std::string in_guest(const Lab& lab, const std::string& instance, const std::string& script) {
-  const auto r = lab.run({"exec", instance, "--", "/bin/sh", "-c", script});
-  EXPECT_EQ(r.exit_code, 0) << script << "\n" << r.err;
-  return r.out;
 }
 
 TEST(Debian12, TwoInstancesInParallelPassEveryGateWithTheirSeedsApplied) {

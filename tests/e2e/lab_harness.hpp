@@ -43,7 +43,7 @@ inline std::string tiny_image_section() {
   const std::string guest = build_guest("tiny").string();
   return "[images.tiny]\nurl = \"file://" + guest + "/tiny.qcow2\"\nchecksum_url = \"file://" +
          guest + "/SHA256SUMS\"\nkernel = \"" + guest + "/vmlinuz\"\ninitrd = \"" + guest +
-         "/initrd.img\"\ncmdline = \"console=ttyS0\"\n";
+         "/initrd.img\"\ncmdline = \"console=ttyS0\"\ninterface_names = \"kvmrun\"\n";
 }
 
 class Lab {
@@ -78,6 +78,14 @@ private:
 
   TempDir m_dir;
 };
+
+// A shell script in an instance through `kvmrun exec`, expected to succeed; its output.
+inline std::string in_guest(const Lab& lab, const std::string& instance,
+                            const std::string& script) {
+  const auto r = lab.run({"exec", instance, "--", "/bin/sh", "-c", script});
+  EXPECT_EQ(r.exit_code, 0) << script << "\n" << r.err;
+  return r.out;
+}
 
 // What the host gets from http://127.0.0.1:PORT/PATH (empty when nothing answers).
 inline std::string http_get(std::uint16_t port, const std::string& path) {

@@ -41,6 +41,7 @@ TEST(TinyGuest, BootsAppliesItsSeedAndRunsTheGuestAgent) {
 [images.tiny]
 url = "/unused"
 checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+interface_names = "kvmrun"
 [instances.tiny-1]
 image = "tiny"
 disks = [{ name = "data", size = "64MiB", mount = "/srv/data" }]

@@ -44,6 +44,17 @@ TEST(LabSource, ABuiltInImagePrefersItsRecipesLocalBuildAndElseSaysHowToMakeOne)
             "file://" + (cache / "guests" / "debian-13" / "SHA512SUMS").string());
   EXPECT_NE(local.origin.find("the local build of images/recipes/debian-13/build"),
             std::string::npos);
+  EXPECT_FALSE(lab.instances[0].seed.rename_nics) << "the debian-13 recipe keeps the guest's names";
+  // The debian-12 recipe's build renames (its cloud-init renders with networkd), the official
+  // image does not.
+  auto d12 = lab::parse_lab("[instances.web]\nimage = \"debian-12\"\n", "lab.toml").value();
+  resolve_builtin_images(d12, cache.path());
+  EXPECT_FALSE(d12.instances[0].seed.rename_nics);
+  testing::write_file(cache / "guests" / "debian-12" / "SHA512SUMS", "x  debian-12.qcow2\n");
+  d12 = lab::parse_lab("[instances.web]\nimage = \"debian-12\"\n", "lab.toml").value();
+  resolve_builtin_images(d12, cache.path());
+  EXPECT_EQ(d12.images.at("debian-12").interface_names, lab::InterfaceNames::kvmrun);
+  EXPECT_TRUE(d12.instances[0].seed.rename_nics);
 
   // A lab's own [images.debian-13] with a url is left alone.
   lab = lab::parse_lab("[images.debian-13]\nurl = \"https://m.example/x.qcow2\"\nchecksum_url = "

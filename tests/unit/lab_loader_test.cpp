@@ -260,6 +260,15 @@ TEST(LabLoader, BuiltInImagesNeedNoTableAndATableMayTuneOrReplaceThem) {
   EXPECT_EQ(own.images.at("debian-13").url, "https://mirror.example/d13.qcow2");
   EXPECT_TRUE(own.images.at("debian-13").checksum_url.empty());
   EXPECT_TRUE(own.images.at("debian-13").recipe.empty()) << "the lab's own image";
+  EXPECT_EQ(d13.interface_names, InterfaceNames::guest) << "the official images name their NICs";
+  EXPECT_FALSE(bare.instances[0].seed.rename_nics);
+  const auto renamed = parse_ok("[images.debian-13]\ninterface_names = \"kvmrun\"\n"
+                                "[instances.web]\nimage = \"debian-13\"\n");
+  EXPECT_TRUE(renamed.instances[0].seed.rename_nics);
+  EXPECT_TRUE(renamed.images.at("debian-13").interface_names_given);
+  EXPECT_TRUE(has(parse_error("[images.debian-13]\ninterface_names = \"eth\"\n"
+                              "[instances.web]\nimage = \"debian-13\"\n"),
+                  "images.debian-13.interface_names: expected \"guest\""));
   EXPECT_TRUE(has(parse_error("[instances.web]\nimage = \"debian-11\"\n"),
                   "no image \"debian-11\" in [images]; define [images.debian-11] or use a built-in "
                   "image (debian-12, debian-13)"));

@@ -77,13 +77,19 @@ networks = [{ name = "mgmt", address = "192.168.50.12" }]
 }
 
 TEST(LabNetworks, TheSeedNamesEachNicByItsNetworkMatchedByMacAndWritesEtcHosts) {
-  const auto lab = parse_ok(two_networks + R"(
+  // An image whose NICs kvmrun names (interface_names = "kvmrun").
+  std::string renamed = two_networks + R"(
 [instances.a]
 networks = [{ name = "app", address = "192.168.122.10" }]
 [instances.b]
 user_network = false
 networks = [{ name = "app", address = "192.168.122.11" }]
-)");
+)";
+  renamed += "[images.named]\nurl = \"https://example.org/n.qcow2\"\nchecksum_url = "
+             "\"https://example.org/SHA512SUMS\"\ninterface_names = \"kvmrun\"\n";
+  for (const auto* at : {"[instances.a]\n", "[instances.b]\n"})
+    renamed.insert(renamed.find(at) + std::string(at).size(), "image = \"named\"\n");
+  const auto lab = parse_ok(renamed);
   const auto a = seeds::render_seed(lab.instances[0].seed);
   ASSERT_TRUE(a.ok()) << a.error().describe();
   const std::string mac = deterministic_mac("net", "a", "app");
@@ -100,6 +106,19 @@ networks = [{ name = "app", address = "192.168.122.11" }]
   const auto b = seeds::render_seed(lab.instances[1].seed);
   ASSERT_TRUE(b.ok());
   EXPECT_FALSE(has(b->network_config, "eth0")) << "user_network = false: no user-mode NIC";
+  // An image that leaves the names to the guest: the same NICs matched by MAC, not renamed.
+  auto g = parse_lab(head + two_networks +
+                         "[instances.a]\nnetworks = [{ name = \"app\", "
+                         "address = \"192.168.122.10\" }]\n",
+                     "lab.toml");
+  ASSERT_TRUE(g.ok()) << g.error().describe();
+  const auto gd = seeds::render_seed(g->instances[0].seed);
+  ASSERT_TRUE(gd.ok());
+  EXPECT_FALSE(has(gd->network_config, "set-name")) << gd->network_config;
+  EXPECT_TRUE(has(gd->network_config,
+                  "  app:\n    match:\n      macaddress: \"" + mac + "\"\n    dhcp4: false\n"))
+      << gd->network_config;
+  EXPECT_TRUE(has(gd->network_config, "  eth0:\n    match:\n      macaddress: "));
   // A lab without networks keeps cloud-init's own /etc/hosts.
   const auto plain = parse_ok("[instances.c]\n");
   const auto c = seeds::render_seed(plain.instances[0].seed);
