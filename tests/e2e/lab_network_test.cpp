@@ -37,7 +37,8 @@ timeouts = { shutdown = "3s", network = "120s" }
   return lab;
 }
 
-CommandOutput in_guest(const Lab& lab, const std::string& instance, const std::string& script) {
+// The script's whole outcome (it may be expected to fail), within 60 s.
+CommandOutput exec_in(const Lab& lab, const std::string& instance, const std::string& script) {
   return lab.run({"exec", instance, "--timeout", "60", "--", "/bin/sh", "-c", script}, 90s);
 }
 
@@ -67,11 +68,11 @@ TEST(LabNetwork, ThreeTinyGuestsOnOneSegmentReachEachOtherAndNothingElse) {
   }
 
   // By address, by name and by name.network; a TCP service across the segment.
-  const auto pings = in_guest(lab, "node-2",
-                              "ping -c 1 -W 2 192.168.122.11 && ping -c 1 -W 2 node-1 && "
-                              "ping -c 1 -W 2 node-3.app");
+  const auto pings = exec_in(lab, "node-2",
+                             "ping -c 1 -W 2 192.168.122.11 && ping -c 1 -W 2 node-1 && "
+                             "ping -c 1 -W 2 node-3.app");
   EXPECT_EQ(pings.exit_code, 0) << pings.out << pings.err;
-  const auto page = in_guest(lab, "node-3", "wget -q -O - http://node-1:8080/");
+  const auto page = exec_in(lab, "node-3", "wget -q -O - http://node-1:8080/");
   EXPECT_EQ(page.exit_code, 0) << page.err;
   EXPECT_EQ(page.out, "served-by-node-1-of-a\n");
 
@@ -82,9 +83,9 @@ TEST(LabNetwork, ThreeTinyGuestsOnOneSegmentReachEachOtherAndNothingElse) {
     const auto up_b = copy.run({"up", "node-1"});
     ASSERT_EQ(up_b.exit_code, 0) << up_b.out << up_b.err;
     EXPECT_NE(up_b.out.find("no other members running"), std::string::npos) << up_b.out;
-    const auto across = in_guest(copy, "node-1", "ping -c 2 -W 1 192.168.122.12");
+    const auto across = exec_in(copy, "node-1", "ping -c 2 -W 1 192.168.122.12");
     EXPECT_NE(across.exit_code, 0) << "the copy reached the first lab's node-2:\n" << across.out;
-    const auto own = in_guest(lab, "node-2", "wget -q -O - http://192.168.122.11:8080/");
+    const auto own = exec_in(lab, "node-2", "wget -q -O - http://192.168.122.11:8080/");
     EXPECT_EQ(own.out, "served-by-node-1-of-a\n") << "the first lab reached the copy's node-1";
     EXPECT_EQ(copy.run({"down", "--purge-disks"}).exit_code, 0);
   }
@@ -108,7 +109,7 @@ TEST(LabNetwork, ThreeTinyGuestsOnOneSegmentReachEachOtherAndNothingElse) {
   ASSERT_EQ(down_3.exit_code, 0) << down_3.err;
   EXPECT_EQ(down_3.out.find("switch stopped"), std::string::npos) << down_3.out;
   EXPECT_TRUE(alive(switch_pid));
-  EXPECT_EQ(in_guest(lab, "node-2", "ping -c 1 -W 2 node-1").exit_code, 0);
+  EXPECT_EQ(exec_in(lab, "node-2", "ping -c 1 -W 2 node-1").exit_code, 0);
 
   // The last members down: the switch goes with them, and nothing is left.
   const auto down = lab.run({"down", "--purge-disks"});
