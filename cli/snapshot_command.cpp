@@ -4,6 +4,7 @@
 #include "cli/lab_context.hpp"
 #include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
+#include "lab/values.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qmp_client.hpp"
 
@@ -31,9 +32,7 @@ int run_snapshot(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     return fail(err,
                 Error(ErrorCode::usage, "snapshot " + action + " needs a TAG", "usage: " + usage));
   const std::string tag = needs_tag ? args.positional[2] : "";
-  if (needs_tag &&
-      (tag.empty() || tag.size() > 64 ||
-       tag.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos))
+  if (needs_tag && !lab::is_valid_snapshot_tag(tag))
     return fail(err, Error(ErrorCode::usage, "snapshot tag '" + tag + "' is not a plain name",
                            "use lower-case letters, digits, '-', '_' and '.' (at most 64)"));
   const auto paths = ctx.paths(*instance);

@@ -17,6 +17,8 @@
 #include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
 #include "instance/seed_image.hpp"
+#include "qmp/commands.hpp"
+#include "qmp/qmp_client.hpp"
 #include "readiness/gates.hpp"
 
 #include <boost/json.hpp>
@@ -526,10 +528,54 @@ private:
                "gates)\n";
       return {};
     }
+    // The rollback points the instances ask for, now that every gate passed.
+    for (auto& l : m_launching)
+      if (!l->instance->snapshot_when_ready.empty())
+        if (auto s = snapshot_when_ready(*l); !s)
+          return s;
     m_out << "ready:";
     for (auto& l : m_launching)
       m_out << " " << l->instance->name;
     m_out << "\n";
+    return {};
+  }
+
+  // snapshot_when_ready: an internal snapshot of the ready instance's disks and RAM, timed in
+  // the evidence; one the disk already has (from an earlier up) is the freshly provisioned
+  // state and is kept.
+  Status snapshot_when_ready(const Launching& l) {
+    const auto& tag = l.instance->snapshot_when_ready;
+    const std::string& name = l.instance->name;
+    const Stopwatch watch;
+    const auto failed = [&](Error e) {
+      record("task", "snapshot " + tag, name, watch.wall, watch.elapsed(), "failed", e.describe());
+      return e.add_context("taking the snapshot " + tag + " of " + name +
+                           " once it was ready (it is ready and keeps running)");
+    };
+    EventLoop loop;
+    qmp::QmpClient monitor(loop);
+    const auto deadline =
+        deadline_after(std::max<std::chrono::milliseconds>(l.instance->timeouts.shutdown, 600s));
+    if (auto c = monitor.connect_sync(l.paths.qmp_socket(), deadline_after(10s)); !c)
+      return failed(std::move(c).error());
+    auto existing = qmp::list_snapshots(monitor, instance::root_node, deadline);
+    if (!existing)
+      return failed(std::move(existing).error());
+    if (std::any_of(existing->begin(), existing->end(),
+                    [&](const qmp::SnapshotInfo& s) { return s.name == tag; })) {
+      record("task", "snapshot " + tag, name, watch.wall, watch.elapsed(), "ok",
+             "kept: the disk has it from an earlier up");
+      m_out << "  " << name << ": snapshot " << tag << " kept (the disk has it from an earlier "
+            << "up)\n";
+      return {};
+    }
+    if (auto s = qmp::snapshot_save(monitor, tag, instance::root_node,
+                                    instance::disk_nodes(*l.instance), deadline);
+        !s)
+      return failed(std::move(s).error());
+    const auto took = watch.elapsed();
+    record("task", "snapshot " + tag, name, watch.wall, took, "ok", "taken once every gate passed");
+    m_out << "  " << name << ": snapshot " << tag << " taken (" << seconds_text(took) << ")\n";
     return {};
   }
 

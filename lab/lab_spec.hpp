@@ -154,6 +154,9 @@ struct InstanceSpec {
   unsigned cpus = 2;
   CpuTopology topology;
   std::vector<unsigned> cpu_affinity; // host CPUs for the vCPU threads; empty: not pinned
+  // An internal snapshot `up` takes once every gate passed (kept if the disk has it already):
+  // `kvmrun snapshot revert INSTANCE TAG` returns to the freshly provisioned guest. Empty: none.
+  std::string snapshot_when_ready;
   std::uint64_t memory_bytes = 2ULL << 30U;
   std::optional<std::uint64_t> disk_bytes; // absent: the base image's size
   std::vector<ExtraDisk> disks;

@@ -440,6 +440,10 @@ InstanceSpec read_instance(Problems& problems, const std::string& lab, const std
   if (Scope t = s.table("topology"); t.present())
     read_topology(std::move(t), inst);
   read_cpu_affinity(s, inst);
+  inst.snapshot_when_ready =
+      s.checked_string("snapshot_when_ready", is_valid_snapshot_tag,
+                       "expected a snapshot tag (1 to 64 of a-z, 0-9, '-', '_', '.')")
+          .value_or("");
   if (auto memory = s.size("memory", 64 * mib, 1024 * gib, "2GiB"))
     inst.memory_bytes = *memory;
   inst.disk_bytes = s.size("disk", 64 * mib, 64ULL << 40U, "20GiB");

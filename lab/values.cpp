@@ -194,4 +194,9 @@ bool is_valid_permissions(std::string_view text) {
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
 }
 
+bool is_valid_snapshot_tag(std::string_view tag) {
+  return !tag.empty() && tag.size() <= 64 &&
+         tag.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") == std::string_view::npos;
+}
+
 } // namespace kvmrun::lab

@@ -20,6 +20,8 @@ namespace kvmrun::lab {
 // Lab, instance, image and disk names: 1 to 32 of [a-z0-9-], starting with a letter, not
 // ending with '-'. Names become file names, socket paths and host names, so nothing else.
 [[nodiscard]] bool is_valid_name(std::string_view name);
+// A snapshot tag: 1 to 64 of [a-z0-9-_.].
+[[nodiscard]] bool is_valid_snapshot_tag(std::string_view tag);
 // POSIX user names as Debian's adduser accepts them: [a-z_][a-z0-9_-]*, at most 32.
 [[nodiscard]] bool is_valid_user_name(std::string_view name);
 // A host name (RFC 1123 labels separated by dots, at most 253 characters).

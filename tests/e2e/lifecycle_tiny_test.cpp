@@ -99,6 +99,38 @@ TEST(TinyLifecycle, UpStatusExecSnapshotRevertDownLeavesNothingRunning) {
   EXPECT_FALSE(std::filesystem::exists(lab.state() / "life" / "tiny-1"));
 }
 
+TEST(TinyLifecycle, SnapshotWhenReadyIsARollbackPointToTheFreshlyProvisionedGuest) {
+  std::string text = tiny_lab("snap");
+  text.replace(text.find("timeouts = "), 0, "snapshot_when_ready = \"ready\"\n");
+  Lab lab(text);
+  auto up = lab.run({"up"});
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  std::cout << up.out;
+  EXPECT_NE(up.out.find("tiny-1: snapshot ready taken ("), std::string::npos) << up.out;
+  EXPECT_LT(up.out.find("snapshot ready taken"), up.out.find("ready: tiny-1"))
+      << "before up returns";
+  EXPECT_NE(lab.run({"snapshot", "list", "tiny-1"}).out.find("ready\n"), std::string::npos);
+  const auto timings = read_file(
+      std::filesystem::canonical(lab.state() / "snap" / "runs" / "latest") / "timings.jsonl");
+  ASSERT_TRUE(timings.ok());
+  EXPECT_NE(timings->find("\"name\":\"snapshot ready\""), std::string::npos) << *timings;
+
+  ASSERT_EQ(lab.run({"exec", "tiny-1", "--", "/bin/sh", "-c", "echo x > /srv/data/later && sync"})
+                .exit_code,
+            0);
+  ASSERT_EQ(lab.run({"snapshot", "revert", "tiny-1", "ready"}).exit_code, 0);
+  EXPECT_EQ(lab.run({"exec", "tiny-1", "--", "/bin/test", "-e", "/srv/data/later"}).exit_code, 1);
+
+  // A restart keeps the first one: it is the freshly provisioned state.
+  ASSERT_EQ(lab.run({"down"}).exit_code, 0);
+  up = lab.run({"up"});
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_NE(up.out.find("tiny-1: snapshot ready kept (the disk has it from an earlier up)"),
+            std::string::npos)
+      << up.out;
+  EXPECT_EQ(lab.run({"down", "--purge-disks"}).exit_code, 0);
+}
+
 // `input_command | kvmrun ARGS...` through /bin/sh (the harness runs kvmrun with /dev/null).
 CommandOutput piped(const Lab& lab, const std::string& input_command,
                     const std::vector<std::string>& args) {

@@ -383,6 +383,15 @@ TEST(LabLoader, DeclaredUsersGetTheLabKeyUnlessToldNotToAndImagesNameTheirDefaul
   EXPECT_TRUE(has(t, "users[0].kvmrun_key")) << t;
 }
 
+TEST(LabLoader, SnapshotWhenReadyTakesAPlainTag) {
+  const std::string lab = image_table + "[instances.web]\nimage = \"deb\"\n";
+  EXPECT_EQ(parse_ok(lab + "snapshot_when_ready = \"fresh-1\"\n").instances[0].snapshot_when_ready,
+            "fresh-1");
+  EXPECT_TRUE(parse_ok(lab).instances[0].snapshot_when_ready.empty());
+  EXPECT_TRUE(has(parse_error(lab + "snapshot_when_ready = \"Fresh Start\"\n"),
+                  "instances.web.snapshot_when_ready: expected a snapshot tag"));
+}
+
 TEST(LabLoader, DiskIoIsCheckedAndExtraDisksInheritIt) {
   const std::string lab = image_table + "[instances.web]\nimage = \"deb\"\n";
   const auto plain = parse_ok(lab);
