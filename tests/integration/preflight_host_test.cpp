@@ -5,6 +5,7 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -48,12 +49,44 @@ const boost::json::object& check(const boost::json::object& doc, std::string_vie
   return none;
 }
 
+TEST(PreflightOnThisHost, AKernelThatRefusesIoUringIsAWarningAndUpRefusesAnIoUringDisk) {
+  // This kernel allows io_uring; under a seccomp filter that refuses it, as many containers do,
+  // preflight warns and `up` stops before QEMU for an instance with an io_uring disk.
+  EXPECT_EQ(check(preflight_json(), "io-uring").at("verdict").as_string(), "pass");
+  auto r = run_command({DENY_IO_URING, KVMRUN_BINARY, "preflight", "--json"});
+  ASSERT_TRUE(r.ok() && r->success()) << (r.ok() ? r->out + r->err : r.error().describe());
+  const auto doc = boost::json::parse(r->out).as_object();
+  const auto& c = check(doc, "io-uring");
+  EXPECT_EQ(c.at("verdict").as_string(), "warn");
+  EXPECT_NE(boost::json::serialize(c).find("Operation not permitted"), std::string::npos)
+      << boost::json::serialize(c);
+
+  testing::TempDir dir;
+  testing::write_file(
+      dir / "lab.toml",
+      "[images.i]\nurl = \"/nonexistent.qcow2\"\nchecksum = \"sha256:" + std::string(64, '0') +
+          "\"\n[instances.web]\nimage = \"i\"\ndisks = [{ name = \"d\", size = "
+          "\"1GiB\", aio = \"io_uring\" }]\n");
+  r = run_command({"env", "KVMRUN_STATE_DIR=" + (dir / "state").string(),
+                   "KVMRUN_RUNTIME_DIR=" + (dir / "run").string(),
+                   "KVMRUN_CACHE_DIR=" + (dir / "cache").string(), DENY_IO_URING, KVMRUN_BINARY,
+                   "--config=" + (dir / "lab.toml").string(), "up", "--stage", "preflight"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 4) << r->out << r->err;
+  EXPECT_NE(r->err.find("instance 'web' has a disk with aio = \"io_uring\", which this kernel "
+                        "refuses (io_uring_setup: Operation not permitted)"),
+            std::string::npos)
+      << r->err;
+  EXPECT_NE(r->err.find("use aio = \"threads\""), std::string::npos) << r->err;
+}
+
 TEST(PreflightOnThisHost, ReportsEveryCheckAsValidJson) {
   if (!find_executable("qemu-system-x86_64"))
     GTEST_SKIP() << "qemu-system-x86_64 is not installed";
   const auto doc = preflight_json();
-  for (const char* name : {"qemu", "kvm-device", "kvm-guest", "firmware-bios", "firmware-uefi",
-                           "space-state", "space-cache", "accel"})
+  for (const char* name :
+       {"qemu", "kvm-device", "kvm-guest", "firmware-bios", "firmware-uefi", "firmware-uefi-secure",
+        "io-uring", "space-state", "space-cache", "accel"})
     EXPECT_FALSE(check(doc, name).empty()) << name;
   EXPECT_EQ(check(doc, "qemu").at("verdict").as_string(), "pass");
 }
