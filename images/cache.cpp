@@ -103,8 +103,7 @@ boost::json::object stamp_json(const Stamp& s) {
   return {{"size", s.size}, {"inode", s.inode}, {"mtime_ns", s.mtime_ns}};
 }
 
-std::optional<Stamp> recorded_stamp(const std::filesystem::path& meta_file) {
-  const auto meta = JsonRecord::load(meta_file, 1U << 16U);
+std::optional<Stamp> recorded_stamp(const Result<JsonRecord>& meta) {
   if (!meta)
     return std::nullopt;
   const auto v = meta->object("verified");
@@ -118,12 +117,18 @@ std::optional<Stamp> recorded_stamp(const std::filesystem::path& meta_file) {
 
 // Records a fresh stamp in the entry's metadata file, keeping what else it says. Best effort:
 // a metadata file that cannot be written costs the next run a full hash, nothing else.
-void restamp(const std::filesystem::path& meta_file, const Stamp& stamp) {
+void restamp(const std::filesystem::path& meta_file, const Result<JsonRecord>& old,
+             const Stamp& stamp) {
   boost::json::object meta;
-  if (const auto old = JsonRecord::load(meta_file, 1U << 16U))
+  if (old)
     meta = old->fields();
   meta["verified"] = stamp_json(stamp);
   (void)write_file_atomic(meta_file, boost::json::serialize(meta) + "\n", 0644);
+}
+
+// Where the last fetched manifest of `source` is kept.
+std::filesystem::path manifest_copy(const std::filesystem::path& root, const ImageSource& source) {
+  return root / source.name / (".manifest-" + sha256_hex(source.checksum_url).substr(0, 12));
 }
 
 // Holds the per-name fetch lock.
@@ -164,12 +169,12 @@ std::filesystem::path ImageCache::entry_path(const std::string& name, const HexD
 
 Result<ExpectedDigest> ImageCache::expected_digest(const ImageSource& source) const {
   if (source.digest)
-    return ExpectedDigest{*source.digest, "pinned"};
+    return ExpectedDigest{*source.digest, "pinned", std::nullopt};
   // The manifest as last fetched, when the image's refresh policy lets it be used.
-  const auto cached =
-      m_root / source.name / (".manifest-" + sha256_hex(source.checksum_url).substr(0, 12));
+  const auto cached = manifest_copy(m_root, source);
   std::string how = "manifest fetched";
   std::optional<std::string> manifest;
+  bool fetched = false;
   struct stat st {};
   if (source.manifest_max_age.count() > 0 && ::stat(cached.c_str(), &st) == 0) {
     const auto age =
@@ -183,19 +188,17 @@ Result<ExpectedDigest> ImageCache::expected_digest(const ImageSource& source) co
     }
   }
   if (!manifest) {
-    auto fetched = download_text(source.checksum_url, source.policy);
-    if (!fetched)
-      return std::move(fetched).error().add_context("reading the checksum manifest of " +
-                                                    source.name);
-    manifest = std::move(fetched).value();
-    std::error_code ec;
-    std::filesystem::create_directories(cached.parent_path(), ec);
-    (void)write_file_atomic(cached, *manifest, 0644, Durability::regenerated);
+    auto text = download_text(source.checksum_url, source.policy);
+    if (!text)
+      return std::move(text).error().add_context("reading the checksum manifest of " + source.name);
+    manifest = std::move(text).value();
+    fetched = true;
   }
   auto found = find_in_manifest(*manifest, url_file_name(source.url));
   if (!found)
     return std::move(found).error().add_context("reading " + source.checksum_url);
-  return ExpectedDigest{std::move(found).value(), how};
+  return ExpectedDigest{std::move(found).value(), how,
+                        fetched ? std::move(manifest) : std::nullopt};
 }
 
 namespace {
@@ -209,7 +212,8 @@ Result<FetchResult> checked_entry(const ImageSource& source, const std::filesyst
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0)
     return system_error(ErrorCode::io, "inspecting " + file.string(), errno);
-  const auto recorded = recorded_stamp(meta_file);
+  const auto meta = JsonRecord::load(meta_file, 1U << 16U);
+  const auto recorded = recorded_stamp(meta);
   if (source.check == CacheCheck::quick && recorded && *recorded == stamp_of(st)) {
     r.checked = "size, inode and mtime as when it was hashed";
     return r;
@@ -224,7 +228,7 @@ Result<FetchResult> checked_entry(const ImageSource& source, const std::filesyst
                      ": its bytes changed after kvmrun verified it",
                  "remove it (rm -f " + file.string() + " " + meta_file.string() +
                      ") and run again: kvmrun downloads and verifies it anew");
-  restamp(meta_file, stamp_of(st));
+  restamp(meta_file, meta, stamp_of(st));
   r.checked = source.check == CacheCheck::full ? "hashed in full, as asked"
               : recorded                       ? "hashed in full: its size, inode or mtime changed"
                                                : "hashed in full: no record of its last hash";
@@ -237,6 +241,12 @@ Result<FetchResult> ImageCache::fetch(const ImageSource& source, const ProgressS
   auto found = expected_digest(source);
   if (!found)
     return std::move(found).error();
+  if (found->fetched_manifest) { // kept for checksum_refresh; a failure only costs a fetch
+    const auto copy = manifest_copy(m_root, source);
+    std::error_code mkdir_ec;
+    std::filesystem::create_directories(copy.parent_path(), mkdir_ec);
+    (void)write_file_atomic(copy, *found->fetched_manifest, 0644, Durability::regenerated);
+  }
   const HexDigest* expected = &found->digest;
   const auto final_path = entry_path(source.name, *expected, source.format);
   const auto dir = final_path.parent_path();

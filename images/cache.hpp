@@ -64,6 +64,9 @@ struct FetchResult {
 struct ExpectedDigest {
   HexDigest digest;
   std::string how; // "pinned", "manifest fetched", "manifest cached 3h ago"
+  // The manifest as just downloaded (fetch() keeps it for checksum_refresh); nullopt when it
+  // was pinned or came from the cache.
+  std::optional<std::string> fetched_manifest;
 };
 
 struct VerifyResult {
@@ -89,7 +92,7 @@ public:
                                           const ProgressSink& progress = {});
 
   // The expected digest of `source`: pinned, or read from its manifest (fetched, or cached
-  // within its manifest_max_age).
+  // within its manifest_max_age). Changes nothing in the cache: `up --dry-run` asks it too.
   [[nodiscard]] Result<ExpectedDigest> expected_digest(const ImageSource& source) const;
 
   // Every complete entry, by name then fetch time.

@@ -415,6 +415,7 @@ TEST(TinyLifecycle, DryRunPrintsTheQemuArgvAndChangesNothing) {
   EXPECT_NE(up.out.find("create "), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(lab.state()));
   EXPECT_FALSE(std::filesystem::exists(lab.runtime()));
+  EXPECT_FALSE(std::filesystem::exists(lab.cache() / "images")) << "not even the manifest copy";
   const auto down = lab.run({"down", "--dry-run"});
   EXPECT_EQ(down.exit_code, 0);
   EXPECT_NE(down.out.find("not running"), std::string::npos);
