@@ -42,6 +42,11 @@ Error not_running(const lab::InstanceSpec& i) {
                "start it with `kvmrun up " + i.name + "`");
 }
 
+Deadline snapshot_deadline(const lab::InstanceSpec& instance) {
+  return deadline_after(
+      std::max<std::chrono::milliseconds>(instance.timeouts.shutdown, std::chrono::minutes(10)));
+}
+
 Status give_lab_key(LabContext& ctx, bool make) {
   std::optional<instance::LabKey> key;
   if (make) {

@@ -1,6 +1,7 @@
 // The lab a lifecycle command works on and the instances it names (all when it names none).
 #pragma once
 
+#include "base/event_loop.hpp"
 #include "base/result.hpp"
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
@@ -32,6 +33,9 @@ struct LabContext {
 [[nodiscard]] Result<std::pair<LabContext, const lab::InstanceSpec*>>
 one_instance(const ParsedArgs& args, const CliEnvironment& env, std::size_t position,
              const std::string& usage);
+
+// How long a snapshot job of the instance may take: its shutdown step, and at least 10 min.
+[[nodiscard]] Deadline snapshot_deadline(const lab::InstanceSpec& instance);
 
 // ErrorCode::qemu: the instance is not running, with how to start it.
 [[nodiscard]] Error not_running(const lab::InstanceSpec& instance);

@@ -8,8 +8,6 @@
 #include "qmp/commands.hpp"
 #include "qmp/qmp_client.hpp"
 
-#include <algorithm>
-
 namespace kvmrun::cli {
 
 using namespace std::chrono_literals;
@@ -43,8 +41,7 @@ int run_snapshot(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   if (auto c = monitor.connect_sync(paths.qmp_socket(), deadline_after(10s)); !c)
     return fail(err, c.error());
   const auto devices = instance::disk_nodes(*instance);
-  const auto deadline =
-      deadline_after(std::max<std::chrono::milliseconds>(instance->timeouts.shutdown, 600s));
+  const auto deadline = snapshot_deadline(*instance);
   if (action == "list") {
     auto list = qmp::list_snapshots(monitor, instance::root_node, deadline);
     if (!list)
@@ -54,11 +51,10 @@ int run_snapshot(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     return 0;
   }
   if (action == "create" || action == "revert") {
-    auto existing = qmp::list_snapshots(monitor, instance::root_node, deadline);
-    if (!existing)
-      return fail(err, existing.error());
-    const bool exists = std::any_of(existing->begin(), existing->end(),
-                                    [&](const auto& s) { return s.name == tag; });
+    auto has = qmp::has_snapshot(monitor, instance::root_node, tag, deadline);
+    if (!has)
+      return fail(err, has.error());
+    const bool exists = *has;
     if (action == "create" && exists)
       return fail(err,
                   Error(ErrorCode::usage,

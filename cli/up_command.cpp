@@ -554,15 +554,13 @@ private:
     };
     EventLoop loop;
     qmp::QmpClient monitor(loop);
-    const auto deadline =
-        deadline_after(std::max<std::chrono::milliseconds>(l.instance->timeouts.shutdown, 600s));
+    const auto deadline = snapshot_deadline(*l.instance);
     if (auto c = monitor.connect_sync(l.paths.qmp_socket(), deadline_after(10s)); !c)
       return failed(std::move(c).error());
-    auto existing = qmp::list_snapshots(monitor, instance::root_node, deadline);
-    if (!existing)
-      return failed(std::move(existing).error());
-    if (std::any_of(existing->begin(), existing->end(),
-                    [&](const qmp::SnapshotInfo& s) { return s.name == tag; })) {
+    auto has = qmp::has_snapshot(monitor, instance::root_node, tag, deadline);
+    if (!has)
+      return failed(std::move(has).error());
+    if (*has) {
       record("task", "snapshot " + tag, name, watch.wall, watch.elapsed(), "ok",
              "kept: the disk has it from an earlier up");
       m_out << "  " << name << ": snapshot " << tag << " kept (the disk has it from an earlier "

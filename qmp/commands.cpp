@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 namespace kvmrun::qmp {
 
 namespace {
@@ -164,6 +166,15 @@ Result<std::vector<SnapshotInfo>> list_snapshots(QmpClient& qmp, const std::stri
     return out;
   }
   return Error(ErrorCode::qemu, "QEMU has no block node named " + node);
+}
+
+Result<bool> has_snapshot(QmpClient& qmp, const std::string& node, const std::string& tag,
+                          Deadline deadline) {
+  auto list = list_snapshots(qmp, node, deadline);
+  if (!list)
+    return std::move(list).error();
+  return std::any_of(list->begin(), list->end(),
+                     [&](const SnapshotInfo& s) { return s.name == tag; });
 }
 
 } // namespace kvmrun::qmp

@@ -48,5 +48,8 @@ struct SnapshotInfo {
 // The internal snapshots of block node `node` (from query-named-block-nodes).
 [[nodiscard]] Result<std::vector<SnapshotInfo>>
 list_snapshots(QmpClient& qmp, const std::string& node, Deadline deadline);
+// Whether block node `node` has an internal snapshot called `tag`.
+[[nodiscard]] Result<bool> has_snapshot(QmpClient& qmp, const std::string& node,
+                                        const std::string& tag, Deadline deadline);
 
 } // namespace kvmrun::qmp
