@@ -109,10 +109,13 @@ int run_status(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       s.state = std::filesystem::exists(paths.disk(), ec) ? "stopped" : "not provisioned";
       break;
     }
-    if (auto forwards = instance::current_forwards(*i, paths); !forwards)
-      rc = fail(err, std::move(forwards).error().add_context("reading the status of " + i->name));
+    // The lab's forwards are known even when the record of added ones is damaged.
+    for (const auto& f : i->forwards)
+      s.ports.push_back(lab::forward_text(f));
+    if (auto added = instance::read_runtime_forwards(paths); !added)
+      rc = fail(err, std::move(added).error().add_context("reading the status of " + i->name));
     else
-      for (const auto& f : *forwards)
+      for (const auto& f : *added)
         s.ports.push_back(lab::forward_text(f));
     if (std::filesystem::exists(paths.provenance(), ec)) {
       auto prov = instance::read_provenance(paths.provenance());

@@ -306,6 +306,10 @@ TEST(TinyLifecycle, AForwardAddedAtRunTimeServesIsKnownAndIsRemovedCleanly) {
     EXPECT_EQ(r.exit_code, 10) << args[1] << ": " << r.err;
     EXPECT_NE(r.err.find(record.string()), std::string::npos) << r.err;
   }
+  r = lab.run({"status"}); // says so too, and still shows the lab's own forward
+  EXPECT_EQ(r.exit_code, 10) << r.err;
+  EXPECT_NE(r.err.find(record.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("127.0.0.1:18090->9/udp"), std::string::npos) << r.out;
   std::filesystem::remove(record);
 
   ASSERT_EQ(lab.run({"forward", "add", "tiny-1", "18083:8080"}).exit_code, 0);
