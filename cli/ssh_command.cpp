@@ -67,9 +67,8 @@ std::string fingerprints(const std::vector<ssh::PublicKey>& keys) {
 // The known-hosts record ssh is to check against, read (again) from the guest when there is
 // none, when the guest has a new instance-id (cloud-init made new host keys) or when asked;
 // otherwise compared with what the guest has now.
-Status verified_host_keys(const LabContext& ctx, const lab::InstanceSpec& instance,
-                          const instance::InstancePaths& paths, bool reset, std::ostream& err) {
-  const auto alias = instance::host_key_alias(ctx.lab.name, instance.name);
+Status verified_host_keys(const lab::InstanceSpec& instance, const instance::InstancePaths& paths,
+                          const std::string& alias, bool reset, std::ostream& err) {
   auto record = instance::read_host_key_record(paths, alias, instance.name);
   if (!record && !reset)
     return std::move(record).error();
@@ -152,7 +151,8 @@ int run_ssh(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                            "`kvmrun up` makes it and puts it into the seeds; an instance started "
                            "before gets it with `kvmrun down " +
                                instance->name + " && kvmrun up " + instance->name + "`"));
-  if (auto s = verified_host_keys(ctx, *instance, paths, args.has("--reset-host-key"), err); !s)
+  const auto alias = instance::host_key_alias(ctx.lab.name, instance->name);
+  if (auto s = verified_host_keys(*instance, paths, alias, args.has("--reset-host-key"), err); !s)
     return fail(err, s.error());
 
   ssh::SshTarget target;
@@ -162,7 +162,7 @@ int run_ssh(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   target.port = forward->host_port;
   target.identity = (*key)->file;
   target.known_hosts = paths.known_hosts();
-  target.host_key_alias = instance::host_key_alias(ctx.lab.name, instance->name);
+  target.host_key_alias = alias;
   target.command = args.trailing;
   const auto argv = ssh::ssh_argv(target);
   if (args.has("--print")) {
