@@ -172,33 +172,26 @@ Result<ExpectedDigest> ImageCache::expected_digest(const ImageSource& source) co
     return ExpectedDigest{*source.digest, "pinned", std::nullopt};
   // The manifest as last fetched, when the image's refresh policy lets it be used.
   const auto cached = manifest_copy(m_root, source);
-  std::string how = "manifest fetched";
-  std::optional<std::string> manifest;
-  bool fetched = false;
+  const auto file_name = url_file_name(source.url);
   struct stat st {};
   if (source.manifest_max_age.count() > 0 && ::stat(cached.c_str(), &st) == 0) {
     const auto age =
         std::chrono::seconds(std::max<std::int64_t>(0, std::time(nullptr) - st.st_mtime));
-    if (age < source.manifest_max_age) {
-      if (auto text = read_file(cached, 16U << 20U)) {
-        manifest = std::move(text).value();
-        how = "manifest cached " + std::to_string(age.count() / 3600) + " h " +
-              std::to_string(age.count() % 3600 / 60) + " min ago";
-      }
-    }
+    // A copy that is damaged or edited (no entry for the file) is fetched again, not trusted.
+    if (auto text = read_file(cached, 16U << 20U); text && age < source.manifest_max_age)
+      if (auto found = find_in_manifest(*text, file_name))
+        return ExpectedDigest{std::move(found).value(),
+                              "manifest cached " + std::to_string(age.count() / 3600) + " h " +
+                                  std::to_string(age.count() % 3600 / 60) + " min ago",
+                              std::nullopt};
   }
-  if (!manifest) {
-    auto text = download_text(source.checksum_url, source.policy);
-    if (!text)
-      return std::move(text).error().add_context("reading the checksum manifest of " + source.name);
-    manifest = std::move(text).value();
-    fetched = true;
-  }
-  auto found = find_in_manifest(*manifest, url_file_name(source.url));
+  auto text = download_text(source.checksum_url, source.policy);
+  if (!text)
+    return std::move(text).error().add_context("reading the checksum manifest of " + source.name);
+  auto found = find_in_manifest(*text, file_name);
   if (!found)
     return std::move(found).error().add_context("reading " + source.checksum_url);
-  return ExpectedDigest{std::move(found).value(), how,
-                        fetched ? std::move(manifest) : std::nullopt};
+  return ExpectedDigest{std::move(found).value(), "manifest fetched", std::move(text).value()};
 }
 
 namespace {

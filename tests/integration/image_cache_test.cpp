@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -475,6 +476,19 @@ TEST_F(ImageCacheTest, AManifestIsFetchedAgainPerItsPolicyAndANewLatestGoesBesid
   ASSERT_EQ(entries.size(), 2U) << "the new latest beside the old";
   s.manifest_max_age = 24h; // the manifest just fetched is the cached one now
   EXPECT_EQ(cache.fetch(s)->entry.digest.hex, sha256_hex(v2));
+
+  // A torn copy of the manifest is not trusted: it is fetched again.
+  const auto copy = std::find_if(
+      std::filesystem::directory_iterator(root.path() / "disk"), {},
+      [](const auto& f) { return f.path().filename().string().rfind(".manifest-", 0) == 0; });
+  ASSERT_NE(copy, std::filesystem::directory_iterator());
+  const auto copy_path = copy->path();
+  testing::write_file(copy_path, "0123");
+  r = cache.fetch(s);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->manifest, "manifest fetched");
+  EXPECT_EQ(r->entry.digest.hex, sha256_hex(v2));
+  EXPECT_EQ(*read_file(copy_path), sha256_hex(v2) + "  latest.raw\n") << "and kept again";
 }
 
 TEST_F(ImageCacheTest, PruneKeepsWhatOverlaysUseAndTheNewestOfEachName) {
