@@ -4,6 +4,7 @@
 #include "cli/lab_context.hpp"
 #include "cli/lab_networks.hpp"
 #include "cli/views.hpp"
+#include "instance/provenance.hpp"
 #include "instance/qemu_process.hpp"
 #include "instance/runtime_forwards.hpp"
 #include "instance/seed_image.hpp"
@@ -18,6 +19,8 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     return fail(err, ctx.error());
   if (auto s = give_lab_key(*ctx, false); !s)
     return fail(err, s.error());
+  if (auto t = apply_templates(*ctx); !t)
+    return fail(err, t.error());
   int rc = 0;
   for (const auto* i : ctx->selected) {
     const auto paths = ctx->paths(*i);
@@ -43,8 +46,14 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                  [&](const lab::InstanceSpec& m) {
                    return instance::running_pid(ctx->paths(m), ctx->lab.name, m.name).has_value();
                  }),
-        0};
+        0,
+        std::nullopt};
     target.provenance.instance_id = seed->documents.instance_id;
+    // A clone restored from a template booted there: its gates know it from its record.
+    if (auto recorded = instance::read_provenance(paths.provenance());
+        recorded && !recorded->template_name.empty())
+      target.clone = readiness::CloneOrigin{recorded->template_name, recorded->template_instance_id,
+                                            i->seed.hostname, i->on_clone};
     // Forwards added while it runs are served too (the ports gate probes them).
     auto forwards = instance::current_forwards(*i, paths);
     if (!forwards) {

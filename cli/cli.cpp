@@ -16,13 +16,20 @@ namespace {
 
 // Every option kvmrun knows; each command accepts the ones its table row lists.
 constexpr auto option_table = std::to_array<OptionSpec>({
-    {"--json", false},      {"--accel", true},   {"--help", false},   {"--version", false},
-    {"--config", true},     {"--output", true},  {"--print", false},  {"--backing-format", true},
-    {"--size", true},       {"--format", true},  {"--all", false},    {"--dry-run", false},
-    {"--events", false},    {"--stage", true},   {"--attach", false}, {"--purge-disks", false},
-    {"--follow", false},    {"--timeout", true}, {"--runs", true},    {"--env", true},
-    {"--recursive", false}, {"--public", false}, {"--user", true},    {"--reset-host-key", false},
-    {"--verify", false},
+    {"--json", false},         {"--accel", true},
+    {"--help", false},         {"--version", false},
+    {"--config", true},        {"--output", true},
+    {"--print", false},        {"--backing-format", true},
+    {"--size", true},          {"--format", true},
+    {"--all", false},          {"--dry-run", false},
+    {"--events", false},       {"--stage", true},
+    {"--attach", false},       {"--purge-disks", false},
+    {"--follow", false},       {"--timeout", true},
+    {"--runs", true},          {"--env", true},
+    {"--recursive", false},    {"--public", false},
+    {"--user", true},          {"--reset-host-key", false},
+    {"--verify", false},       {"--resume", false},
+    {"--from-template", true},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -42,13 +49,14 @@ int run_help(const ParsedArgs& args, std::ostream& out, std::ostream& err,
 const auto command_table = std::to_array<Command>({
     {"up",
      Section::lifecycle,
-     {"--config", "--stage", "--accel", "--dry-run", "--attach", "--verify"},
+     {"--config", "--stage", "--accel", "--dry-run", "--attach", "--verify", "--from-template"},
      R"(  up [INSTANCE...] [--stage preflight|image-cache|provision|runtime|full]
-     [--accel auto|kvm|tcg] [--dry-run] [--attach] [--verify]
+     [--accel auto|kvm|tcg] [--dry-run] [--attach] [--verify] [--from-template NAME]
                      bring instances up and wait until every readiness gate passed;
                      --dry-run prints what would be done (QEMU argv included);
                      --attach stays in the foreground and stops them on exit;
-                     --verify hashes cached base images in full before use
+                     --verify hashes cached base images (and templates) in full;
+                     --from-template restores the instances as clones of template NAME
 )",
      &run_up},
     {"status",
@@ -112,6 +120,16 @@ const auto command_table = std::to_array<Command>({
                      internal snapshots of the instance's disks and RAM
 )",
      &run_snapshot},
+    {"template",
+     Section::lifecycle,
+     {"--config", "--resume", "--json"},
+     R"(  template save INSTANCE NAME [--resume] | list [--json] | delete NAME
+                     save a ready instance's RAM, devices and disks as a template (it is
+                     stopped, or runs on with --resume); instances with template = "NAME"
+                     start from it as clones in under a second; delete refuses while
+                     clones use it
+)",
+     &run_template},
     {"down",
      Section::lifecycle,
      {"--config", "--dry-run", "--purge-disks"},

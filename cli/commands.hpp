@@ -28,6 +28,7 @@ CommandFn run_cp;
 CommandFn run_forward;
 CommandFn run_console;
 CommandFn run_snapshot;
+CommandFn run_template;
 CommandFn run_down;
 CommandFn run_report;
 CommandFn run_preflight;

@@ -4,6 +4,7 @@
 #include "cli/views.hpp"
 #include "images/cache.hpp"
 #include "instance/base_images.hpp"
+#include "templates/record.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -93,7 +94,10 @@ int run_image(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   }
   if (sub == "prune" && names.empty()) {
     const bool dry_run = args.has("--dry-run");
-    auto pruned = cache.prune(instance::bases_in_use(dirs.state), args.has("--all"), dry_run);
+    // What instance disks and templates' disks sit on (a template's base stays while it does).
+    auto in_use = instance::bases_in_use(dirs.state);
+    in_use.merge(instance::bases_in_use(templates::templates_root(dirs.cache)));
+    auto pruned = cache.prune(in_use, args.has("--all"), dry_run);
     if (!pruned)
       return fail(err, pruned.error());
     for (const auto& e : pruned->removed)

@@ -66,6 +66,26 @@ Status give_lab_key(LabContext& ctx, bool make) {
   return {};
 }
 
+Result<std::map<std::string, templates::TemplateRecord>> apply_templates(LabContext& ctx) {
+  std::map<std::string, templates::TemplateRecord> records;
+  const auto root = templates::templates_root(ctx.dirs.cache);
+  for (auto& i : ctx.lab.instances) {
+    if (i.template_name.empty() ||
+        std::find(ctx.selected.begin(), ctx.selected.end(), &i) == ctx.selected.end())
+      continue;
+    if (!records.contains(i.template_name)) {
+      auto r = templates::read_record(root / i.template_name);
+      if (!r)
+        return std::move(r).error().add_context("instance " + i.name + " is a clone");
+      records.emplace(i.template_name, std::move(r).value());
+    }
+    if (auto s = templates::adopt_nics(records.at(i.template_name), i); !s)
+      return std::move(s).error();
+    i.disk_bytes.reset(); // a clone's disks are its template's size
+  }
+  return records;
+}
+
 std::vector<std::string> lab_secrets(const lab::LabSpec& lab) {
   std::vector<std::string> secrets;
   for (const auto& i : lab.instances)

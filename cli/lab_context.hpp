@@ -7,7 +7,9 @@
 #include "cli/cli.hpp"
 #include "instance/paths.hpp"
 #include "lab/lab_spec.hpp"
+#include "templates/record.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,13 @@ one_instance(const ParsedArgs& args, const CliEnvironment& env, std::size_t posi
 // for every command that renders seeds. `make`: made first when the lab has none; otherwise the
 // seeds stay without one until it exists.
 [[nodiscard]] Status give_lab_key(LabContext& ctx, bool make = true);
+
+// The templates the selected clones (instances with template = "NAME") are restored from, by
+// name. Each such clone takes its template's NICs (templates::adopt_nics): its seed, argv and
+// gates then name the MACs its restored devices keep. ErrorCode::config for a missing template or
+// networks that differ from the template's.
+[[nodiscard]] Result<std::map<std::string, templates::TemplateRecord>>
+apply_templates(LabContext& ctx);
 
 // Every password of the lab's users: what evidence must never contain.
 [[nodiscard]] std::vector<std::string> lab_secrets(const lab::LabSpec& lab);

@@ -17,12 +17,15 @@
 #include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
 #include "instance/seed_image.hpp"
+#include "lab/values.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qmp_client.hpp"
 #include "readiness/gates.hpp"
+#include "templates/record.hpp"
 
 #include <boost/json.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include <array>
@@ -74,6 +77,10 @@ struct Launching {
   pid_t pid = -1;
   std::uint64_t serial_from = 0; // the serial log's size before this boot
   std::optional<Error> failure;
+  // A clone: its template, and whether this start restores it (a fresh overlay) or boots the
+  // disk it has from an earlier run.
+  const templates::TemplateRecord* from = nullptr;
+  bool restore = false;
 };
 
 class Up {
@@ -105,6 +112,19 @@ public:
       return fail(m_err, s.error());
     if (m_hooks.adjust_lab)
       m_hooks.adjust_lab(m_ctx.lab);
+    if (const auto from = m_args.value("--from-template")) {
+      if (!lab::is_valid_name(*from))
+        return fail(m_err, Error(ErrorCode::usage, "template name '" + *from +
+                                                       "' is not a plain "
+                                                       "name"));
+      for (auto& i : m_ctx.lab.instances)
+        if (std::find(m_ctx.selected.begin(), m_ctx.selected.end(), &i) != m_ctx.selected.end())
+          i.template_name = *from;
+    }
+    auto templates = apply_templates(m_ctx);
+    if (!templates)
+      return fail(m_err, templates.error());
+    m_templates = std::move(templates).value();
     if (auto s = instance::check_socket_paths(m_ctx.dirs, m_ctx.lab); !s)
       return fail(m_err, s.error());
     if (!m_dry) {
@@ -235,8 +255,8 @@ private:
   Status image_cache(bool download) {
     images::ImageCache cache(m_ctx.dirs.cache / "images");
     for (const auto* i : m_ctx.selected) {
-      if (m_bases.contains(i->image))
-        continue;
+      if (m_bases.contains(i->image) || !i->template_name.empty())
+        continue; // a clone's disks sit on its template's, which sit on the template's base
       const auto& spec = m_ctx.lab.images.at(i->image);
       auto source = instance::image_source(spec);
       if (m_args.has("--verify"))
@@ -290,12 +310,77 @@ private:
   instance::ProvisionInput provision_input(const lab::InstanceSpec& i,
                                            const instance::InstancePaths& paths) {
     const auto& image = m_ctx.lab.images.at(i.image);
+    if (!i.template_name.empty()) {
+      const auto dir = template_dir(i);
+      std::vector<std::filesystem::path> extra;
+      for (const auto& d : i.disks)
+        extra.push_back(dir / paths.extra_disk(d.name).filename());
+      std::optional<std::filesystem::path> vars;
+      if (lab::is_uefi(image.firmware))
+        vars = dir / paths.efi_vars().filename();
+      return instance::ProvisionInput{
+          i, paths, dir / paths.disk().filename(), DiskFormat::qcow2, vars, extra, true};
+    }
     const auto& base = m_bases.at(i.image);
     std::optional<std::filesystem::path> vars;
     if (const auto& pair = firmware().uefi_pair(image.firmware == lab::Firmware::uefi_secure);
         lab::is_uefi(image.firmware) && pair)
       vars = pair->vars;
-    return instance::ProvisionInput{i, paths, base.file, base.format, vars};
+    return instance::ProvisionInput{i, paths, base.file, base.format, vars, {}, false};
+  }
+
+  std::filesystem::path template_dir(const lab::InstanceSpec& i) const {
+    return templates::templates_root(m_ctx.dirs.cache) / i.template_name;
+  }
+
+  // The base digest an instance's provenance records: its image's, or a clone's template's.
+  std::string base_digest(const Launching& l) const {
+    return l.from ? l.from->base_digest : m_bases.at(l.instance->image).digest;
+  }
+
+  // Every clone starting now, before anything is made for it: its template's files match their
+  // digests, and its QEMU, accelerator, CPUs, memory, firmware and devices are the template's.
+  // A clone whose disk exists from an earlier run is booted from it instead of restored.
+  Status check_clones() {
+    for (auto& l : m_launching) {
+      const auto* i = l->instance;
+      if (i->template_name.empty())
+        continue;
+      judge_host();
+      l->from = &m_templates.at(i->template_name);
+      std::error_code ec;
+      const bool fresh = !std::filesystem::exists(l->paths.disk(), ec);
+      l->restore = fresh || std::filesystem::exists(l->paths.clone_pending(), ec);
+      if (!l->restore) {
+        m_out << "  " << i->name << ": a clone of " << i->template_name
+              << " whose disk exists from an earlier run: it boots from that disk (`kvmrun down "
+                 "--purge-disks "
+              << i->name << "` gives a fresh clone)\n";
+        continue;
+      }
+      const Stopwatch watch;
+      std::string how;
+      auto verified =
+          templates::verify_files(template_dir(*i), *l->from, m_args.has("--verify"), &how);
+      record("task", "verify template " + i->template_name, i->name, watch.wall, watch.elapsed(),
+             verified ? "ok" : "failed", verified ? how : verified.error().describe());
+      if (!verified)
+        return verified;
+      auto launch = launch_for(*l);
+      launch.incoming = true;
+      templates::CloneHost host{templates::qemu_version_of(m_facts.qemu.version_line),
+                                kvm() ? "kvm" : "tcg", "", instance::qemu_argv(launch)};
+      if (!launch.ovmf_code.empty()) {
+        auto code = images::hash_file(launch.ovmf_code, DigestAlgorithm::sha256);
+        if (!code)
+          return std::move(code).error();
+        host.firmware_sha256 = *code;
+      }
+      if (auto s = templates::check_clone(*l->from, *i, m_ctx.lab.images.at(i->image), host); !s)
+        return s;
+      m_out << "  " << i->name << ": a clone of " << i->template_name << " (" << how << ")\n";
+    }
+    return {};
   }
 
   // Takes each instance's lock; an instance that already runs is left alone.
@@ -328,6 +413,8 @@ private:
   Status provision() {
     if (auto s = lock_instances(); !s)
       return s;
+    if (auto s = check_clones(); !s)
+      return s;
     for (auto& l : m_launching) {
       const auto input = provision_input(*l->instance, l->paths);
       if (m_dry) {
@@ -356,6 +443,8 @@ private:
   // --stage runtime on its own: the files must be there already.
   Status provisioned_already() {
     if (auto s = lock_instances(); !s)
+      return s;
+    if (auto s = check_clones(); !s)
       return s;
     for (auto& l : m_launching) {
       std::error_code ec;
@@ -393,6 +482,7 @@ private:
         lab::is_uefi(q.image.firmware) && pair)
       q.ovmf_code = pair->code;
     q.bridged = bridged_networks(m_ctx.lab);
+    q.incoming = l.restore;
     return q;
   }
 
@@ -403,6 +493,15 @@ private:
     std::vector<std::pair<int, int>> extra;
     for (const auto& [number, fd] : *taps)
       extra.emplace_back(number, fd.get());
+    UniqueFd state;
+    if (l.restore) {
+      const auto file = template_dir(*l.instance) / std::string(templates::state_file_name);
+      state = UniqueFd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+      if (state.get() < 0)
+        return system_error(ErrorCode::image,
+                            "opening the state of template " + l.instance->template_name, errno);
+      extra.emplace_back(instance::state_fd, state.get());
+    }
     std::error_code ec;
     const auto logged = std::filesystem::file_size(l.paths.serial_log(), ec);
     l.serial_from = ec ? 0 : logged;
@@ -468,6 +567,7 @@ private:
     for (auto& l : m_launching) {
       auto peers = peers_of(m_ctx, *l->instance, up_or_starting);
       threads.emplace_back([&, lp = l.get(), peers = std::move(peers)] {
+        const auto* t = lp->restore ? lp->from : nullptr;
         readiness::GateTarget target{
             m_ctx.lab.name,
             *lp->instance,
@@ -475,12 +575,20 @@ private:
             kvm(),
             60'000ms,
             instance::Provenance{m_ctx.lab.name, lp->instance->name, m_ctx.lab.config_hash,
-                                 m_bases.at(lp->instance->image).digest,
-                                 m_ctx.lab.images.at(lp->instance->image).url, lp->seed_sha256,
-                                 lp->instance_id, lp->argv},
+                                 base_digest(*lp), m_ctx.lab.images.at(lp->instance->image).url,
+                                 lp->seed_sha256, lp->instance_id, lp->argv, t ? t->name : "",
+                                 t ? t->instance_id : ""},
             peers,
-            lp->serial_from};
+            lp->serial_from,
+            t ? std::optional(readiness::CloneOrigin{
+                    t->name, t->instance_id, lp->instance->seed.hostname, lp->instance->on_clone})
+              : std::nullopt};
         const auto observe = [&](const readiness::GateOutcome& o) {
+          // Once a clone's restored guest has run, its disk has left the saved state behind.
+          if (t && o.gate == "qemu" && o.passed) {
+            std::error_code ec;
+            std::filesystem::remove(lp->paths.clone_pending(), ec);
+          }
           record("gate", o.gate, o.instance, o.started, o.duration, o.passed ? "ok" : "failed",
                  o.passed ? o.detail : o.error->describe());
           std::lock_guard lock(print);
@@ -657,6 +765,7 @@ private:
   std::optional<host::FirmwareFacts> m_firmware; // when only provisioning ran
   host::PreflightReport m_report;
   std::map<std::string, Base> m_bases;
+  std::map<std::string, templates::TemplateRecord> m_templates; // the clones', by name
   std::vector<std::unique_ptr<Launching>> m_launching;
 };
 

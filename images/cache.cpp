@@ -3,6 +3,7 @@
 #include "base/json_record.hpp"
 
 #include "base/file_io.hpp"
+#include "base/file_stamp.hpp"
 #include "base/unique_fd.hpp"
 
 #include <boost/json/object.hpp>
@@ -84,41 +85,17 @@ CacheEntry read_entry(const std::string& name, const std::filesystem::path& file
   return e;
 }
 
-// What an entry's file looked like when it was last hashed: a file changed in any ordinary way
-// since then differs in one of these (a forged mtime on a same-size edit in place does not:
-// that takes a full check).
-struct Stamp {
-  std::uint64_t size = 0;
-  std::uint64_t inode = 0;
-  std::int64_t mtime_ns = 0;
-  friend bool operator==(const Stamp&, const Stamp&) = default;
-};
-
-Stamp stamp_of(const struct stat& st) {
-  return {static_cast<std::uint64_t>(st.st_size), static_cast<std::uint64_t>(st.st_ino),
-          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-}
-
-boost::json::object stamp_json(const Stamp& s) {
-  return {{"size", s.size}, {"inode", s.inode}, {"mtime_ns", s.mtime_ns}};
-}
-
-std::optional<Stamp> recorded_stamp(const Result<JsonRecord>& meta) {
+std::optional<FileStamp> recorded_stamp(const Result<JsonRecord>& meta) {
   if (!meta)
     return std::nullopt;
   const auto v = meta->object("verified");
-  if (!v)
-    return std::nullopt;
-  const auto size = v->integer("size"), inode = v->integer("inode"), mtime = v->integer("mtime_ns");
-  if (!size || !inode || !mtime)
-    return std::nullopt;
-  return Stamp{static_cast<std::uint64_t>(*size), static_cast<std::uint64_t>(*inode), *mtime};
+  return v ? stamp_from(*v) : std::nullopt;
 }
 
 // Records a fresh stamp in the entry's metadata file, keeping what else it says. Best effort:
 // a metadata file that cannot be written costs the next run a full hash, nothing else.
 void restamp(const std::filesystem::path& meta_file, const Result<JsonRecord>& old,
-             const Stamp& stamp) {
+             const FileStamp& stamp) {
   boost::json::object meta;
   if (old)
     meta = old->fields();

@@ -31,4 +31,26 @@ Result<Qcow2Spec> plan_overlay(const std::filesystem::path& base, DiskFormat bas
   return spec;
 }
 
+Result<Qcow2Spec> plan_layer_overlay(const std::filesystem::path& layer) {
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(layer, ec);
+  auto chain = inspect_chain(ec ? layer : absolute, DiskFormat::qcow2);
+  if (!chain)
+    return std::move(chain).error().add_context("checking the chain under " + layer.string());
+  for (const auto& image : *chain)
+    if (!image.problems.empty()) {
+      std::string why;
+      for (const auto& r : image.problems)
+        why += (why.empty() ? "" : "; ") + r;
+      return Error(ErrorCode::disk,
+                   image.path.string() + " (under " + layer.string() + ") is not safe: " + why,
+                   "save the template again from a healthy instance");
+    }
+  Qcow2Spec spec;
+  spec.virtual_size = (chain->front().virtual_size + 511) / 512 * 512;
+  spec.backing_file = (ec ? layer : absolute).string();
+  spec.backing_format = DiskFormat::qcow2;
+  return spec;
+}
+
 } // namespace kvmrun::images

@@ -19,4 +19,10 @@ namespace kvmrun::images {
                                              DiskFormat base_format,
                                              std::optional<std::uint64_t> size);
 
+// A new overlay over `layer`, a qcow2 image that itself sits on a chain (a template's disk over
+// its base image): the whole chain is inspected, each image as hostile input (problems refused
+// as above, a missing link or loop refused); only the bottom one must stand alone. The overlay
+// has the layer's size.
+[[nodiscard]] Result<Qcow2Spec> plan_layer_overlay(const std::filesystem::path& layer);
+
 } // namespace kvmrun::images

@@ -16,11 +16,11 @@ images::ImageSource image_source(const lab::ImageSpec& spec) {
   return s;
 }
 
-std::set<std::filesystem::path> bases_in_use(const std::filesystem::path& state_dir) {
-  std::set<std::filesystem::path> used;
+std::vector<BackingChain> backing_chains(const std::filesystem::path& dir) {
+  std::vector<BackingChain> chains;
   std::error_code ec;
   auto it = std::filesystem::recursive_directory_iterator(
-      state_dir, std::filesystem::directory_options::skip_permission_denied, ec);
+      dir, std::filesystem::directory_options::skip_permission_denied, ec);
   for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (it.depth() > 6) {
       it.disable_recursion_pending();
@@ -29,14 +29,23 @@ std::set<std::filesystem::path> bases_in_use(const std::filesystem::path& state_
     if (!it->is_regular_file(ec) || it->path().extension() != ".qcow2")
       continue;
     auto chain = images::inspect_chain(it->path(), DiskFormat::qcow2);
-    if (!chain)
+    if (!chain || chain->size() < 2)
       continue;
+    BackingChain c{it->path(), {}};
     for (std::size_t i = 1; i < chain->size(); ++i) {
       std::error_code cec;
       const auto canonical = std::filesystem::weakly_canonical((*chain)[i].path, cec);
-      used.insert(cec ? (*chain)[i].path : canonical);
+      c.backing.push_back(cec ? (*chain)[i].path : canonical);
     }
+    chains.push_back(std::move(c));
   }
+  return chains;
+}
+
+std::set<std::filesystem::path> bases_in_use(const std::filesystem::path& state_dir) {
+  std::set<std::filesystem::path> used;
+  for (const auto& c : backing_chains(state_dir))
+    used.insert(c.backing.begin(), c.backing.end());
   return used;
 }
 

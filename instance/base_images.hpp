@@ -17,4 +17,12 @@ namespace kvmrun::instance {
 // its chain), canonicalised: what `image prune` must keep.
 [[nodiscard]] std::set<std::filesystem::path> bases_in_use(const std::filesystem::path& state_dir);
 
+// Each qcow2 image under `dir` with the files down its backing chain (canonicalised): who uses
+// what, for refusals that must name the user (a template's clones).
+struct BackingChain {
+  std::filesystem::path image;
+  std::vector<std::filesystem::path> backing;
+};
+[[nodiscard]] std::vector<BackingChain> backing_chains(const std::filesystem::path& dir);
+
 } // namespace kvmrun::instance

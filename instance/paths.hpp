@@ -3,7 +3,7 @@
 //
 //   <state>/<lab>/<instance>/   disk.qcow2, seed.iso, disk-<name>.qcow2, efivars.fd,
 //                               serial.log, qemu.log, provenance.json, argv.json,
-//                               ssh_known_hosts
+//                               ssh_known_hosts, clone-pending
 //   <runtime>/<lab>/<instance>/ qmp.sock, qmp-up.sock, qga.sock, serial.sock, lock,
 //                               net-<network>.sock (one per lab network it is on)
 #pragma once
@@ -35,6 +35,9 @@ struct InstancePaths {
   [[nodiscard]] std::filesystem::path argv() const { return state / "argv.json"; }
   // The guest's SSH host keys as kvmrun read them (instance/host_keys).
   [[nodiscard]] std::filesystem::path known_hosts() const { return state / "ssh_known_hosts"; }
+  // A clone's overlay made but not yet run: its next `up` restores the template's state (once the
+  // restored guest has run, its disk has moved on from that state, and it boots instead).
+  [[nodiscard]] std::filesystem::path clone_pending() const { return state / "clone-pending"; }
   // QEMU serves one client per socket, so it has two monitors: qmp.sock for the short commands
   // (status, check, snapshot, down) and qmp-up.sock, which `kvmrun up` holds while it waits on
   // the gates. The agent and the serial console have one client each: `up`'s gates.

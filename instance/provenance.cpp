@@ -16,6 +16,10 @@ boost::json::object to_json(const Provenance& p, bool with_argv) {
                           {"base_url", p.base_url},
                           {"seed_sha256", p.seed_sha256},
                           {"instance_id", p.instance_id}};
+  if (!p.template_name.empty()) {
+    doc["template"] = p.template_name;
+    doc["template_instance_id"] = p.template_instance_id;
+  }
   if (with_argv) {
     boost::json::array argv;
     for (const auto& a : p.argv)
@@ -41,11 +45,17 @@ Result<Provenance> read_provenance(const std::filesystem::path& file) {
   auto instance_id = record->string("instance_id");
   auto argv = record->strings("argv");
   auto base_url = record->has("base_url") ? record->string("base_url") : Result<std::string>("");
+  const auto optional = [&](std::string_view key) {
+    return record->has(key) ? record->string(key) : Result<std::string>("");
+  };
+  auto template_name = optional("template");
+  auto template_instance_id = optional("template_instance_id");
   if (auto e = first_error(lab, instance, config_hash, base_digest, seed_sha256, instance_id, argv,
-                           base_url))
+                           base_url, template_name, template_instance_id))
     return *e;
-  return Provenance{*lab,      *instance,    *config_hash, *base_digest,
-                    *base_url, *seed_sha256, *instance_id, *argv};
+  return Provenance{
+      *lab,         *instance,    *config_hash, *base_digest,   *base_url,
+      *seed_sha256, *instance_id, *argv,        *template_name, *template_instance_id};
 }
 
 } // namespace kvmrun::instance

@@ -22,6 +22,10 @@ struct Provenance {
   std::string seed_sha256; // of the seed ISO QEMU was given
   std::string instance_id; // the seed's instance-id
   std::vector<std::string> argv;
+  // A clone restored from a template (templates/): the template's name and the instance-id the
+  // guest was provisioned with there (its cloud-init ran then). Empty: it booted.
+  std::string template_name;
+  std::string template_instance_id;
 
   friend bool operator==(const Provenance&, const Provenance&) = default;
 };
@@ -34,8 +38,8 @@ struct Provenance {
                                       const Provenance& provenance);
 
 // ErrorCode::io naming the file and the field when it is missing, empty, not JSON, or a field
-// is absent or of another type (base_url may be absent: records older than it are read as
-// not saying).
+// is absent or of another type (base_url and the template fields may be absent: records older
+// than them are read as not saying).
 [[nodiscard]] Result<Provenance> read_provenance(const std::filesystem::path& file);
 
 } // namespace kvmrun::instance

@@ -42,10 +42,14 @@ std::vector<std::string> describe_provisioning(const ProvisionInput& in) {
   const auto& p = in.paths;
   lines.push_back((present(p.disk()) ? "keep   " : "create ") + p.disk().string() +
                   " (qcow2 overlay of " + in.base.string() + ")");
-  for (const auto& d : in.instance.disks)
+  for (std::size_t k = 0; k < in.instance.disks.size(); ++k) {
+    const auto& d = in.instance.disks[k];
     lines.push_back((present(p.extra_disk(d.name)) ? "keep   " : "create ") +
-                    p.extra_disk(d.name).string() + " (blank qcow2, " +
-                    std::to_string(d.size_bytes) + " bytes)");
+                    p.extra_disk(d.name).string() +
+                    (k < in.extra_disk_bases.size()
+                         ? " (qcow2 overlay of " + in.extra_disk_bases[k].string() + ")"
+                         : " (blank qcow2, " + std::to_string(d.size_bytes) + " bytes)"));
+  }
   lines.push_back("write  " + p.seed().string() + " (cloud-init NoCloud seed)");
   if (in.uefi_vars_template && !present(p.efi_vars()))
     lines.push_back("create " + p.efi_vars().string() + " (copy of " +
@@ -65,22 +69,36 @@ Result<Provisioned> provision_instance(const ProvisionInput& in) {
       return std::move(same).error();
     out.kept.push_back(p.disk().string());
   } else {
-    auto plan = images::plan_overlay(in.base, in.base_format, in.instance.disk_bytes);
+    auto plan = in.clone ? images::plan_layer_overlay(in.base)
+                         : images::plan_overlay(in.base, in.base_format, in.instance.disk_bytes);
     if (!plan)
       return std::move(plan).error().add_context(what);
+    // A new clone is marked before its disk exists, so no crash leaves a fresh clone disk that
+    // would be booted instead of restored.
+    if (in.clone)
+      if (auto marked = write_file_atomic(p.clone_pending(), "restore\n", 0600); !marked)
+        return std::move(marked).error().add_context(what);
     if (auto made = images::create_qcow2(p.disk(), *plan, Durability::file_synced); !made)
       return std::move(made).error().add_context(what);
     out.created.push_back(p.disk().string());
   }
-  for (const auto& d : in.instance.disks) {
+  for (std::size_t k = 0; k < in.instance.disks.size(); ++k) {
+    const auto& d = in.instance.disks[k];
     const auto file = p.extra_disk(d.name);
     if (present(file)) {
       out.kept.push_back(file.string());
       continue;
     }
-    images::Qcow2Spec blank;
-    blank.virtual_size = d.size_bytes;
-    if (auto made = images::create_qcow2(file, blank, Durability::file_synced); !made)
+    images::Qcow2Spec disk;
+    disk.virtual_size = d.size_bytes;
+    if (k < in.extra_disk_bases.size()) {
+      auto plan = images::plan_overlay(in.extra_disk_bases[k], DiskFormat::qcow2, std::nullopt);
+      // A template's extra disk stands alone (it was made blank); its overlay is a layer.
+      if (!plan)
+        return std::move(plan).error().add_context(what);
+      disk = *plan;
+    }
+    if (auto made = images::create_qcow2(file, disk, Durability::file_synced); !made)
       return std::move(made).error().add_context(what);
     out.created.push_back(file.string());
   }

@@ -23,6 +23,10 @@ struct ProvisionInput {
   std::filesystem::path base; // the verified cache entry
   DiskFormat base_format = DiskFormat::qcow2;
   std::optional<std::filesystem::path> uefi_vars_template; // firmware = "uefi"
+  // A clone (templates/): each extra disk is an overlay of its template's (in the instance's
+  // order) instead of blank, and the clone is marked to be restored (clone_pending).
+  std::vector<std::filesystem::path> extra_disk_bases;
+  bool clone = false;
 };
 
 struct Provisioned {

@@ -177,6 +177,11 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   }
   add(argv, "-object", "rng-random,id=rng0,filename=/dev/urandom");
   add(argv, "-device", "virtio-rng-pci,rng=rng0");
+  // A new generation ID each time QEMU starts: a guest restored from a template sees it change
+  // and reseeds its random generator (Linux: "crng reseeded due to virtual machine fork").
+  add(argv, "-device", "vmgenid,guid=auto");
+  if (l.incoming)
+    add(argv, "-incoming", "defer");
   return argv;
 }
 

@@ -20,6 +20,8 @@ inline constexpr int agent_fd = 4;
 inline constexpr int serial_fd = 5;
 inline constexpr int lock_fd = 6;   // the instance lock, held for as long as QEMU lives
 inline constexpr int qmp_up_fd = 7; // the second monitor, `kvmrun up`'s (see InstancePaths)
+// A clone: its template's saved state, read-only, which `migrate-incoming fd:8` loads.
+inline constexpr int state_fd = 8;
 // Root mode: attachment i's tap device (on a bridged lab network) is descriptor tap_fd + i.
 inline constexpr int tap_fd = 10;
 
@@ -32,6 +34,8 @@ struct QemuLaunch {
   bool kvm = false;                 // else TCG
   std::filesystem::path ovmf_code;  // for images with firmware = "uefi"
   std::vector<std::string> bridged; // lab networks on a host bridge (a tap each, not a switch)
+  // A clone: QEMU waits (`-incoming defer`) for its template's state instead of booting.
+  bool incoming = false;
 };
 
 // Block node names, for QMP (query-block, snapshots).

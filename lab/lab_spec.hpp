@@ -157,6 +157,13 @@ struct InstanceSpec {
   // An internal snapshot `up` takes once every gate passed (kept if the disk has it already):
   // `kvmrun snapshot revert INSTANCE TAG` returns to the freshly provisioned guest. Empty: none.
   std::string snapshot_when_ready;
+  // A clone: started from the saved template of this name (`kvmrun template save`, templates/)
+  // instead of booting its image; `up --from-template NAME` sets it too. Empty: a cold boot.
+  std::string template_name;
+  // Commands a clone runs through the guest agent (`/bin/sh -c`, each must exit 0) right after it
+  // is restored and given its identity, before its gates: to renew what clones share (SSH host
+  // keys, machine-id). Nothing for a cold boot.
+  std::vector<std::string> on_clone;
   std::uint64_t memory_bytes = 2ULL << 30U;
   std::optional<std::uint64_t> disk_bytes; // absent: the base image's size
   std::vector<ExtraDisk> disks;

@@ -444,6 +444,10 @@ InstanceSpec read_instance(Problems& problems, const std::string& lab, const std
       s.checked_string("snapshot_when_ready", is_valid_snapshot_tag,
                        "expected a snapshot tag (1 to 64 of a-z, 0-9, '-', '_', '.')")
           .value_or("");
+  inst.template_name =
+      s.checked_string("template", is_valid_name, "expected a template name of [a-z0-9-]")
+          .value_or("");
+  inst.on_clone = s.strings("on_clone");
   if (auto memory = s.size("memory", 64 * mib, 1024 * gib, "2GiB"))
     inst.memory_bytes = *memory;
   inst.disk_bytes = s.size("disk", 64 * mib, 64ULL << 40U, "20GiB");

@@ -43,6 +43,13 @@ Status guest_ping(AgentClient& agent, Deadline deadline) {
   return {};
 }
 
+Status guest_set_time(AgentClient& agent, std::int64_t ns_since_epoch, Deadline deadline) {
+  auto r = agent.execute_sync("guest-set-time", {{"time", ns_since_epoch}}, deadline);
+  if (!r)
+    return std::move(r).error();
+  return {};
+}
+
 Result<GuestInfo> guest_info(AgentClient& agent, Deadline deadline) {
   auto o = object_reply(agent, "guest-info", {}, deadline);
   if (!o)

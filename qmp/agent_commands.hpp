@@ -13,6 +13,10 @@ namespace kvmrun::qmp {
 
 [[nodiscard]] Status guest_ping(AgentClient& agent, Deadline deadline);
 
+// guest-set-time: the guest's clock set to `ns_since_epoch` (and written to its RTC).
+[[nodiscard]] Status guest_set_time(AgentClient& agent, std::int64_t ns_since_epoch,
+                                    Deadline deadline);
+
 struct GuestInfo {
   std::string version;
   std::vector<std::string> enabled_commands;

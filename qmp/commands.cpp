@@ -177,4 +177,70 @@ Result<bool> has_snapshot(QmpClient& qmp, const std::string& node, const std::st
                      [&](const SnapshotInfo& s) { return s.name == tag; });
 }
 
+namespace {
+
+std::uint64_t unsigned_field(const boost::json::object* o, std::string_view key) {
+  const auto* v = o ? o->if_contains(key) : nullptr;
+  if (v && v->is_int64() && v->as_int64() >= 0)
+    return static_cast<std::uint64_t>(v->as_int64());
+  if (v && v->is_uint64())
+    return v->as_uint64();
+  return 0;
+}
+
+// Waits for the MIGRATION event that ends the migration, then reads its figures.
+Result<MigrationStats> finish_migration(QmpClient& qmp, std::string_view what, Deadline deadline) {
+  std::string status;
+  while (status != "completed" && status != "failed" && status != "cancelled") {
+    auto event = qmp.wait_event_sync("MIGRATION", deadline);
+    if (!event)
+      return std::move(event).error().add_context(std::string("waiting for the ") +
+                                                  std::string(what) + " to end");
+    const auto* s = event->data.if_contains("status");
+    status = s && s->is_string() ? std::string(s->as_string()) : "";
+  }
+  MigrationStats stats;
+  stats.status = status;
+  if (auto q = qmp.execute_sync("query-migrate", {}, deadline); q && q->is_object()) {
+    const auto& o = q->as_object();
+    const auto* ram = o.if_contains("ram");
+    const auto* ram_o = ram ? ram->if_object() : nullptr;
+    stats.transferred_bytes = unsigned_field(ram_o, "transferred");
+    stats.ram_total_bytes = unsigned_field(ram_o, "total");
+    stats.total_ms = unsigned_field(&o, "total-time");
+    if (const auto* e = o.if_contains("error-desc"); e && e->is_string())
+      stats.error = std::string(e->as_string());
+  }
+  if (status != "completed")
+    return Error(ErrorCode::qemu, std::string(what) + " " + status +
+                                      (stats.error.empty() ? "" : ": " + stats.error));
+  return stats;
+}
+
+} // namespace
+
+Status prepare_migration(QmpClient& qmp, Deadline deadline) {
+  boost::json::array caps;
+  caps.push_back(boost::json::object{{"capability", "events"}, {"state", true}});
+  if (auto s =
+          discard(qmp.execute_sync("migrate-set-capabilities", {{"capabilities", caps}}, deadline));
+      !s)
+    return s;
+  // The largest value QEMU 7.2 accepts is SIZE_MAX / 1e6 bytes per second; 1 TB/s is no cap.
+  return discard(qmp.execute_sync("migrate-set-parameters",
+                                  {{"max-bandwidth", std::int64_t{1'000'000'000'000}}}, deadline));
+}
+
+Result<MigrationStats> migrate(QmpClient& qmp, const std::string& uri, Deadline deadline) {
+  if (auto s = discard(qmp.execute_sync("migrate", {{"uri", uri}}, deadline)); !s)
+    return std::move(s).error();
+  return finish_migration(qmp, "migration", deadline);
+}
+
+Result<MigrationStats> migrate_incoming(QmpClient& qmp, const std::string& uri, Deadline deadline) {
+  if (auto s = discard(qmp.execute_sync("migrate-incoming", {{"uri", uri}}, deadline)); !s)
+    return std::move(s).error();
+  return finish_migration(qmp, "incoming migration", deadline);
+}
+
 } // namespace kvmrun::qmp

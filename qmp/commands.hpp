@@ -52,4 +52,24 @@ list_snapshots(QmpClient& qmp, const std::string& node, Deadline deadline);
 [[nodiscard]] Result<bool> has_snapshot(QmpClient& qmp, const std::string& node,
                                         const std::string& tag, Deadline deadline);
 
+// Migration (docs/devel/migration): how a template's RAM and device state is saved and restored.
+struct MigrationStats {
+  std::string status;                  // "completed", "failed", ...
+  std::uint64_t transferred_bytes = 0; // ram.transferred
+  std::uint64_t total_ms = 0;          // total-time (the source's)
+  std::uint64_t ram_total_bytes = 0;   // ram.total: the guest's RAM
+  std::string error;                   // error-desc, when it failed
+};
+// Turns on MIGRATION events and lifts the bandwidth cap (QEMU's default is 128 MiB/s, for live
+// migration across a network; a save to a local file or a restore from one is not throttled).
+[[nodiscard]] Status prepare_migration(QmpClient& qmp, Deadline deadline);
+// Sends the VM's state to `uri` ("unix:/path") and waits for the MIGRATION event that ends it;
+// a "failed" or "cancelled" one is ErrorCode::qemu with QEMU's error-desc.
+[[nodiscard]] Result<MigrationStats> migrate(QmpClient& qmp, const std::string& uri,
+                                             Deadline deadline);
+// Loads the state from `uri` ("fd:8") into a QEMU started with `-incoming defer`, and waits for
+// the MIGRATION event that ends it, as migrate() does.
+[[nodiscard]] Result<MigrationStats> migrate_incoming(QmpClient& qmp, const std::string& uri,
+                                                      Deadline deadline);
+
 } // namespace kvmrun::qmp

@@ -92,6 +92,13 @@ public:
     if (auto c = m_qmp.connect_sync(monitor, deadline); !c)
       return with_qemu_log(std::move(c).error());
     m_qmp_up = true;
+    std::string restored;
+    if (m_mode == GateMode::fresh_boot && m_t.clone) {
+      auto r = restore(deadline);
+      if (!r)
+        return with_qemu_log(std::move(r).error());
+      restored = *r + "; ";
+    }
     auto status = qmp::query_status(m_qmp, deadline);
     if (!status)
       return std::move(status).error();
@@ -100,13 +107,30 @@ public:
                    "see " + m_t.paths.qemu_log().string() + " and the serial log " +
                        m_t.paths.serial_log().string());
     if (m_t.instance.cpu_affinity.empty())
-      return "QMP answers; VM " + status->status;
+      return "QMP answers; " + restored + "VM " + status->status;
     auto pinned = m_mode == GateMode::fresh_boot
                       ? instance::pin_vcpus(m_qmp, m_t.instance.cpu_affinity, deadline)
                       : instance::verify_vcpu_pinning(m_qmp, m_t.instance.cpu_affinity, deadline);
     if (!pinned)
       return std::move(pinned).error();
-    return "QMP answers; VM " + status->status + "; " + *pinned;
+    return "QMP answers; " + restored + "VM " + status->status + "; " + *pinned;
+  }
+
+  // A clone's QEMU waits (-incoming defer) with its template's state file as descriptor
+  // instance::state_fd: load it, then run (the template was saved paused, so is the clone).
+  Result<std::string> restore(Deadline deadline) {
+    const evidence::Stopwatch watch;
+    if (auto s = qmp::prepare_migration(m_qmp, deadline); !s)
+      return std::move(s).error();
+    auto loaded =
+        qmp::migrate_incoming(m_qmp, "fd:" + std::to_string(instance::state_fd), deadline);
+    if (!loaded)
+      return std::move(loaded).error().add_context("restoring template " +
+                                                   m_t.clone->template_name);
+    if (auto s = qmp::cont(m_qmp, deadline); !s)
+      return std::move(s).error();
+    return "restored from template " + m_t.clone->template_name + " in " +
+           evidence::seconds_text(watch.elapsed());
   }
 
   // The whole serial log (for `check`, which does not follow the console live).
@@ -116,6 +140,8 @@ public:
   }
 
   Result<std::string> boot(Deadline deadline) {
+    if (m_t.clone)
+      return "booted in template " + m_t.clone->template_name + " (its boot gate passed there)";
     const std::string marker = ready_marker();
     if (m_mode == GateMode::recheck) {
       const auto log = serial_log();
@@ -178,7 +204,50 @@ public:
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
     }
     auto info = qmp::guest_info(*m_agent, deadline);
-    return "qemu-guest-agent " + (info ? info->version : std::string("answers"));
+    std::string detail = "qemu-guest-agent " + (info ? info->version : std::string("answers"));
+    if (m_mode == GateMode::fresh_boot && m_t.clone) {
+      auto identity = give_identity(deadline);
+      if (!identity)
+        return std::move(identity).error();
+      detail += "; " + *identity;
+    }
+    return detail;
+  }
+
+  // Right after a restore the clone is its template to the letter: its clock is where the
+  // template's stopped, and its name is the template's. The clock is set from the host's, the
+  // hostname to the clone's own, then the clone's on_clone commands run (each must exit 0).
+  // (Its random generator was reseeded by the kernel on the vmgenid change already.)
+  Result<std::string> give_identity(Deadline deadline) {
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if (auto s = qmp::guest_set_time(*m_agent, now, deadline); !s)
+      return std::move(s).error().add_context("setting the clone's clock");
+    const auto& c = *m_t.clone;
+    const std::string name = c.hostname;
+    auto renamed = qmp::guest_run(
+        *m_agent, "/bin/sh",
+        {"-c", "hostname '" + name + "' && echo '" + name + "' > /etc/hostname"}, deadline);
+    if (!renamed || !renamed->exited || renamed->exit_code != 0)
+      return Error(ErrorCode::guest, "could not set the clone's hostname to " + name + ": " +
+                                         (renamed ? last_lines(renamed->out + renamed->err, 3)
+                                                  : renamed.error().message()));
+    for (const auto& command : c.on_clone) {
+      auto ran = qmp::guest_run(*m_agent, "/bin/sh", {"-c", command}, deadline);
+      if (!ran)
+        return std::move(ran).error().add_context("on_clone command `" + command + "`");
+      if (!ran->exited || ran->exit_code != 0)
+        return Error(ErrorCode::guest,
+                     "on_clone command `" + command + "` exited " +
+                         (ran->exited ? std::to_string(ran->exit_code)
+                                      : "on signal " + std::to_string(ran->signal)) +
+                         ": " + last_lines(ran->out + ran->err, 5),
+                     "fix the command in the instance's on_clone list");
+    }
+    return "clock set, hostname " + name +
+           (c.on_clone.empty() ? std::string()
+                               : ", " + std::to_string(c.on_clone.size()) + " on_clone command(s)");
   }
 
   Result<std::string> ports(Deadline deadline) {
@@ -338,6 +407,13 @@ public:
 
   Result<std::string> cloud_init(Deadline deadline) {
     const std::string marker = ready_marker();
+    if (m_t.clone) {
+      auto result = cloud_init_result(deadline);
+      if (!result)
+        return std::move(result).error();
+      return *result + " (in template " + m_t.clone->template_name + ", instance-id " +
+             m_t.clone->template_instance_id + ")";
+    }
     if (m_mode == GateMode::recheck) {
       if (serial_log().find(marker) == std::string::npos)
         return Error(ErrorCode::guest, "the serial log has no '" + marker + "'",
@@ -349,10 +425,15 @@ public:
                         "raise timeouts.cloud_init, or read the guest's /var/log/cloud-init.log "
                         "(kvmrun exec INSTANCE -- cat /var/log/cloud-init.log)");
     }
-    // cloud-init prints the final message a moment before it writes result.json.
+    return cloud_init_result(deadline);
+  }
+
+  // cloud-init's /run/cloud-init/result.json, without errors (it prints the final message a
+  // moment before it writes the file); an image without cloud-init applied the seed itself.
+  Result<std::string> cloud_init_result(Deadline deadline) {
     auto which = qmp::guest_run(*m_agent, "/bin/sh", {"-c", "command -v cloud-init"}, deadline);
     if (!which || which->exit_code != 0)
-      return std::string("marker seen; the image's own init applied the seed (no cloud-init)");
+      return std::string("no cloud-init in the image: its own init applied the seed");
     auto result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
     while (!result && Clock::now() < deadline) {
       pause(m_loop, poll_interval, deadline);
@@ -385,7 +466,8 @@ public:
     if (m_mode == GateMode::fresh_boot) {
       if (auto w = instance::write_provenance(file, want); !w)
         return std::move(w).error();
-      return "instance-id " + want.instance_id + ", base " + want.base_digest.substr(0, 19) + "…";
+      return "instance-id " + want.instance_id + ", base " + want.base_digest.substr(0, 19) + "…" +
+             (want.template_name.empty() ? "" : ", template " + want.template_name);
     }
     std::error_code ec;
     if (!std::filesystem::exists(file, ec))

@@ -3,9 +3,10 @@
 // gate_table() is the one list of them, in the order they run, for `up`, `check`, the dry run
 // and the README's table (a test holds the README to it):
 //
-//   qemu        QMP answers and the VM runs
+//   qemu        QMP answers and the VM runs (a clone: once restored from its template)
 //   boot        the kernel speaks on the serial console (under KVM: within the boot watchdog)
-//   agent       the guest agent answers guest-ping
+//   agent       the guest agent answers guest-ping (a clone: then gets its clock, hostname
+//               and on_clone commands)
 //   addresses   each NIC (by MAC) has its static address, or a DHCP IPv4 address
 //   peers       every other running member of each lab network answers a ping from the guest
 //   ports       every forwarded TCP port is served from inside the guest
@@ -52,6 +53,16 @@ struct Peer {
   std::string address;
 };
 
+// A clone (templates/): restored from its template's saved state by the qemu gate (`up`), or
+// running restored (`check`). Its boot and cloud-init happened in the template: the boot gate is
+// satisfied by the template's record and the cloud-init gate reads back a clean result.json.
+struct CloneOrigin {
+  std::string template_name;
+  std::string template_instance_id;  // the instance-id its cloud-init ran with
+  std::string hostname;              // the clone's own, set through the agent
+  std::vector<std::string> on_clone; // run through the agent before the other gates
+};
+
 struct GateTarget {
   std::string lab;
   lab::InstanceSpec instance;
@@ -64,6 +75,7 @@ struct GateTarget {
   std::vector<Peer> peers; // the members running now (or starting with it)
   // Where this boot's output starts in the serial log (earlier boots' output comes first).
   std::uint64_t serial_from = 0;
+  std::optional<CloneOrigin> clone;
 };
 
 class GateRun; // one run of the gates against one instance (gates.cpp)

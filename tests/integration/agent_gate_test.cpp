@@ -77,7 +77,7 @@ TEST(AgentGate, AChannelThatKeepsClosingIsRetriedWithBackoffNotInABusyLoop) {
   // KVMRUN_AGENT_WAIT_S lengthens the wait for a measurement (the figure is 60 s).
   const char* wait_env = std::getenv("KVMRUN_AGENT_WAIT_S");
   const auto wait = std::chrono::seconds(wait_env != nullptr ? std::atoi(wait_env) : 10);
-  GateTarget target{"gates", {}, paths, false, 60s, {}, {}, 0};
+  GateTarget target{"gates", {}, paths, false, 60s, {}, {}, 0, std::nullopt};
   target.instance.name = "closing";
   target.instance.timeouts.agent = wait;
   std::chrono::microseconds agent_started{0};

@@ -73,7 +73,7 @@ public:
   // The gates as `up` runs them; the outcomes in order, and the result.
   Status gates(bool kvm, std::chrono::milliseconds watchdog,
                std::vector<GateOutcome>& outcomes) const {
-    GateTarget target{"gates", m_instance, m_paths, kvm, watchdog, {}, {}, 0};
+    GateTarget target{"gates", m_instance, m_paths, kvm, watchdog, {}, {}, 0, std::nullopt};
     return run_gates(target, GateMode::fresh_boot,
                      [&](const GateOutcome& o) { outcomes.push_back(o); });
   }
