@@ -206,9 +206,7 @@ Result<TemplateRecord> read_record(const std::filesystem::path& dir) {
                  "`kvmrun template list` shows the templates; `kvmrun template save INSTANCE " +
                      dir.filename().string() + "` makes one from a ready instance");
   auto doc = JsonRecord::load(file, 4U << 20U);
-  if (!doc)
-    return std::move(doc).error().add_context("reading template " + dir.filename().string());
-  auto r = from_json(*doc);
+  auto r = doc ? from_json(*doc) : Result<TemplateRecord>(std::move(doc).error());
   if (!r) {
     Error e = std::move(r).error();
     e.set_remedy("the template's record is damaged; `kvmrun template delete " +

@@ -109,7 +109,9 @@ TEST(QemuArgv, GoldenBiosInstanceWithForwardsAndAnExtraDisk) {
             "-object",
             "rng-random,id=rng0,filename=/dev/urandom",
             "-device",
-            "virtio-rng-pci,rng=rng0"}));
+            "virtio-rng-pci,rng=rng0",
+            "-device",
+            "vmgenid,guid=auto"}));
 }
 
 TEST(QemuArgv, DiskIoSettingsGoToTheRootDiskAndEachExtraDisk) {
