@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <array>
 #include <memory>
 
@@ -215,24 +216,42 @@ public:
   }
 
   // Right after a restore the clone is its template to the letter: its clock is where the
-  // template's stopped, and its name is the template's. The clock is set from the host's, the
-  // hostname to the clone's own, then the clone's on_clone commands run (each must exit 0).
-  // (Its random generator was reseeded by the kernel on the vmgenid change already.)
+  // template's stopped, and its name is the template's. One command in the guest sets the clock
+  // from the host's (`date -s`: the RTC needs nothing, QEMU's RTC follows the host clock across
+  // the restore; guest-set-time would also run hwclock -w, which waits up to a second for the
+  // RTC's next tick) and the hostname to the clone's own; then the clone's on_clone commands run
+  // (each must exit 0). Its random generator was reseeded by its kernel on the vmgenid change.
   Result<std::string> give_identity(Deadline deadline) {
+    const auto& c = *m_t.clone;
+    const std::string name = c.hostname;
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    if (auto s = qmp::guest_set_time(*m_agent, now, deadline); !s)
-      return std::move(s).error().add_context("setting the clone's clock");
-    const auto& c = *m_t.clone;
-    const std::string name = c.hostname;
-    auto renamed = qmp::guest_run(
-        *m_agent, "/bin/sh",
-        {"-c", "hostname '" + name + "' && echo '" + name + "' > /etc/hostname"}, deadline);
+    char stamp[40];
+    std::snprintf(stamp, sizeof stamp, "@%lld.%09lld", static_cast<long long>(now / 1'000'000'000),
+                  static_cast<long long>(now % 1'000'000'000));
+    const std::string script = std::string("date -u -s ") + stamp +
+                               " >/dev/null 2>&1 || exit 3; hostname '" + name + "' && echo '" +
+                               name + "' > /etc/hostname";
+    auto renamed = qmp::guest_run(*m_agent, "/bin/sh", {"-c", script}, deadline);
+    std::string clock = "clock set";
+    if (renamed && renamed->exited && renamed->exit_code == 3) {
+      // A `date` that cannot set the time from @seconds: the agent's own way, then the name.
+      const auto again = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+      if (auto s = qmp::guest_set_time(*m_agent, again, deadline); !s)
+        return std::move(s).error().add_context("setting the clone's clock");
+      clock = "clock set (guest-set-time)";
+      renamed = qmp::guest_run(
+          *m_agent, "/bin/sh",
+          {"-c", "hostname '" + name + "' && echo '" + name + "' > /etc/hostname"}, deadline);
+    }
     if (!renamed || !renamed->exited || renamed->exit_code != 0)
-      return Error(ErrorCode::guest, "could not set the clone's hostname to " + name + ": " +
-                                         (renamed ? last_lines(renamed->out + renamed->err, 3)
-                                                  : renamed.error().message()));
+      return Error(ErrorCode::guest,
+                   "could not set the clone's clock and hostname (" + name + "): " +
+                       (renamed ? last_lines(renamed->out + renamed->err, 3)
+                                : renamed.error().message()));
     for (const auto& command : c.on_clone) {
       auto ran = qmp::guest_run(*m_agent, "/bin/sh", {"-c", command}, deadline);
       if (!ran)
@@ -245,7 +264,7 @@ public:
                          ": " + last_lines(ran->out + ran->err, 5),
                      "fix the command in the instance's on_clone list");
     }
-    return "clock set, hostname " + name +
+    return clock + ", hostname " + name +
            (c.on_clone.empty() ? std::string()
                                : ", " + std::to_string(c.on_clone.size()) + " on_clone command(s)");
   }

@@ -371,8 +371,11 @@ Result<SaveResult> save_template(const SaveRequest& rq,
     progress("stopping the instance");
     (void)qmp::quit(monitor, deadline_after(10s));
     monitor.close();
+    // Until the lock is free: an exiting QEMU loses its command line before its descriptors.
     const auto until = deadline_after(inst.timeouts.shutdown);
-    while (instance::running_pid(rq.paths, rq.lab, inst.name) && Clock::now() < until)
+    while (instance::probe_instance(rq.paths, rq.lab, inst.name).state !=
+               instance::Liveness::State::stopped &&
+           Clock::now() < until)
       std::this_thread::sleep_for(20ms);
     if (auto still = instance::running_pid(rq.paths, rq.lab, inst.name)) {
       auto stopped =
