@@ -6,6 +6,7 @@
 #include "tests/e2e/lab_harness.hpp"
 
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 namespace kvmrun::testing {
@@ -41,12 +42,18 @@ disks = [{ name = "data", size = "256MiB", filesystem = "ext4", mount = "/srv/da
 [instances.db]
 image = "debian-12"
 forwards = [{ host = 22342, guest = 22 }]
+[instances.db-clone]
+image = "debian-12"
+template = "deb-ready"
+forwards = [{ host = 22343, guest = 22 }]
+on_clone = ["rm -f /etc/ssh/ssh_host_*_key* && ssh-keygen -A && systemctl restart ssh",
+            "rm -f /etc/machine-id && systemd-machine-id-setup >/dev/null"]
 )";
 }
 
 TEST(Debian12, TwoInstancesInParallelPassEveryGateWithTheirSeedsApplied) {
   Lab lab(debian_lab());
-  const auto up = lab.run({"up"});
+  const auto up = lab.run({"up", "web", "db"});
   std::cout << up.out;
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
   for (const std::string inst : {"web", "db"})
@@ -171,6 +178,47 @@ TEST(Debian12, TwoInstancesInParallelPassEveryGateWithTheirSeedsApplied) {
   EXPECT_EQ(cp.exit_code, 9) << cp.err;
   EXPECT_NE(cp.err.find("No space left on device"), std::string::npos) << cp.err;
   EXPECT_EQ(in_guest(lab, "web", "ls /srv/data"), "f\nfill\nlost+found\n");
+
+  // db saved as a template, and a clone of it restored: clean cloud-init, the host's clock, its
+  // random generator reseeded by the vmgenid change, and its own host keys and machine-id from
+  // its on_clone commands (what clones otherwise share with their template).
+  ASSERT_EQ(lab.run({"ssh", "db", "--", "true"}).exit_code, 0); // records db's host keys
+  const auto machine_id = in_guest(lab, "db", "cat /etc/machine-id");
+  const auto saved = lab.run({"template", "save", "db", "deb-ready"});
+  std::cout << saved.out;
+  ASSERT_EQ(saved.exit_code, 0) << saved.out << saved.err;
+  const auto clone = lab.run({"up", "db-clone"});
+  std::cout << clone.out;
+  ASSERT_EQ(clone.exit_code, 0) << clone.out << clone.err;
+  EXPECT_NE(clone.out.find("restored from template deb-ready"), std::string::npos);
+  EXPECT_NE(clone.out.find("2 on_clone command(s)"), std::string::npos);
+  EXPECT_EQ(in_guest(lab, "db-clone", "cloud-init status"), "status: done\n");
+  const auto guest_now = std::stoll(in_guest(lab, "db-clone", "date +%s"));
+  const auto host_now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  EXPECT_LE(std::llabs(guest_now - host_now), 2);
+  EXPECT_NE(in_guest(lab, "db-clone", "dmesg").find("crng reseeded due to virtual machine fork"),
+            std::string::npos);
+  EXPECT_EQ(in_guest(lab, "db-clone", "hostname"), "db-clone\n");
+  EXPECT_NE(in_guest(lab, "db-clone", "cat /etc/machine-id"), machine_id);
+  ssh = lab.run({"ssh", "db-clone", "--", "hostname"});
+  EXPECT_EQ(ssh.exit_code, 0) << ssh.err;
+  EXPECT_EQ(ssh.out, "db-clone\n");
+  const auto clone_keys = read_file(lab.state() / "deb" / "db-clone" / "ssh_known_hosts", 1U << 20U);
+  const auto db_keys = read_file(lab.state() / "deb" / "db" / "ssh_known_hosts", 1U << 20U);
+  ASSERT_TRUE(clone_keys.ok() && db_keys.ok());
+  // "ALIAS TYPE KEY" lines: the keys without the alias (which names the instance).
+  const auto keys_only = [](const std::string& text) {
+    std::string keys;
+    std::istringstream lines(text);
+    for (std::string l; std::getline(lines, l);)
+      if (!l.empty() && l[0] != '#')
+        keys += l.substr(l.find(' ')) + "\n";
+    return keys;
+  };
+  EXPECT_FALSE(keys_only(*clone_keys).empty());
+  EXPECT_NE(keys_only(*clone_keys), keys_only(*db_keys)) << "on_clone renewed the host keys";
 
   const auto down = lab.run({"down"});
   EXPECT_EQ(down.exit_code, 0) << down.err;
