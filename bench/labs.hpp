@@ -61,15 +61,17 @@ inline boost::json::object bench_cold(const std::filesystem::path& dir, const st
 }
 
 // A lab brought up through the kvmrun binary for a benchmark (state, runtime and cache under
-// `dir`) and taken down with its disks when the object goes.
+// `dir`; `up` is the command that brings it up) and taken down with its disks when it goes.
 class LabRun {
 public:
-  LabRun(std::filesystem::path dir, const std::string& lab) : m_dir(std::move(dir)) {
+  LabRun(std::filesystem::path dir, const std::string& lab,
+         const std::vector<std::string>& up = {"up"})
+      : m_dir(std::move(dir)) {
     std::filesystem::create_directories(m_dir);
     if (auto s = write_file_atomic(m_dir / "lab.toml", lab); !s)
       fail(s.error().describe());
     std::string out;
-    if (!kvmrun({"up"}, std::chrono::minutes(10), &out))
+    if (!kvmrun(up, std::chrono::minutes(10), &out))
       fail("kvmrun up of the benchmark lab failed:\n" + tail(out));
   }
   ~LabRun() { (void)kvmrun({"down", "--purge-disks"}, std::chrono::minutes(2)); }

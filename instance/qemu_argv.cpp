@@ -177,6 +177,10 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   }
   add(argv, "-object", "rng-random,id=rng0,filename=/dev/urandom");
   add(argv, "-device", "virtio-rng-pci,rng=rng0");
+  // Free page reporting: the guest hands the pages it frees back to the host (QEMU discards
+  // them), so an idle guest costs the host what it uses, and a template's state file holds only
+  // the pages in use (migration skips discarded pages).
+  add(argv, "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on");
   // A new generation ID each time QEMU starts: a guest restored from a template sees it change
   // and reseeds its random generator (Linux: "crng reseeded due to virtual machine fork").
   add(argv, "-device", "vmgenid,guid=auto");

@@ -15,8 +15,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <cstdio>
 #include <array>
+#include <cstdio>
 #include <memory>
 
 namespace kvmrun::readiness {
@@ -227,10 +227,13 @@ public:
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    char stamp[40];
-    std::snprintf(stamp, sizeof stamp, "@%lld.%09lld", static_cast<long long>(now / 1'000'000'000),
+    // GNU date takes @seconds.nanoseconds; busybox's whole seconds only.
+    const std::string seconds = "@" + std::to_string(now / 1'000'000'000);
+    char fraction[16];
+    std::snprintf(fraction, sizeof fraction, ".%09lld",
                   static_cast<long long>(now % 1'000'000'000));
-    const std::string script = std::string("date -u -s ") + stamp +
+    const std::string script = "date -u -s " + seconds + fraction +
+                               " >/dev/null 2>&1 || date -u -s " + seconds +
                                " >/dev/null 2>&1 || exit 3; hostname '" + name + "' && echo '" +
                                name + "' > /etc/hostname";
     auto renamed = qmp::guest_run(*m_agent, "/bin/sh", {"-c", script}, deadline);
@@ -248,10 +251,10 @@ public:
           {"-c", "hostname '" + name + "' && echo '" + name + "' > /etc/hostname"}, deadline);
     }
     if (!renamed || !renamed->exited || renamed->exit_code != 0)
-      return Error(ErrorCode::guest,
-                   "could not set the clone's clock and hostname (" + name + "): " +
-                       (renamed ? last_lines(renamed->out + renamed->err, 3)
-                                : renamed.error().message()));
+      return Error(
+          ErrorCode::guest,
+          "could not set the clone's clock and hostname (" + name + "): " +
+              (renamed ? last_lines(renamed->out + renamed->err, 3) : renamed.error().message()));
     for (const auto& command : c.on_clone) {
       auto ran = qmp::guest_run(*m_agent, "/bin/sh", {"-c", command}, deadline);
       if (!ran)

@@ -262,6 +262,17 @@ Result<SaveResult> save_template(const SaveRequest& rq,
                    "the guest agent of " + inst.name + " does not answer (" +
                        pinged.error().message() + ")",
                    "`kvmrun check " + inst.name + "` shows what is wrong with the guest");
+    // What the guest wrote reaches its disks first: the saved RAM holds its page cache either
+    // way (so clones are consistent), but the instance's own disk, booted again after a save
+    // that stopped it, would otherwise lack the last writes, as after a power cut.
+    auto synced = qmp::guest_run(agent, "/bin/sh", {"-c", "sync"}, deadline_after(60s));
+    if (!synced || !synced->exited || synced->exit_code != 0)
+      return Error(
+          ErrorCode::guest,
+          "`sync` in " + inst.name + " failed (" +
+              (synced ? (synced->out + synced->err).substr(0, 300) : synced.error().message()) +
+              ")",
+          "`kvmrun check " + inst.name + "` shows what is wrong with the guest");
   }
 
   if (auto made = create_private_dirs(rq.root); !made)

@@ -205,7 +205,8 @@ TEST(Debian12, TwoInstancesInParallelPassEveryGateWithTheirSeedsApplied) {
   ssh = lab.run({"ssh", "db-clone", "--", "hostname"});
   EXPECT_EQ(ssh.exit_code, 0) << ssh.err;
   EXPECT_EQ(ssh.out, "db-clone\n");
-  const auto clone_keys = read_file(lab.state() / "deb" / "db-clone" / "ssh_known_hosts", 1U << 20U);
+  const auto clone_keys =
+      read_file(lab.state() / "deb" / "db-clone" / "ssh_known_hosts", 1U << 20U);
   const auto db_keys = read_file(lab.state() / "deb" / "db" / "ssh_known_hosts", 1U << 20U);
   ASSERT_TRUE(clone_keys.ok() && db_keys.ok());
   // "ALIAS TYPE KEY" lines: the keys without the alias (which names the instance).

@@ -111,6 +111,8 @@ TEST(QemuArgv, GoldenBiosInstanceWithForwardsAndAnExtraDisk) {
             "-device",
             "virtio-rng-pci,rng=rng0",
             "-device",
+            "virtio-balloon-pci,id=balloon0,free-page-reporting=on",
+            "-device",
             "vmgenid,guid=auto"}));
 }
 

@@ -162,7 +162,8 @@ TEST(TemplateRecordFile, ATornEditedOrRenamedRecordIsAnErrorNamingTheFileNeverAn
                                  std::filesystem::perm_options::add);
     testing::write_file(file, text);
   };
-  for (const std::size_t cut : {std::size_t{0}, std::size_t{1}, whole.size() / 2, whole.size() - 3}) {
+  for (const std::size_t cut :
+       {std::size_t{0}, std::size_t{1}, whole.size() / 2, whole.size() - 3}) {
     rewrite(whole.substr(0, cut));
     auto r = read_record(t);
     ASSERT_FALSE(r.ok()) << cut;
@@ -283,7 +284,9 @@ TEST(TemplateClone, EachDifferenceFromTheTemplateIsRefusedWithBothValues) {
        {"firmware bios"},
        ErrorCode::host},
       {"devices",
-       [](auto&, auto& h) { h.argv.insert(h.argv.end(), {"-device", "virtio-balloon-pci"}); },
+       [](auto&, auto& h) {
+         h.argv.insert(h.argv.end(), {"-device", "virtio-balloon-pci"});
+       },
        {"(nothing)", "virtio-balloon-pci", "same devices in the same order"},
        ErrorCode::config},
   };
