@@ -223,6 +223,20 @@ Status guest_file_close(AgentClient& agent, std::int64_t handle, Deadline deadli
   return {};
 }
 
+Status guest_write_file(AgentClient& agent, const std::string& path, std::string_view bytes,
+                        Deadline deadline) {
+  auto handle = guest_file_open(agent, path, "w", deadline);
+  if (!handle)
+    return std::move(handle).error();
+  auto wrote = guest_file_write(agent, *handle, bytes, deadline);
+  auto closed = guest_file_close(agent, *handle, deadline);
+  if (!wrote)
+    return std::move(wrote).error().add_context("writing " + path + " in the guest");
+  if (!closed)
+    return std::move(closed).error().add_context("closing " + path + " in the guest");
+  return {};
+}
+
 Result<std::string> guest_read_file(AgentClient& agent, const std::string& path, Deadline deadline,
                                     std::size_t max_bytes) {
   auto h = guest_file_open(agent, path, "r", deadline);

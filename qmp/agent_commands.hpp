@@ -76,6 +76,11 @@ struct FileChunk {
                                       std::string_view bytes, Deadline deadline);
 [[nodiscard]] Status guest_file_close(AgentClient& agent, std::int64_t handle, Deadline deadline);
 
+// A small file written whole in the guest (guest-file-open "w", write, close): for files a
+// process need not be started for, such as /proc/sys/kernel/hostname.
+[[nodiscard]] Status guest_write_file(AgentClient& agent, const std::string& path,
+                                      std::string_view bytes, Deadline deadline);
+
 // A whole file from the guest (guest-file-open/read/close), refusing more than `max_bytes`.
 [[nodiscard]] Result<std::string> guest_read_file(AgentClient& agent, const std::string& path,
                                                   Deadline deadline,

@@ -216,14 +216,17 @@ public:
   }
 
   // Right after a restore the clone is its template to the letter: its clock is where the
-  // template's stopped, and its name is the template's. One command in the guest sets the clock
-  // from the host's (`date -s`: the RTC needs nothing, QEMU's RTC follows the host clock across
-  // the restore; guest-set-time would also run hwclock -w, which waits up to a second for the
-  // RTC's next tick) and the hostname to the clone's own; then the clone's on_clone commands run
-  // (each must exit 0). Its random generator was reseeded by its kernel on the vmgenid change.
+  // template's stopped, and its name is the template's. The clock is set from the host's by
+  // `date -s` (QEMU's RTC follows the host clock across the restore, so it needs nothing;
+  // guest-set-time would run hwclock -w, which waits up to a second for the RTC's next tick),
+  // the hostname through the agent's file calls (/proc/sys/kernel/hostname and /etc/hostname:
+  // no process to start, which costs a restored guest under TCG its cold translation cache);
+  // then the clone's on_clone commands run (each must exit 0). Its random generator was
+  // reseeded by its kernel on the vmgenid change.
   Result<std::string> give_identity(Deadline deadline) {
     const auto& c = *m_t.clone;
     const std::string name = c.hostname;
+    std::string clock = "clock set";
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
@@ -232,29 +235,21 @@ public:
     char fraction[16];
     std::snprintf(fraction, sizeof fraction, ".%09lld",
                   static_cast<long long>(now % 1'000'000'000));
-    const std::string script = "date -u -s " + seconds + fraction +
-                               " >/dev/null 2>&1 || date -u -s " + seconds +
-                               " >/dev/null 2>&1 || exit 3; hostname '" + name + "' && echo '" +
-                               name + "' > /etc/hostname";
-    auto renamed = qmp::guest_run(*m_agent, "/bin/sh", {"-c", script}, deadline);
-    std::string clock = "clock set";
-    if (renamed && renamed->exited && renamed->exit_code == 3) {
-      // A `date` that cannot set the time from @seconds: the agent's own way, then the name.
+    auto dated = qmp::guest_run(*m_agent, "/bin/date", {"-u", "-s", seconds + fraction}, deadline);
+    if (dated && dated->exited && dated->exit_code != 0)
+      dated = qmp::guest_run(*m_agent, "/bin/date", {"-u", "-s", seconds}, deadline);
+    if (!dated || !dated->exited || dated->exit_code != 0) {
+      // No `date` that sets the time from @seconds: the agent's own way.
       const auto again = std::chrono::duration_cast<std::chrono::nanoseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
       if (auto s = qmp::guest_set_time(*m_agent, again, deadline); !s)
         return std::move(s).error().add_context("setting the clone's clock");
       clock = "clock set (guest-set-time)";
-      renamed = qmp::guest_run(
-          *m_agent, "/bin/sh",
-          {"-c", "hostname '" + name + "' && echo '" + name + "' > /etc/hostname"}, deadline);
     }
-    if (!renamed || !renamed->exited || renamed->exit_code != 0)
-      return Error(
-          ErrorCode::guest,
-          "could not set the clone's clock and hostname (" + name + "): " +
-              (renamed ? last_lines(renamed->out + renamed->err, 3) : renamed.error().message()));
+    for (const char* file : {"/proc/sys/kernel/hostname", "/etc/hostname"})
+      if (auto s = qmp::guest_write_file(*m_agent, file, name + "\n", deadline); !s)
+        return std::move(s).error().add_context("setting the clone's hostname to " + name);
     for (const auto& command : c.on_clone) {
       auto ran = qmp::guest_run(*m_agent, "/bin/sh", {"-c", command}, deadline);
       if (!ran)
@@ -430,7 +425,7 @@ public:
   Result<std::string> cloud_init(Deadline deadline) {
     const std::string marker = ready_marker();
     if (m_t.clone) {
-      auto result = cloud_init_result(deadline);
+      auto result = cloud_init_result(deadline, true);
       if (!result)
         return std::move(result).error();
       return *result + " (in template " + m_t.clone->template_name + ", instance-id " +
@@ -452,11 +447,17 @@ public:
 
   // cloud-init's /run/cloud-init/result.json, without errors (it prints the final message a
   // moment before it writes the file); an image without cloud-init applied the seed itself.
-  Result<std::string> cloud_init_result(Deadline deadline) {
-    auto which = qmp::guest_run(*m_agent, "/bin/sh", {"-c", "command -v cloud-init"}, deadline);
-    if (!which || which->exit_code != 0)
-      return std::string("no cloud-init in the image: its own init applied the seed");
-    auto result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
+  // A clone's cloud-init finished in its template: its result is there or it has none, so it is
+  // read first and only its absence asks whether the image has cloud-init.
+  Result<std::string> cloud_init_result(Deadline deadline, bool finished = false) {
+    auto result = finished ? qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline)
+                           : Result<std::string>(Error(ErrorCode::guest, "not read yet"));
+    if (!result) {
+      auto which = qmp::guest_run(*m_agent, "/bin/sh", {"-c", "command -v cloud-init"}, deadline);
+      if (!which || which->exit_code != 0)
+        return std::string("no cloud-init in the image: its own init applied the seed");
+      result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
+    }
     while (!result && Clock::now() < deadline) {
       pause(m_loop, poll_interval, deadline);
       result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
