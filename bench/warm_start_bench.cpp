@@ -6,8 +6,8 @@
 //   clone      `kvmrun up clone-1`, KVMRUN_WARM_ROUNDS times (default 5), each on a fresh overlay
 //   eight      `kvmrun up clone-1 ... clone-8` at once; each clone's time to ready from the run's
 //              evidence (its provenance gate's end)
-// And what bounds a restore: the bytes the clone's QEMU read (/proc/PID/io rchar) and its page
-// faults (/proc/PID/stat) once it is ready, beside the time this process takes to read the state
+// And what bounds a restore: the bytes the clone's QEMU read (/proc/PID/io rchar), its page
+// faults and its CPU time (/proc/PID/stat) once it is ready, beside the time this process takes to read the state
 // file alone (hot in the page cache: the floor for any restore that reads it).
 #include "bench/labs.hpp"
 #include "bench/scratch.hpp"
@@ -112,6 +112,7 @@ struct ProcessIo {
   double rchar_mib = 0;
   double minflt = 0;
   double majflt = 0;
+  double cpu_s = 0; // utime + stime
 };
 ProcessIo process_io(pid_t pid) {
   ProcessIo io;
@@ -129,9 +130,11 @@ ProcessIo process_io(pid_t pid) {
   for (std::string x; fields >> x;)
     v.push_back(x);
   // After the ')' : state(3) ppid(4) pgrp session tty tpgid flags minflt(10) cminflt majflt(12)
-  if (v.size() > 9) {
+  // ... utime(14) stime(15), in clock ticks.
+  if (v.size() > 12) {
     io.minflt = std::stod(v[7]);
     io.majflt = std::stod(v[9]);
+    io.cpu_s = (std::stod(v[11]) + std::stod(v[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
   }
   return io;
 }
@@ -189,6 +192,9 @@ void BM_WarmStart_Debian12(benchmark::State& state) {
           bench::fail("8 clones failed:\n" + bench::tail(out));
       });
       const auto ready = ready_ms(out);
+      double eight_cpu = 0;
+      for (int i = 1; i <= 8; ++i)
+        eight_cpu += process_io(qemu_pid(lab, "clone-" + std::to_string(i))).cpu_s;
       double last = 0;
       for (const auto& [name, ms] : ready)
         last = std::max(last, ms);
@@ -209,6 +215,8 @@ void BM_WarmStart_Debian12(benchmark::State& state) {
       state.counters["restore_rchar_mib"] = io.rchar_mib;
       state.counters["restore_minflt"] = io.minflt;
       state.counters["restore_majflt"] = io.majflt;
+      state.counters["clone_qemu_cpu_s"] = io.cpu_s;
+      state.counters["eight_qemu_cpu_s_per_clone"] = eight_cpu / 8;
       state.counters["state_read_floor_s"] = floor;
     } catch (const std::exception& e) {
       state.SkipWithError(e.what());
