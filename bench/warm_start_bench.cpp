@@ -7,8 +7,8 @@
 //   eight      `kvmrun up clone-1 ... clone-8` at once; each clone's time to ready from the run's
 //              evidence (its provenance gate's end)
 // And what bounds a restore: the bytes the clone's QEMU read (/proc/PID/io rchar), its page
-// faults and its CPU time (/proc/PID/stat) once it is ready, beside the time this process takes to read the state
-// file alone (hot in the page cache: the floor for any restore that reads it).
+// faults and its CPU time (/proc/PID/stat) once it is ready, beside the time this process takes to
+// read the state file alone (hot in the page cache: the floor for any restore that reads it).
 #include "bench/labs.hpp"
 #include "bench/scratch.hpp"
 
