@@ -29,7 +29,7 @@ constexpr auto option_table = std::to_array<OptionSpec>({
     {"--recursive", false},    {"--public", false},
     {"--user", true},          {"--reset-host-key", false},
     {"--verify", false},       {"--resume", false},
-    {"--from-template", true},
+    {"--from-template", true}, {"--textfile", true},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -130,6 +130,15 @@ const auto command_table = std::to_array<Command>({
                      clones use it
 )",
      &run_template},
+    {"metrics",
+     Section::lifecycle,
+     {"--config", "--textfile"},
+     R"(  metrics [INSTANCE...] [--textfile DIR]
+                     Prometheus metrics of the running instances (QEMU CPU and memory, disk
+                     and network counters, guest clock offset) and of the last run; with
+                     --textfile, written atomically as DIR/kvmrun_<lab>.prom
+)",
+     &run_metrics},
     {"down",
      Section::lifecycle,
      {"--config", "--dry-run", "--purge-disks"},

@@ -39,6 +39,10 @@ CommandFn run_qmp;
 CommandFn run_version;
 CommandFn run_switch;
 CommandFn run_bench;
+CommandFn run_metrics;
+
+// kvmrun's own version ("0.1.0"), as `kvmrun version` prints it.
+[[nodiscard]] std::string_view kvmrun_version();
 
 // What `bench cold` asks of the `up` it runs in-process: a change to the lab as loaded (apt
 // off), and the run's evidence directory and events once it has ended.

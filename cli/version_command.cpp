@@ -11,6 +11,8 @@
 
 namespace kvmrun::cli {
 
+std::string_view kvmrun_version() { return KVMRUN_VERSION; }
+
 int run_version(const ParsedArgs&, std::ostream& out, std::ostream&, const CliEnvironment&) {
   std::string text = "kvmrun " KVMRUN_VERSION "\n";
   text += "  libcurl " + images::curl_version_text() + "\n";

@@ -43,6 +43,15 @@ Status guest_ping(AgentClient& agent, Deadline deadline) {
   return {};
 }
 
+Result<std::int64_t> guest_get_time(AgentClient& agent, Deadline deadline) {
+  auto r = agent.execute_sync("guest-get-time", {}, deadline);
+  if (!r)
+    return std::move(r).error();
+  if (!r->is_int64())
+    return Error(ErrorCode::protocol, "guest-get-time did not return a number");
+  return r->as_int64();
+}
+
 Status guest_set_time(AgentClient& agent, std::int64_t ns_since_epoch, Deadline deadline) {
   auto r = agent.execute_sync("guest-set-time", {{"time", ns_since_epoch}}, deadline);
   if (!r)
@@ -85,7 +94,21 @@ Result<std::vector<GuestInterface>> guest_network_interfaces(AgentClient& agent,
     const auto* o = i.if_object();
     if (o == nullptr)
       continue;
-    GuestInterface iface{text(*o, "name"), text(*o, "hardware-address"), {}};
+    GuestInterface iface{text(*o, "name"), text(*o, "hardware-address"), {}, {}, {}, {}, {}};
+    if (const auto* st = o->if_contains("statistics"); st && st->is_object()) {
+      const auto counter = [&](const char* key) -> std::optional<std::uint64_t> {
+        const auto* v = st->as_object().if_contains(key);
+        if (v && v->is_int64() && v->as_int64() >= 0)
+          return static_cast<std::uint64_t>(v->as_int64());
+        if (v && v->is_uint64())
+          return v->as_uint64();
+        return std::nullopt;
+      };
+      iface.rx_bytes = counter("rx-bytes");
+      iface.tx_bytes = counter("tx-bytes");
+      iface.rx_packets = counter("rx-packets");
+      iface.tx_packets = counter("tx-packets");
+    }
     if (const auto* addrs = o->if_contains("ip-addresses"); addrs && addrs->is_array())
       for (const auto& a : addrs->as_array())
         if (const auto* ao = a.if_object()) {

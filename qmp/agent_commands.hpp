@@ -17,6 +17,9 @@ namespace kvmrun::qmp {
 [[nodiscard]] Status guest_set_time(AgentClient& agent, std::int64_t ns_since_epoch,
                                     Deadline deadline);
 
+// guest-get-time: the guest's clock, nanoseconds since 1970.
+[[nodiscard]] Result<std::int64_t> guest_get_time(AgentClient& agent, Deadline deadline);
+
 struct GuestInfo {
   std::string version;
   std::vector<std::string> enabled_commands;
@@ -32,6 +35,8 @@ struct GuestInterface {
   std::string name;
   std::string mac;
   std::vector<std::string> addresses; // "10.0.2.15/24", "fe80::.../64"
+  // The guest's counters for it, where the agent gives them ("statistics").
+  std::optional<std::uint64_t> rx_bytes, tx_bytes, rx_packets, tx_packets;
 };
 [[nodiscard]] Result<std::vector<GuestInterface>> guest_network_interfaces(AgentClient& agent,
                                                                            Deadline deadline);

@@ -243,4 +243,23 @@ Result<MigrationStats> migrate_incoming(QmpClient& qmp, const std::string& uri, 
   return finish_migration(qmp, "incoming migration", deadline);
 }
 
+Result<std::vector<BlockStats>> query_blockstats(QmpClient& qmp, Deadline deadline) {
+  auto all = as_array(qmp.execute_sync("query-blockstats", {}, deadline), "query-blockstats");
+  if (!all)
+    return std::move(all).error();
+  std::vector<BlockStats> out;
+  for (const auto& entry : *all) {
+    const auto* o = entry.if_object();
+    const auto* node = o ? o->if_contains("node-name") : nullptr;
+    const auto* stats = o ? o->if_contains("stats") : nullptr;
+    if (node == nullptr || !node->is_string() || stats == nullptr || !stats->is_object())
+      continue;
+    const auto* st = &stats->as_object();
+    out.push_back({std::string(node->as_string()), unsigned_field(st, "rd_bytes"),
+                   unsigned_field(st, "wr_bytes"), unsigned_field(st, "rd_operations"),
+                   unsigned_field(st, "wr_operations")});
+  }
+  return out;
+}
+
 } // namespace kvmrun::qmp

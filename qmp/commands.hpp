@@ -25,6 +25,12 @@ struct VmStatus {
 // going away, which was the point; the caller confirms by reaping the process.
 [[nodiscard]] Status quit(QmpClient& qmp, Deadline deadline);
 [[nodiscard]] Result<boost::json::array> query_block(QmpClient& qmp, Deadline deadline);
+// query-blockstats: each block backend's root node and its I/O counters.
+struct BlockStats {
+  std::string node; // node-name, such as "disk0"
+  std::uint64_t read_bytes = 0, write_bytes = 0, read_operations = 0, write_operations = 0;
+};
+[[nodiscard]] Result<std::vector<BlockStats>> query_blockstats(QmpClient& qmp, Deadline deadline);
 [[nodiscard]] Result<boost::json::array> query_cpus_fast(QmpClient& qmp, Deadline deadline);
 [[nodiscard]] Result<std::string> human_monitor_command(QmpClient& qmp, const std::string& line,
                                                         Deadline deadline);

@@ -236,8 +236,15 @@ public:
     std::snprintf(fraction, sizeof fraction, ".%09lld",
                   static_cast<long long>(now % 1'000'000'000));
     auto dated = qmp::guest_run(*m_agent, "/bin/date", {"-u", "-s", seconds + fraction}, deadline);
-    if (dated && dated->exited && dated->exit_code != 0)
-      dated = qmp::guest_run(*m_agent, "/bin/date", {"-u", "-s", seconds}, deadline);
+    if (dated && dated->exited && dated->exit_code != 0) {
+      // Whole seconds: the nearest, so the clock is at most half a second off.
+      const auto rounded = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count() +
+                           500'000'000;
+      dated = qmp::guest_run(*m_agent, "/bin/date",
+                             {"-u", "-s", "@" + std::to_string(rounded / 1'000'000'000)}, deadline);
+    }
     if (!dated || !dated->exited || dated->exit_code != 0) {
       // No `date` that sets the time from @seconds: the agent's own way.
       const auto again = std::chrono::duration_cast<std::chrono::nanoseconds>(

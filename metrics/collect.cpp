@@ -1,0 +1,264 @@
+#include "metrics/collect.hpp"
+
+#include "base/event_loop.hpp"
+#include "base/file_io.hpp"
+#include "base/json_record.hpp"
+#include "instance/qemu_argv.hpp"
+#include "instance/qemu_process.hpp"
+#include "qmp/agent_client.hpp"
+#include "qmp/agent_commands.hpp"
+#include "qmp/commands.hpp"
+#include "qmp/qmp_client.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <sstream>
+
+namespace kvmrun::metrics {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// Milliseconds since 1970 of "2026-12-01T18:09:38.565Z" (what the evidence writes).
+std::optional<std::int64_t> utc_ms(const std::string& text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &s, &ms) != 7)
+    return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The name a block node has in the metrics: the root disk, an extra disk's own name, the seed.
+std::string disk_name(const lab::InstanceSpec& inst, const std::string& node) {
+  if (node == instance::root_node)
+    return "root";
+  for (std::size_t k = 0; k < inst.disks.size(); ++k)
+    if (node == instance::extra_disk_node(k))
+      return inst.disks[k].name;
+  return node;
+}
+
+struct Families {
+  Family build{"kvmrun_build_info", "kvmrun's and QEMU's versions (always 1)", Type::gauge, {}};
+  Family up{"kvmrun_instance_up", "1 when the instance's QEMU runs, else 0", Type::gauge, {}};
+  Family cpu{"kvmrun_qemu_cpu_seconds_total",
+             "CPU time of the instance's QEMU (user + system)",
+             Type::counter,
+             {}};
+  Family rss{"kvmrun_qemu_resident_memory_bytes",
+             "resident memory of the instance's QEMU",
+             Type::gauge,
+             {}};
+  Family rd_bytes{
+      "kvmrun_disk_read_bytes_total", "bytes the guest read from the disk", Type::counter, {}};
+  Family wr_bytes{
+      "kvmrun_disk_written_bytes_total", "bytes the guest wrote to the disk", Type::counter, {}};
+  Family rd_ops{"kvmrun_disk_reads_total", "read operations on the disk", Type::counter, {}};
+  Family wr_ops{"kvmrun_disk_writes_total", "write operations on the disk", Type::counter, {}};
+  Family rx_bytes{"kvmrun_network_receive_bytes_total",
+                  "bytes the guest's interface received (its own counter, via the agent)",
+                  Type::counter,
+                  {}};
+  Family tx_bytes{"kvmrun_network_transmit_bytes_total",
+                  "bytes the guest's interface sent (its own counter, via the agent)",
+                  Type::counter,
+                  {}};
+  Family rx_packets{"kvmrun_network_receive_packets_total",
+                    "packets the guest's interface received",
+                    Type::counter,
+                    {}};
+  Family tx_packets{"kvmrun_network_transmit_packets_total",
+                    "packets the guest's interface sent",
+                    Type::counter,
+                    {}};
+  Family clock{"kvmrun_guest_clock_offset_seconds",
+               "the guest's clock minus the host's (guest-get-time against the host clock at the "
+               "midpoint of the call)",
+               Type::gauge,
+               {}};
+  Family stage{"kvmrun_last_run_stage_duration_seconds",
+               "how long each stage of the lab's last run took",
+               Type::gauge,
+               {}};
+  Family gate{"kvmrun_last_run_gate_duration_seconds",
+              "how long each readiness gate of the lab's last run took, per instance",
+              Type::gauge,
+              {}};
+  Family ready{"kvmrun_last_run_ready_seconds",
+               "from the start of the lab's last run to the instance's last gate",
+               Type::gauge,
+               {}};
+  Family success{
+      "kvmrun_last_run_success", "1 when the lab's last run ended ok, else 0", Type::gauge, {}};
+  Family finished{
+      "kvmrun_last_run_timestamp_seconds", "when the lab's last run ended", Type::gauge, {}};
+};
+
+void instance_series(Families& f, const LabTarget& t, const lab::InstanceSpec& inst,
+                     const instance::InstancePaths& paths) {
+  const Labels id{{"lab", t.lab}, {"instance", inst.name}};
+  const auto pid = instance::running_pid(paths, t.lab, inst.name);
+  f.up.samples.push_back({id, pid ? 1.0 : 0.0});
+  if (!pid)
+    return;
+  if (const auto p = process_figures(*pid)) {
+    f.cpu.samples.push_back({id, p->cpu_seconds});
+    f.rss.samples.push_back({id, p->resident_bytes});
+  }
+  EventLoop loop;
+  qmp::QmpClient monitor(loop);
+  if (monitor.connect_sync(paths.qmp_socket(), deadline_after(3s)))
+    if (auto stats = qmp::query_blockstats(monitor, deadline_after(3s)))
+      for (const auto& b : *stats) {
+        Labels l = id;
+        l.emplace_back("disk", disk_name(inst, b.node));
+        f.rd_bytes.samples.push_back({l, static_cast<double>(b.read_bytes)});
+        f.wr_bytes.samples.push_back({l, static_cast<double>(b.write_bytes)});
+        f.rd_ops.samples.push_back({l, static_cast<double>(b.read_operations)});
+        f.wr_ops.samples.push_back({l, static_cast<double>(b.write_operations)});
+      }
+  qmp::AgentClient agent(loop);
+  if (!agent.connect(paths.agent_socket()))
+    return;
+  if (auto ifaces = qmp::guest_network_interfaces(agent, deadline_after(3s)))
+    for (const auto& i : *ifaces) {
+      if (i.name == "lo")
+        continue;
+      Labels l = id;
+      l.emplace_back("interface", i.name);
+      l.emplace_back("mac", i.mac);
+      const auto add = [&](Family& fam, const std::optional<std::uint64_t>& v) {
+        if (v)
+          fam.samples.push_back({l, static_cast<double>(*v)});
+      };
+      add(f.rx_bytes, i.rx_bytes);
+      add(f.tx_bytes, i.tx_bytes);
+      add(f.rx_packets, i.rx_packets);
+      add(f.tx_packets, i.tx_packets);
+    }
+  const double before = now_seconds();
+  if (auto guest = qmp::guest_get_time(agent, deadline_after(3s))) {
+    const double after = now_seconds();
+    f.clock.samples.push_back({id, static_cast<double>(*guest) / 1e9 - (before + after) / 2});
+  }
+}
+
+} // namespace
+
+std::optional<ProcessFigures> process_figures(pid_t pid) {
+  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 8192);
+  const auto status = read_file("/proc/" + std::to_string(pid) + "/status", 65536);
+  if (!stat || !status)
+    return std::nullopt;
+  const auto close = stat->rfind(')');
+  if (close == std::string::npos)
+    return std::nullopt;
+  std::istringstream fields(stat->substr(close + 2));
+  std::vector<std::string> v;
+  for (std::string x; fields >> x;)
+    v.push_back(x);
+  if (v.size() < 13) // state(3) ... utime(14) stime(15)
+    return std::nullopt;
+  ProcessFigures p;
+  const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  p.cpu_seconds = (std::stod(v[11]) + std::stod(v[12])) / ticks;
+  const auto at = status->find("VmRSS:");
+  if (at != std::string::npos)
+    p.resident_bytes = std::stod(status->substr(at + 6)) * 1024;
+  return p;
+}
+
+Result<RunFigures> read_run(const std::filesystem::path& run_dir) {
+  auto summary = JsonRecord::load(run_dir / "summary.json");
+  if (!summary)
+    return std::move(summary).error();
+  auto outcome = summary->string("outcome");
+  auto started = summary->string("started");
+  auto wall = summary->integer("wall_ms");
+  auto stages = summary->object("stage_ms");
+  if (auto e = first_error(outcome, started, wall, stages))
+    return *e;
+  RunFigures r;
+  r.ok = *outcome == "ok";
+  const auto start = utc_ms(*started);
+  if (!start)
+    return Error(ErrorCode::io, summary->source() + ": \"started\" is not a time: " + *started);
+  r.finished_at = static_cast<double>(*start + *wall) / 1000;
+  for (const auto& [name, value] : stages->fields())
+    if (value.is_int64())
+      r.stages.emplace_back(std::string(name), static_cast<double>(value.as_int64()) / 1000);
+  const auto file = run_dir / "timings.jsonl";
+  auto text = read_file(file, 64U << 20U);
+  if (!text)
+    return std::move(text).error();
+  std::map<std::string, std::int64_t> last_end; // ms after the start
+  std::istringstream lines(*text);
+  std::size_t number = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++number;
+    if (line.empty())
+      continue;
+    auto event = JsonRecord::parse(line, file.string() + ":" + std::to_string(number));
+    if (!event)
+      return std::move(event).error();
+    auto kind = event->string("kind"), name = event->string("name"),
+         inst = event->string("instance"), end = event->string("end");
+    auto ms = event->integer("duration_ms");
+    if (auto e = first_error(kind, name, inst, end, ms))
+      return *e;
+    if (*kind != "gate")
+      continue;
+    r.gates.emplace_back(*inst, *name, static_cast<double>(*ms) / 1000);
+    if (const auto t = utc_ms(*end))
+      last_end[*inst] = std::max(last_end[*inst], *t - *start);
+  }
+  for (const auto& [inst, ms] : last_end)
+    r.ready.emplace_back(inst, static_cast<double>(ms) / 1000);
+  return r;
+}
+
+std::vector<Family> collect(const LabTarget& t) {
+  Families f;
+  f.build.samples.push_back(
+      {{{"version", t.kvmrun_version}, {"qemu_version", t.qemu_version}}, 1.0});
+  for (const auto& [inst, paths] : t.instances)
+    instance_series(f, t, *inst, paths);
+  std::error_code ec;
+  const auto latest = t.lab_state / "runs" / "latest";
+  if (std::filesystem::exists(latest, ec))
+    if (auto run = read_run(latest)) {
+      const Labels lab{{"lab", t.lab}};
+      for (const auto& [stage, s] : run->stages) {
+        Labels l = lab;
+        l.emplace_back("stage", stage);
+        f.stage.samples.push_back({l, s});
+      }
+      for (const auto& [inst, gate, s] : run->gates)
+        f.gate.samples.push_back({{{"lab", t.lab}, {"instance", inst}, {"gate", gate}}, s});
+      for (const auto& [inst, s] : run->ready)
+        f.ready.samples.push_back({{{"lab", t.lab}, {"instance", inst}}, s});
+      f.success.samples.push_back({lab, run->ok ? 1.0 : 0.0});
+      f.finished.samples.push_back({lab, run->finished_at});
+    }
+  return {f.build,  f.up,     f.cpu,      f.rss,      f.rd_bytes,   f.wr_bytes,
+          f.rd_ops, f.wr_ops, f.rx_bytes, f.tx_bytes, f.rx_packets, f.tx_packets,
+          f.clock,  f.stage,  f.gate,     f.ready,    f.success,    f.finished};
+}
+
+} // namespace kvmrun::metrics
