@@ -49,14 +49,17 @@ int run_help(const ParsedArgs& args, std::ostream& out, std::ostream& err,
 const auto command_table = std::to_array<Command>({
     {"up",
      Section::lifecycle,
-     {"--config", "--stage", "--accel", "--dry-run", "--attach", "--verify", "--from-template"},
+     {"--config", "--stage", "--accel", "--dry-run", "--attach", "--verify", "--from-template",
+      "--json"},
      R"(  up [INSTANCE...] [--stage preflight|image-cache|provision|runtime|full]
-     [--accel auto|kvm|tcg] [--dry-run] [--attach] [--verify] [--from-template NAME]
+     [--accel auto|kvm|tcg] [--dry-run] [--attach] [--verify] [--from-template NAME] [--json]
                      bring instances up and wait until every readiness gate passed;
                      --dry-run prints what would be done (QEMU argv included);
                      --attach stays in the foreground and stops them on exit;
                      --verify hashes cached base images (and templates) in full;
-                     --from-template restores the instances as clones of template NAME
+                     --from-template restores the instances as clones of template NAME;
+                     --json streams the run's events on stdout (kvmrun.events/1), one
+                     JSON object per line, and the human output on stderr
 )",
      &run_up},
     {"status",

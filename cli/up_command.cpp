@@ -7,6 +7,7 @@
 #include "cli/lab_networks.hpp"
 #include "cli/up_stages.hpp"
 #include "cli/views.hpp"
+#include "evidence/event_stream.hpp"
 #include "evidence/run_evidence.hpp"
 #include "evidence/stopwatch.hpp"
 #include "host/preflight.hpp"
@@ -85,9 +86,14 @@ struct Launching {
 
 class Up {
 public:
+  // `stream`: --json's events (human output then goes to `out`, which the caller makes stderr).
   Up(const ParsedArgs& args, std::ostream& out, std::ostream& err, const CliEnvironment& env,
-     const UpHooks& hooks)
-      : m_args(args), m_out(out), m_err(err), m_env(env), m_hooks(hooks) {}
+     const UpHooks& hooks, evidence::EventStream* stream = nullptr)
+      : m_args(args), m_out(out), m_err(err), m_env(env), m_hooks(hooks), m_stream(stream) {}
+
+  [[nodiscard]] std::string evidence_dir() const {
+    return m_evidence ? m_evidence->dir().string() : std::string();
+  }
 
   int run() {
     const std::string stage_arg = m_args.value("--stage").value_or("full");
@@ -133,6 +139,8 @@ public:
       if (!ev)
         return fail(m_err, ev.error());
       m_evidence.emplace(std::move(ev).value());
+      if (m_stream != nullptr)
+        m_evidence->on_record([this](const json::object& o) { m_stream->end(o); });
     }
     m_out << (m_dry ? "dry run: nothing is changed\n" : "") << "lab " << m_ctx.lab.name << " ("
           << m_ctx.lab.source << "), " << m_ctx.selected.size() << " instance(s)\n";
@@ -183,6 +191,8 @@ private:
   }
 
   Status timed_stage(const std::string& name, const std::function<Status()>& body) {
+    if (m_stream != nullptr)
+      m_stream->start("stage", name, "");
     const Stopwatch watch;
     m_out << "stage " << name << "\n" << std::flush;
     Status s = body();
@@ -594,7 +604,11 @@ private:
           std::lock_guard lock(print);
           m_out << gate_line(o) << "\n" << std::flush;
         };
-        auto s = readiness::run_gates(target, readiness::GateMode::fresh_boot, observe);
+        const auto starting = [&](std::string_view gate) {
+          if (m_stream != nullptr)
+            m_stream->start("gate", std::string(gate), lp->instance->name);
+        };
+        auto s = readiness::run_gates(target, readiness::GateMode::fresh_boot, observe, starting);
         if (!s)
           lp->failure = std::move(s).error();
       });
@@ -755,6 +769,7 @@ private:
   std::ostream& m_err;
   const CliEnvironment& m_env;
   const UpHooks& m_hooks;
+  evidence::EventStream* m_stream = nullptr;
   host::Accel m_accel = host::Accel::automatic;
   bool m_dry = false;
   bool m_attach = false;
@@ -778,8 +793,16 @@ int run_up(const ParsedArgs& args, std::ostream& out, std::ostream& err,
 
 int run_up_hooked(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                   const CliEnvironment& env, const UpHooks& hooks) {
-  Up up(args, out, err, env, hooks);
-  return up.run();
+  if (!args.has("--json")) {
+    Up up(args, out, err, env, hooks);
+    return up.run();
+  }
+  // --json: events on stdout, what people read on stderr.
+  evidence::EventStream stream(out);
+  Up up(args, err, err, env, hooks, &stream);
+  const int rc = up.run();
+  stream.result(rc == 0, rc, up.evidence_dir());
+  return rc;
 }
 
 } // namespace kvmrun::cli

@@ -64,7 +64,7 @@ RunEvidence::RunEvidence(RunEvidence&& other) noexcept
     : m_dir(std::move(other.m_dir)), m_jsonl(std::move(other.m_jsonl)),
       m_command(std::move(other.m_command)), m_secrets(std::move(other.m_secrets)),
       m_started(other.m_started), m_events(std::move(other.m_events)),
-      m_failure(std::move(other.m_failure)) {}
+      m_failure(std::move(other.m_failure)), m_listener(std::move(other.m_listener)) {}
 
 void RunEvidence::note_failure(Error error) {
   if (!m_failure)
@@ -94,11 +94,19 @@ Result<RunEvidence> RunEvidence::create(const std::filesystem::path& lab_state, 
   return RunEvidence(dir, std::move(jsonl), std::move(command), std::move(secrets));
 }
 
+void RunEvidence::on_record(std::function<void(const boost::json::object&)> listener) {
+  std::lock_guard lock(m_mutex);
+  m_listener = std::move(listener);
+}
+
 void RunEvidence::record(TimingEvent event) {
   event.detail = redact(std::move(event.detail), m_secrets);
-  const std::string line = json::serialize(to_json(event)) + "\n";
+  const auto object = to_json(event);
+  const std::string line = json::serialize(object) + "\n";
   std::lock_guard lock(m_mutex);
   m_events.push_back(std::move(event));
+  if (m_listener)
+    m_listener(object);
   // Appended as it happens, so a run that is killed still leaves its events. One write per
   // line (O_APPEND): lines from several instances' threads never interleave.
   std::string_view rest = line;

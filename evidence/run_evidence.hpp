@@ -8,11 +8,14 @@
 // write is kept and finish() returns it.
 #pragma once
 
+#include <boost/json/object.hpp>
+
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,6 +41,9 @@ public:
   RunEvidence(RunEvidence&& other) noexcept;
   [[nodiscard]] const std::filesystem::path& dir() const { return m_dir; }
   void record(TimingEvent event);
+  // Hears each record as it is appended to timings.jsonl (the same JSON object), in order:
+  // `up --json` streams them (event_stream.hpp).
+  void on_record(std::function<void(const boost::json::object&)> listener);
   // What has been recorded so far (redacted), in order.
   [[nodiscard]] std::vector<TimingEvent> events();
   // A file of evidence (argv, logs), redacted.
@@ -58,6 +64,7 @@ private:
   std::mutex m_mutex;
   std::vector<TimingEvent> m_events;
   std::optional<Error> m_failure;
+  std::function<void(const boost::json::object&)> m_listener;
 };
 
 // Replaces every occurrence of each secret in `text` with "[redacted]".

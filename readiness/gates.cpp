@@ -46,8 +46,11 @@ public:
       : m_t(t), m_mode(mode), m_qmp(m_loop), m_serial(m_loop),
         m_agent(std::make_unique<qmp::AgentClient>(m_loop)) {}
 
-  Status run(const GateObserver& observe) {
+  Status run(const GateObserver& observe,
+             const std::function<void(std::string_view gate)>& starting) {
     for (const Gate& gate : gate_table()) {
+      if (starting)
+        starting(gate.name);
       GateOutcome o;
       o.instance = m_t.instance.name;
       o.gate = gate.name;
@@ -559,9 +562,10 @@ std::vector<std::string> gate_names() {
   return names;
 }
 
-Status run_gates(const GateTarget& target, GateMode mode, const GateObserver& observe) {
+Status run_gates(const GateTarget& target, GateMode mode, const GateObserver& observe,
+                 const std::function<void(std::string_view gate)>& starting) {
   GateRun run(target, mode);
-  return run.run(observe);
+  return run.run(observe, starting);
 }
 
 } // namespace kvmrun::readiness

@@ -96,8 +96,9 @@ using GateObserver = std::function<void(const GateOutcome&)>;
 
 // Runs the gates in order, reporting each to `observe`; stops at the first failure and returns
 // its error. On its own event loop: call it from one thread per instance.
-[[nodiscard]] Status run_gates(const GateTarget& target, GateMode mode,
-                               const GateObserver& observe);
+// `starting` (optional) hears each gate's name as it begins.
+[[nodiscard]] Status run_gates(const GateTarget& target, GateMode mode, const GateObserver& observe,
+                               const std::function<void(std::string_view gate)>& starting = {});
 
 // The kernel's first line on the serial console.
 inline constexpr std::string_view kernel_banner = "Linux version ";

@@ -1,0 +1,34 @@
+// `kvmrun up --json`: the run's events on standard output as they happen, one JSON object per
+// line, schema "kvmrun.events/1":
+//   {"schema":"kvmrun.events/1","event":"start","kind":"stage"|"gate","name":..,"instance":..,"time":ISO}
+//   {"schema":"kvmrun.events/1","event":"end","record":{...}}     the record exactly as
+//   timings.jsonl has it
+//   {"schema":"kvmrun.events/1","event":"result","outcome":"ok"|"failed","exit_code":N,"evidence":DIR}
+// A new field may appear in a later version of the same schema; a change of meaning gets a new
+// schema name. Lines from several instances' threads never interleave; each is flushed.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <mutex>
+#include <ostream>
+#include <string>
+
+namespace kvmrun::evidence {
+
+inline constexpr const char* events_schema = "kvmrun.events/1";
+
+class EventStream {
+public:
+  explicit EventStream(std::ostream& out) : m_out(out) {}
+  void start(const std::string& kind, const std::string& name, const std::string& instance);
+  void end(const boost::json::object& record);
+  void result(bool ok, int exit_code, const std::string& evidence_dir);
+
+private:
+  void line(boost::json::object o);
+  std::ostream& m_out;
+  std::mutex m_mutex;
+};
+
+} // namespace kvmrun::evidence

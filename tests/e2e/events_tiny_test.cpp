@@ -1,0 +1,91 @@
+// `kvmrun up --json` with the tiny guest: the events arrive while the run goes on, every line is
+// JSON of the documented schema, and the end records are timings.jsonl's, in its order.
+#include "tests/e2e/lab_harness.hpp"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+namespace kvmrun::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string quoted(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const auto& a : argv) {
+    line += " '";
+    for (const char c : a)
+      line += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += "'";
+  }
+  return line;
+}
+
+TEST(TinyEvents, UpJsonStreamsEventsAsTheyHappenAndTheyAreTheEvidencesRecords) {
+  Lab lab("[lab]\nname = \"ev\"\n" + tiny_image_section() + R"([instances.tiny-1]
+image = "tiny"
+cpus = 1
+memory = "256MiB"
+timeouts = { shutdown = "3s" }
+)");
+  // Read line by line as the run writes them, noting when each arrived.
+  std::FILE* pipe = ::popen((quoted(lab.argv({"up", "--json"})) + " 2>/dev/null").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::vector<std::pair<Clock::time_point, boost::json::object>> lines;
+  char buffer[1 << 16];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(buffer, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << buffer;
+    ASSERT_TRUE(v.is_object()) << buffer;
+    lines.emplace_back(Clock::now(), v.as_object());
+  }
+  const int status = ::pclose(pipe);
+  EXPECT_EQ(status, 0);
+  ASSERT_GE(lines.size(), 10U);
+  for (const auto& [when, o] : lines)
+    EXPECT_EQ(o.at("schema").as_string(), "kvmrun.events/1");
+
+  // Streamed, not written at the end: the first line came seconds before the last (the guest's
+  // boot lies between them).
+  EXPECT_GT(lines.back().first - lines.front().first, std::chrono::seconds(1));
+  const auto& result = lines.back().second;
+  EXPECT_EQ(result.at("event").as_string(), "result");
+  EXPECT_EQ(result.at("outcome").as_string(), "ok");
+  EXPECT_EQ(result.at("exit_code").as_int64(), 0);
+
+  // Each gate starts before it ends; the end records are timings.jsonl, line for line.
+  std::vector<boost::json::object> ends;
+  std::vector<std::string> started;
+  for (const auto& [when, o] : lines) {
+    const auto event = o.at("event").as_string();
+    if (event == "start" && o.at("kind").as_string() == "gate")
+      started.emplace_back(o.at("name").as_string());
+    if (event == "end") {
+      ends.push_back(o.at("record").as_object());
+      if (ends.back().at("kind").as_string() == "gate") {
+        EXPECT_NE(std::find(started.begin(), started.end(),
+                            std::string(ends.back().at("name").as_string())),
+                  started.end());
+      }
+    }
+  }
+  EXPECT_EQ(started.size(), 9U) << "one start per gate";
+  const auto jsonl = read_file(
+      std::filesystem::path(std::string(result.at("evidence").as_string())) / "timings.jsonl",
+      1U << 20U);
+  ASSERT_TRUE(jsonl.ok());
+  std::vector<boost::json::object> recorded;
+  std::size_t from = 0;
+  for (auto nl = jsonl->find('\n'); nl != std::string::npos; nl = jsonl->find('\n', from)) {
+    recorded.push_back(boost::json::parse(jsonl->substr(from, nl - from)).as_object());
+    from = nl + 1;
+  }
+  EXPECT_EQ(ends, recorded);
+  (void)lab.run({"down"});
+}
+
+} // namespace
+} // namespace kvmrun::testing
