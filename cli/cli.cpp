@@ -133,6 +133,14 @@ const auto command_table = std::to_array<Command>({
                      clones use it
 )",
      &run_template},
+    {"events",
+     Section::lifecycle,
+     {"--config", "--follow"},
+     R"(  events [RUN-DIR] [--follow]
+                     a run's events (default: the latest) in up --json's schema, from its
+                     evidence; --follow waits for a run in progress until it ends
+)",
+     &run_events},
     {"metrics",
      Section::lifecycle,
      {"--config", "--textfile"},

@@ -40,6 +40,7 @@ CommandFn run_version;
 CommandFn run_switch;
 CommandFn run_bench;
 CommandFn run_metrics;
+CommandFn run_events;
 
 // kvmrun's own version ("0.1.0"), as `kvmrun version` prints it.
 [[nodiscard]] std::string_view kvmrun_version();

@@ -801,7 +801,7 @@ int run_up_hooked(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   evidence::EventStream stream(out);
   Up up(args, err, err, env, hooks, &stream);
   const int rc = up.run();
-  stream.result(rc == 0, rc, up.evidence_dir());
+  stream.result(rc == 0 ? "ok" : "failed", rc, up.evidence_dir());
   return rc;
 }
 

@@ -30,11 +30,13 @@ void EventStream::end(const boost::json::object& record) {
   line({{"event", "end"}, {"record", record}});
 }
 
-void EventStream::result(bool ok, int exit_code, const std::string& evidence_dir) {
-  line({{"event", "result"},
-        {"outcome", ok ? "ok" : "failed"},
-        {"exit_code", exit_code},
-        {"evidence", evidence_dir}});
+void EventStream::result(const std::string& outcome, std::optional<int> exit_code,
+                         const std::string& evidence_dir) {
+  boost::json::object o{{"event", "result"}, {"outcome", outcome}};
+  if (exit_code)
+    o["exit_code"] = *exit_code;
+  o["evidence"] = evidence_dir;
+  line(std::move(o));
 }
 
 } // namespace kvmrun::evidence

@@ -4,6 +4,8 @@
 //   {"schema":"kvmrun.events/1","event":"end","record":{...}}     the record exactly as
 //   timings.jsonl has it
 //   {"schema":"kvmrun.events/1","event":"result","outcome":"ok"|"failed","exit_code":N,"evidence":DIR}
+// (`kvmrun events`, replaying a run from its evidence, has no start lines, and its result has
+// no exit_code; a run whose kvmrun died before it ended has the outcome "interrupted".)
 // A new field may appear in a later version of the same schema; a change of meaning gets a new
 // schema name. Lines from several instances' threads never interleave; each is flushed.
 #pragma once
@@ -11,6 +13,7 @@
 #include <boost/json/object.hpp>
 
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -23,7 +26,8 @@ public:
   explicit EventStream(std::ostream& out) : m_out(out) {}
   void start(const std::string& kind, const std::string& name, const std::string& instance);
   void end(const boost::json::object& record);
-  void result(bool ok, int exit_code, const std::string& evidence_dir);
+  void result(const std::string& outcome, std::optional<int> exit_code,
+              const std::string& evidence_dir);
 
 private:
   void line(boost::json::object o);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 namespace kvmrun::testing {
 namespace {
@@ -84,6 +85,51 @@ timeouts = { shutdown = "3s" }
     from = nl + 1;
   }
   EXPECT_EQ(ends, recorded);
+
+  // `kvmrun events` replays the same records from the evidence, then the result.
+  const auto replay_of = [](const std::string& text) {
+    std::vector<boost::json::object> out;
+    std::size_t at = 0;
+    for (auto nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', at)) {
+      out.push_back(boost::json::parse(text.substr(at, nl - at)).as_object());
+      at = nl + 1;
+    }
+    return out;
+  };
+  auto replay = lab.run({"events"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  auto replayed = replay_of(replay.out);
+  ASSERT_EQ(replayed.size(), recorded.size() + 1);
+  for (std::size_t i = 0; i < recorded.size(); ++i)
+    EXPECT_EQ(replayed[i].at("record").as_object(), recorded[i]);
+  EXPECT_EQ(replayed.back().at("outcome").as_string(), "ok");
+
+  // --follow on a run in progress: it waits for the run's records and ends with it.
+  ASSERT_EQ(lab.run({"down"}).exit_code, 0);
+  const auto latest = lab.state() / "ev" / "runs" / "latest";
+  const auto before = std::filesystem::canonical(latest);
+  std::FILE* up = ::popen((quoted(lab.argv({"up"})) + " >/dev/null 2>&1").c_str(), "r");
+  ASSERT_NE(up, nullptr);
+  std::filesystem::path current = before;
+  for (int i = 0; i < 200 && current == before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::error_code ec;
+    current = std::filesystem::canonical(latest, ec);
+    if (ec)
+      current = before;
+  }
+  ASSERT_NE(current, before) << "the second up started no run";
+  auto followed = lab.run({"events", "--follow", current.string()});
+  EXPECT_EQ(::pclose(up), 0);
+  ASSERT_EQ(followed.exit_code, 0) << followed.err;
+  const auto lines_followed = replay_of(followed.out);
+  ASSERT_FALSE(lines_followed.empty());
+  EXPECT_EQ(lines_followed.back().at("event").as_string(), "result");
+  EXPECT_EQ(lines_followed.back().at("outcome").as_string(), "ok");
+  EXPECT_EQ(lines_followed.size(), replay_of(lab.run({"events", current.string()}).out).size())
+      << "following saw every record the run wrote";
+  auto missing = lab.run({"events", (lab.state() / "nope").string()});
+  EXPECT_EQ(missing.exit_code, 3);
   (void)lab.run({"down"});
 }
 
