@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 
 // The pid a run directory's name ends with ("2026-12-01T19-04-58.363Z-24598"), if any.
 std::optional<pid_t> writer_of(const std::filesystem::path& run) {
-  const auto name = std::filesystem::canonical(run).filename().string();
+  std::error_code ec;
+  const auto name = std::filesystem::canonical(run, ec).filename().string();
   const auto dash = name.rfind('-');
   if (dash == std::string::npos)
     return std::nullopt;
@@ -35,15 +36,10 @@ std::optional<pid_t> writer_of(const std::filesystem::path& run) {
 
 int run_events(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                const CliEnvironment& env) {
-  std::filesystem::path run;
-  if (!args.positional.empty()) {
-    run = args.positional.front();
-  } else {
-    auto ctx = open_lab(args, env, {});
-    if (!ctx)
-      return fail(err, ctx.error());
-    run = ctx->lab_state() / "runs" / "latest";
-  }
+  const auto found = run_dir_argument(args, env);
+  if (!found)
+    return fail(err, found.error());
+  const auto& run = *found;
   std::error_code ec;
   const auto file = run / "timings.jsonl";
   if (!std::filesystem::exists(file, ec))

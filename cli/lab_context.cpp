@@ -86,6 +86,15 @@ Result<std::map<std::string, templates::TemplateRecord>> apply_templates(LabCont
   return records;
 }
 
+Result<std::filesystem::path> run_dir_argument(const ParsedArgs& args, const CliEnvironment& env) {
+  if (!args.positional.empty())
+    return std::filesystem::path(args.positional.front());
+  auto ctx = open_lab(args, env, {});
+  if (!ctx)
+    return std::move(ctx).error();
+  return ctx->lab_state() / "runs" / "latest";
+}
+
 std::vector<std::string> lab_secrets(const lab::LabSpec& lab) {
   std::vector<std::string> secrets;
   for (const auto& i : lab.instances)

@@ -54,6 +54,11 @@ one_instance(const ParsedArgs& args, const CliEnvironment& env, std::size_t posi
 [[nodiscard]] Result<std::map<std::string, templates::TemplateRecord>>
 apply_templates(LabContext& ctx);
 
+// The run directory a command reads (`report`, `events`): its first positional argument, or the
+// lab's latest run (<state>/<lab>/runs/latest).
+[[nodiscard]] Result<std::filesystem::path> run_dir_argument(const ParsedArgs& args,
+                                                             const CliEnvironment& env);
+
 // Every password of the lab's users: what evidence must never contain.
 [[nodiscard]] std::vector<std::string> lab_secrets(const lab::LabSpec& lab);
 

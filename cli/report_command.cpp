@@ -7,16 +7,10 @@ namespace kvmrun::cli {
 
 int run_report(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                const CliEnvironment& env) {
-  std::filesystem::path run;
-  if (!args.positional.empty()) {
-    run = args.positional.front();
-  } else {
-    auto ctx = open_lab(args, env, {});
-    if (!ctx)
-      return fail(err, ctx.error());
-    run = ctx->lab_state() / "runs" / "latest";
-  }
-  auto text = evidence::render_report(run);
+  const auto run = run_dir_argument(args, env);
+  if (!run)
+    return fail(err, run.error());
+  auto text = evidence::render_report(*run);
   if (!text)
     return fail(err, text.error());
   out << *text;
