@@ -5,12 +5,14 @@
 //   save       `kvmrun template save debian warm` (pause, state file, disks copied, record)
 //   clone      `kvmrun up clone-1`, KVMRUN_WARM_ROUNDS times (default 5), each on a fresh overlay
 //   eight      `kvmrun up clone-1 ... clone-8` at once; each clone's time to ready from the run's
-//              evidence (its provenance gate's end)
+//              evidence (its last gate's end)
 // And what bounds a restore: the bytes the clone's QEMU read (/proc/PID/io rchar), its page
 // faults and its CPU time (/proc/PID/stat) once it is ready, beside the time this process takes to
 // read the state file alone (hot in the page cache: the floor for any restore that reads it).
 #include "bench/labs.hpp"
 #include "bench/scratch.hpp"
+#include "evidence/process_usage.hpp"
+#include "metrics/collect.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -19,12 +21,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <fstream>
 #include <functional>
-#include <iomanip>
-#include <map>
-#include <sstream>
 
 namespace {
 
@@ -67,36 +65,18 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// Milliseconds since 1970 of "2026-12-01T18:08:25.861Z".
-double epoch_ms(const std::string& t) {
-  std::tm tm{};
-  std::istringstream in(t);
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  const double ms = t.size() > 20 ? std::stod(t.substr(19, t.size() - 20)) * 1000 : 0;
-  return static_cast<double>(::timegm(&tm)) * 1000 + ms;
-}
-
-// Each instance's time to ready (its provenance gate's end) from the run's first event.
-std::map<std::string, double> ready_ms(const std::string& up_output) {
+// Each instance's time to ready (its last gate's end) from the start of the run `up` printed
+// as its evidence (metrics::read_run, which `kvmrun metrics` reports from too).
+std::vector<std::pair<std::string, double>> ready_s(const std::string& up_output) {
   const std::string key = "evidence: ";
   const auto at = up_output.find(key);
   if (at == std::string::npos)
     bench::fail("up printed no evidence directory:\n" + bench::tail(up_output));
   const auto from = at + key.size();
-  const std::filesystem::path dir = up_output.substr(from, up_output.find('\n', from) - from);
-  std::ifstream in(dir / "timings.jsonl");
-  double first = 1e300;
-  std::map<std::string, double> ends;
-  for (std::string line; std::getline(in, line);) {
-    const auto e = boost::json::parse(line).as_object();
-    first = std::min(first, epoch_ms(std::string(e.at("start").as_string())));
-    if (e.at("kind").as_string() == "gate" && e.at("name").as_string() == "provenance")
-      ends[std::string(e.at("instance").as_string())] =
-          epoch_ms(std::string(e.at("end").as_string()));
-  }
-  for (auto& [name, end] : ends)
-    end -= first;
-  return ends;
+  auto run = metrics::read_run(up_output.substr(from, up_output.find('\n', from) - from));
+  if (!run)
+    bench::fail(run.error().describe());
+  return run->ready;
 }
 
 // A running instance's QEMU pid, from `kvmrun status`.
@@ -123,18 +103,10 @@ ProcessIo process_io(pid_t pid) {
     if (key == "rchar:")
       io.rchar_mib = value / (1U << 20U);
   }
-  std::ifstream s("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(s)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::vector<std::string> v;
-  for (std::string x; fields >> x;)
-    v.push_back(x);
-  // After the ')' : state(3) ppid(4) pgrp session tty tpgid flags minflt(10) cminflt majflt(12)
-  // ... utime(14) stime(15), in clock ticks.
-  if (v.size() > 12) {
-    io.minflt = std::stod(v[7]);
-    io.majflt = std::stod(v[9]);
-    io.cpu_s = (std::stod(v[11]) + std::stod(v[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  if (auto u = evidence::process_usage(pid)) {
+    io.minflt = static_cast<double>(u->minor_faults);
+    io.majflt = static_cast<double>(u->major_faults);
+    io.cpu_s = std::chrono::duration<double>(u->cpu()).count();
   }
   return io;
 }
@@ -191,13 +163,13 @@ void BM_WarmStart_Debian12(benchmark::State& state) {
         if (!lab.kvmrun(eight, std::chrono::minutes(10), &out))
           bench::fail("8 clones failed:\n" + bench::tail(out));
       });
-      const auto ready = ready_ms(out);
+      const auto ready = ready_s(out);
       double eight_cpu = 0;
       for (int i = 1; i <= 8; ++i)
         eight_cpu += process_io(qemu_pid(lab, "clone-" + std::to_string(i))).cpu_s;
       double last = 0;
-      for (const auto& [name, ms] : ready)
-        last = std::max(last, ms);
+      for (const auto& [name, seconds] : ready)
+        last = std::max(last, seconds);
 
       state.SetIterationTime(median(clone));
       state.counters["cold_up_s"] = cold;
@@ -207,7 +179,7 @@ void BM_WarmStart_Debian12(benchmark::State& state) {
       state.counters["clone_rounds"] = static_cast<double>(clone.size());
       state.counters["speedup"] = cold / median(clone);
       state.counters["eight_wall_s"] = all;
-      state.counters["eight_last_ready_s"] = last / 1e3;
+      state.counters["eight_last_ready_s"] = last;
       state.counters["save_s"] = save;
       state.counters["save_state_s"] = saved.at("save_ms").to_number<double>() / 1e3;
       state.counters["state_mib"] = saved.at("state_bytes").to_number<double>() / (1U << 20U);

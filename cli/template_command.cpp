@@ -27,13 +27,14 @@ std::string mib(std::uint64_t bytes) {
   return s.str();
 }
 
-// The clone disks (anywhere under the state directory) that sit on one of this template's.
+// The clone disks, among `chains` (instance::backing_chains of the state directory), that sit
+// on one of the files of the template in `dir`.
 std::vector<std::filesystem::path> users_of(const std::filesystem::path& dir,
-                                            const std::filesystem::path& state) {
+                                            const std::vector<instance::BackingChain>& chains) {
   std::error_code ec;
   const auto canonical_dir = std::filesystem::weakly_canonical(dir, ec);
   std::vector<std::filesystem::path> users;
-  for (const auto& chain : instance::backing_chains(state))
+  for (const auto& chain : chains)
     if (std::any_of(chain.backing.begin(), chain.backing.end(),
                     [&](const auto& b) { return b.parent_path() == canonical_dir; }))
       users.push_back(chain.image);
@@ -88,6 +89,7 @@ int list(const ParsedArgs& args, std::ostream& out, const CliEnvironment& env) {
   const auto dirs = host::default_dirs(env.getenv, env.uid);
   const auto root = templates::templates_root(dirs.cache);
   const auto all = templates::list_templates(root);
+  const auto chains = instance::backing_chains(dirs.state); // read once for every template
   if (args.has("--json")) {
     json::array items;
     for (const auto& t : all) {
@@ -106,7 +108,7 @@ int list(const ParsedArgs& args, std::ostream& out, const CliEnvironment& env) {
                                    {"cpus", r.cpus},
                                    {"memory_bytes", r.memory_bytes},
                                    {"state_bytes", r.state_bytes},
-                                   {"clones", users_of(root / r.name, dirs.state).size()}});
+                                   {"clones", users_of(root / r.name, chains).size()}});
     }
     out << json::serialize(items) << "\n";
     return 0;
@@ -124,7 +126,7 @@ int list(const ParsedArgs& args, std::ostream& out, const CliEnvironment& env) {
     const auto& r = *t.record;
     out << r.name << "  " << r.created << "  from " << r.lab << "/" << r.instance << " (" << r.image
         << "), " << r.cpus << " CPU, " << (r.memory_bytes >> 20U) << " MiB, " << r.accel
-        << ", state " << mib(r.state_bytes) << ", " << users_of(root / r.name, dirs.state).size()
+        << ", state " << mib(r.state_bytes) << ", " << users_of(root / r.name, chains).size()
         << " clone disk(s)\n";
   }
   return 0;
@@ -143,7 +145,7 @@ int remove(const ParsedArgs& args, std::ostream& out, std::ostream& err, const C
   if (!std::filesystem::exists(dir, ec))
     return fail(err, Error(ErrorCode::config, "no template '" + name + "'",
                            "`kvmrun template list` shows the templates"));
-  if (const auto users = users_of(dir, dirs.state); !users.empty()) {
+  if (const auto users = users_of(dir, instance::backing_chains(dirs.state)); !users.empty()) {
     std::string files;
     for (const auto& u : users)
       files += "\n  " + u.string();

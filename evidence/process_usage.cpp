@@ -30,16 +30,19 @@ std::optional<std::int64_t> number(std::string_view text) {
   return value;
 }
 
-} // namespace
-
-std::int64_t parse_vm_hwm(std::string_view status) {
-  const auto at = status.find("VmHWM:");
+// The kB value of a /proc/PID/status line such as "VmHWM:\t  7480 kB" (0 when absent).
+std::int64_t status_kib(std::string_view status, std::string_view key) {
+  const auto at = status.find(key);
   if (at == std::string_view::npos)
     return 0;
-  auto rest = status.substr(at + 6);
+  auto rest = status.substr(at + key.size());
   rest.remove_prefix(std::min(rest.find_first_not_of(" \t"), rest.size()));
   return number(rest.substr(0, rest.find_first_not_of("0123456789"))).value_or(0);
 }
+
+} // namespace
+
+std::int64_t parse_vm_hwm(std::string_view status) { return status_kib(status, "VmHWM:"); }
 
 Result<Usage> parse_proc_stat(std::string_view stat, long ticks_per_second) {
   // "PID (COMM) STATE PPID ...": fields counted after the last ')'; utime and stime are the
@@ -68,6 +71,9 @@ Result<Usage> parse_proc_stat(std::string_view stat, long ticks_per_second) {
   Usage u;
   u.user = ticks(*utime);
   u.system = ticks(*stime);
+  // minflt and majflt are the 10th and 12th of the whole line.
+  u.minor_faults = number(fields[7]).value_or(0);
+  u.major_faults = number(fields[9]).value_or(0);
   return u;
 }
 
@@ -105,6 +111,7 @@ Result<Usage> process_usage(pid_t pid) {
   if (!status)
     return std::move(status).error();
   u->peak_rss_kib = parse_vm_hwm(*status);
+  u->rss_kib = status_kib(*status, "VmRSS:");
   return u;
 }
 

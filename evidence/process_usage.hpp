@@ -16,6 +16,9 @@ struct Usage {
   std::chrono::microseconds user{0};
   std::chrono::microseconds system{0};
   std::int64_t peak_rss_kib = 0; // VmHWM
+  std::int64_t rss_kib = 0;      // VmRSS (process_usage only)
+  std::int64_t minor_faults = 0; // minflt, majflt (from /proc/PID/stat only)
+  std::int64_t major_faults = 0;
   [[nodiscard]] std::chrono::microseconds cpu() const { return user + system; }
 };
 
@@ -26,7 +29,8 @@ struct Usage {
 // next own_usage() shows the peak of what runs in between.
 [[nodiscard]] Status reset_own_peak_rss();
 
-// The CPU (utime, stime) and VmHWM of process `pid` so far, from /proc/PID/stat and status.
+// The CPU (utime, stime), page faults, VmHWM and VmRSS of process `pid` so far, from
+// /proc/PID/stat and status.
 [[nodiscard]] Result<Usage> process_usage(pid_t pid);
 
 // Parses the text of /proc/PID/stat (the command name may hold spaces and parentheses).

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace kvmrun::evidence {
 
@@ -22,5 +24,8 @@ struct Stopwatch {
 
 // "2026-12-01T08:43:24.123Z": how evidence records a moment.
 [[nodiscard]] std::string iso_time(std::chrono::system_clock::time_point t);
+// iso_time's text read back (to the millisecond); nullopt for anything else.
+[[nodiscard]] std::optional<std::chrono::system_clock::time_point>
+parse_iso_time(std::string_view text);
 
 } // namespace kvmrun::evidence

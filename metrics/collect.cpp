@@ -3,6 +3,8 @@
 #include "base/event_loop.hpp"
 #include "base/file_io.hpp"
 #include "base/json_record.hpp"
+#include "evidence/process_usage.hpp"
+#include "evidence/stopwatch.hpp"
 #include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
 #include "qmp/agent_client.hpp"
@@ -10,11 +12,7 @@
 #include "qmp/commands.hpp"
 #include "qmp/qmp_client.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <map>
 #include <sstream>
 
@@ -25,19 +23,12 @@ namespace {
 using namespace std::chrono_literals;
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-// Milliseconds since 1970 of "2026-12-01T18:09:38.565Z" (what the evidence writes).
+// Milliseconds since 1970 of an evidence time ("2026-12-01T18:09:38.565Z").
 std::optional<std::int64_t> utc_ms(const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &s, &ms) != 7)
+  const auto t = evidence::parse_iso_time(text);
+  if (!t)
     return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
 }
 
 double now_seconds() {
@@ -117,9 +108,9 @@ void instance_series(Families& f, const LabTarget& t, const lab::InstanceSpec& i
   f.up.samples.push_back({id, pid ? 1.0 : 0.0});
   if (!pid)
     return;
-  if (const auto p = process_figures(*pid)) {
-    f.cpu.samples.push_back({id, p->cpu_seconds});
-    f.rss.samples.push_back({id, p->resident_bytes});
+  if (const auto u = evidence::process_usage(*pid)) {
+    f.cpu.samples.push_back({id, std::chrono::duration<double>(u->cpu()).count()});
+    f.rss.samples.push_back({id, static_cast<double>(u->rss_kib) * 1024});
   }
   EventLoop loop;
   qmp::QmpClient monitor(loop);
@@ -160,29 +151,6 @@ void instance_series(Families& f, const LabTarget& t, const lab::InstanceSpec& i
 }
 
 } // namespace
-
-std::optional<ProcessFigures> process_figures(pid_t pid) {
-  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 8192);
-  const auto status = read_file("/proc/" + std::to_string(pid) + "/status", 65536);
-  if (!stat || !status)
-    return std::nullopt;
-  const auto close = stat->rfind(')');
-  if (close == std::string::npos)
-    return std::nullopt;
-  std::istringstream fields(stat->substr(close + 2));
-  std::vector<std::string> v;
-  for (std::string x; fields >> x;)
-    v.push_back(x);
-  if (v.size() < 13) // state(3) ... utime(14) stime(15)
-    return std::nullopt;
-  ProcessFigures p;
-  const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  p.cpu_seconds = (std::stod(v[11]) + std::stod(v[12])) / ticks;
-  const auto at = status->find("VmRSS:");
-  if (at != std::string::npos)
-    p.resident_bytes = std::stod(status->substr(at + 6)) * 1024;
-  return p;
-}
 
 Result<RunFigures> read_run(const std::filesystem::path& run_dir) {
   auto summary = JsonRecord::load(run_dir / "summary.json");

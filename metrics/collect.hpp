@@ -24,13 +24,6 @@ struct LabTarget {
 
 [[nodiscard]] std::vector<Family> collect(const LabTarget& target);
 
-// A QEMU process's CPU seconds (utime + stime) and resident bytes, from /proc.
-struct ProcessFigures {
-  double cpu_seconds = 0;
-  double resident_bytes = 0;
-};
-[[nodiscard]] std::optional<ProcessFigures> process_figures(pid_t pid);
-
 // The last run's durations from its timings.jsonl: per stage, per instance and gate, and each
 // instance's time from the run's start to its last gate.
 struct RunFigures {

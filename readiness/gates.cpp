@@ -230,30 +230,28 @@ public:
     const auto& c = *m_t.clone;
     const std::string name = c.hostname;
     std::string clock = "clock set";
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto host_ns = [] {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
     // GNU date takes @seconds.nanoseconds; busybox's whole seconds only.
-    const std::string seconds = "@" + std::to_string(now / 1'000'000'000);
+    const auto now = host_ns();
     char fraction[16];
     std::snprintf(fraction, sizeof fraction, ".%09lld",
                   static_cast<long long>(now % 1'000'000'000));
-    auto dated = qmp::guest_run(*m_agent, "/bin/date", {"-u", "-s", seconds + fraction}, deadline);
+    auto dated = qmp::guest_run(*m_agent, "/bin/date",
+                                {"-u", "-s", "@" + std::to_string(now / 1'000'000'000) + fraction},
+                                deadline);
     if (dated && dated->exited && dated->exit_code != 0) {
       // Whole seconds: the nearest, so the clock is at most half a second off.
-      const auto rounded = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count() +
-                           500'000'000;
-      dated = qmp::guest_run(*m_agent, "/bin/date",
-                             {"-u", "-s", "@" + std::to_string(rounded / 1'000'000'000)}, deadline);
+      const auto rounded = (host_ns() + 500'000'000) / 1'000'000'000;
+      dated = qmp::guest_run(*m_agent, "/bin/date", {"-u", "-s", "@" + std::to_string(rounded)},
+                             deadline);
     }
     if (!dated || !dated->exited || dated->exit_code != 0) {
       // No `date` that sets the time from @seconds: the agent's own way.
-      const auto again = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-      if (auto s = qmp::guest_set_time(*m_agent, again, deadline); !s)
+      if (auto s = qmp::guest_set_time(*m_agent, host_ns(), deadline); !s)
         return std::move(s).error().add_context("setting the clone's clock");
       clock = "clock set (guest-set-time)";
     }
@@ -435,7 +433,7 @@ public:
   Result<std::string> cloud_init(Deadline deadline) {
     const std::string marker = ready_marker();
     if (m_t.clone) {
-      auto result = cloud_init_result(deadline, true);
+      auto result = cloud_init_result(deadline);
       if (!result)
         return std::move(result).error();
       return *result + " (in template " + m_t.clone->template_name + ", instance-id " +
@@ -456,21 +454,21 @@ public:
   }
 
   // cloud-init's /run/cloud-init/result.json, without errors (it prints the final message a
-  // moment before it writes the file); an image without cloud-init applied the seed itself.
-  // A clone's cloud-init finished in its template: its result is there or it has none, so it is
-  // read first and only its absence asks whether the image has cloud-init.
-  Result<std::string> cloud_init_result(Deadline deadline, bool finished = false) {
-    auto result = finished ? qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline)
-                           : Result<std::string>(Error(ErrorCode::guest, "not read yet"));
+  // moment before it writes the file). It is read first (a clone's cloud-init finished in its
+  // template, so it is there or the image has none); only its absence asks whether the image
+  // has cloud-init at all: one without applied the seed itself.
+  Result<std::string> cloud_init_result(Deadline deadline) {
+    const std::string file = "/run/cloud-init/result.json";
+    auto result = qmp::guest_read_file(*m_agent, file, deadline);
     if (!result) {
       auto which = qmp::guest_run(*m_agent, "/bin/sh", {"-c", "command -v cloud-init"}, deadline);
       if (!which || which->exit_code != 0)
         return std::string("no cloud-init in the image: its own init applied the seed");
-      result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
+      result = qmp::guest_read_file(*m_agent, file, deadline);
     }
     while (!result && Clock::now() < deadline) {
       pause(m_loop, poll_interval, deadline);
-      result = qmp::guest_read_file(*m_agent, "/run/cloud-init/result.json", deadline);
+      result = qmp::guest_read_file(*m_agent, file, deadline);
     }
     if (!result)
       return Error(ErrorCode::guest,

@@ -42,7 +42,7 @@ struct TemplateNic {
 
 struct TemplateRecord {
   std::string name;
-  std::string created; // UTC, "2026-12-01T17:42:00Z"
+  std::string created; // UTC, as evidence records a moment: "2026-12-01T17:42:00.123Z"
   // Where it came from.
   std::string lab;
   std::string instance;

@@ -24,7 +24,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
 #include <thread>
 
 namespace kvmrun::templates {
@@ -32,15 +31,6 @@ namespace kvmrun::templates {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 // Writes everything read from `from` to the new file `to` (0600 until published), hashing it on
 // the way; fsynced. The byte count and the sha256 come back.
@@ -220,7 +210,7 @@ Result<SaveResult> save_template(const SaveRequest& rq,
 
   TemplateRecord r;
   r.name = rq.name;
-  r.created = utc_now();
+  r.created = evidence::iso_time(std::chrono::system_clock::now());
   r.lab = rq.lab;
   r.instance = inst.name;
   r.instance_id = prov->instance_id;

@@ -36,6 +36,8 @@ TEST(ProcStat, UtimeAndStimeAfterACommandNameWithSpacesAndParentheses) {
   ASSERT_TRUE(u.ok()) << u.error().describe();
   EXPECT_EQ(u->user, 2500ms);
   EXPECT_EQ(u->system, 500ms);
+  EXPECT_EQ(u->minor_faults, 100);
+  EXPECT_EQ(u->major_faults, 0);
   EXPECT_FALSE(parse_proc_stat("4242 qemu S 1", 100).ok()) << "no command name";
   EXPECT_FALSE(parse_proc_stat("4242 (qemu) S 1 2 3", 100).ok()) << "too few fields";
   EXPECT_FALSE(parse_proc_stat("4242 (q) S 1 4 4 0 -1 4 1 0 0 0 x 50 0", 100).ok());
@@ -45,6 +47,8 @@ TEST(ProcStat, TheRealFilesOfThisProcess) {
   const auto u = process_usage(::getpid());
   ASSERT_TRUE(u.ok()) << u.error().describe();
   EXPECT_GT(u->peak_rss_kib, 0);
+  EXPECT_GT(u->rss_kib, 0);
+  EXPECT_GE(u->peak_rss_kib, u->rss_kib);
   EXPECT_EQ(parse_vm_hwm("Name:\tx\nVmHWM:\t   7480 kB\nVmRSS:\t1 kB\n"), 7480);
   EXPECT_EQ(parse_vm_hwm("Name:\tkthreadd\n"), 0);
   EXPECT_GE(own_usage().peak_rss_kib, 1);

@@ -3,6 +3,7 @@
 #include "base/file_io.hpp"
 #include "evidence/run_evidence.hpp"
 #include "evidence/run_report.hpp"
+#include "evidence/stopwatch.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,16 @@ TimingEvent event(std::string kind, std::string name, std::chrono::milliseconds 
   return TimingEvent{
       std::move(kind), std::move(name), "web", std::chrono::system_clock::now(), took, "ok",
       "detail"};
+}
+
+TEST(IsoTime, ReadsBackWhatItWritesToTheMillisecondAndNothingElse) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1796148000123));
+  EXPECT_EQ(iso_time(t), "2026-12-01T18:00:00.123Z");
+  EXPECT_EQ(parse_iso_time(iso_time(t)), t);
+  for (const char* bad :
+       {"", "2026-12-01T18:00:00Z", "2026-12-01T18:00:00.123", "2026-12-01 18:00:00.123Z",
+        "2026-12-01T18:00:00.123Zx", "not a time at all, really"})
+    EXPECT_FALSE(parse_iso_time(bad).has_value()) << bad;
 }
 
 TEST(RunEvidence, FinishesWithTheReportOfARunAndRedactsSecrets) {
