@@ -130,6 +130,14 @@ timeouts = { shutdown = "3s" }
       << "following saw every record the run wrote";
   auto missing = lab.run({"events", (lab.state() / "nope").string()});
   EXPECT_EQ(missing.exit_code, 3);
+  // A torn record is an error naming the file and the line, after the lines before it.
+  const auto torn = lab.state() / "torn";
+  std::filesystem::create_directories(torn);
+  write_file(torn / "timings.jsonl", jsonl->substr(0, jsonl->find('\n') + 1) + "{\"kind\":\"ga\n");
+  auto broken = lab.run({"events", torn.string()});
+  EXPECT_EQ(broken.exit_code, 10) << broken.err;
+  EXPECT_NE(broken.err.find("timings.jsonl:2"), std::string::npos) << broken.err;
+  EXPECT_EQ(replay_of(broken.out).size(), 1U);
   (void)lab.run({"down"});
 }
 

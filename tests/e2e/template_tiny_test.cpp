@@ -93,6 +93,14 @@ TEST(TinyTemplate, TwoClonesAtOnceAreReadyWithTheirOwnIdentityAndLeaveTheTemplat
   EXPECT_NE(r.out.find("clock set, hostname clone-1, 1 on_clone command(s)"), std::string::npos);
   EXPECT_NE(r.out.find("127.0.0.1:18101 -> 8080"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ready: clone-1 clone-2"), std::string::npos);
+  // A template is saved from a booted instance, never from a clone or a stopped one.
+  r = lab.run({"template", "save", "clone-1", "second"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("is itself a clone of template 'tiny-ready'"), std::string::npos) << r.err;
+  r = lab.run({"template", "save", "base", "second"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("instance 'base' is not running"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(lab.cache() / "templates" / "second"));
   EXPECT_NE(provenance_field(lab, "clone-1", "instance_id"),
             provenance_field(lab, "clone-2", "instance_id"));
   EXPECT_EQ(in_guest(lab, "clone-1", "cat /run/on-clone"), "renewed-by-on-clone\n");
