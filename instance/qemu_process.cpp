@@ -131,14 +131,22 @@ Error held_by_another(std::string_view instance, const Liveness& liveness) {
 Status remove_runtime_files(const InstancePaths& paths, std::string_view instance,
                             std::optional<InstanceLock> held) {
   std::error_code ec;
-  if (!held) {
+  // Two kvmruns may clean up after the same QEMU at once (`down`, and the `up` whose gate saw it
+  // exit): each holds the lock only while removing these files, so a held lock is waited for a
+  // little, and a runtime directory the other removed meanwhile is the work done.
+  const auto deadline = Clock::now() + cleanup_wait;
+  while (!held) {
     if (!std::filesystem::exists(paths.runtime, ec))
       return {};
     auto lock = InstanceLock::acquire(paths, instance);
-    if (!lock)
+    if (lock) {
+      held.emplace(std::move(lock).value());
+    } else if (lock.error().code() != ErrorCode::busy || Clock::now() >= deadline) {
       return std::move(lock).error().add_context("cleaning up after instance " +
                                                  std::string(instance));
-    held.emplace(std::move(lock).value());
+    } else {
+      std::this_thread::sleep_for(20ms);
+    }
   }
   remove_sockets(paths);
   std::filesystem::remove(paths.runtime_forwards(), ec);

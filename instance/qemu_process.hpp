@@ -83,8 +83,10 @@ stop_instances(std::string_view lab, const std::vector<StopRequest>& requests,
                const std::function<void(const std::string&, const std::string&)>& progress);
 
 // Removes the sockets and the lock file of a stopped instance, and its runtime directory if
-// empty, while holding its lock: `held` when the caller has it, else taken here. ErrorCode::busy
-// (and nothing removed) when someone else holds it.
+// empty, while holding its lock: `held` when the caller has it, else taken here, waiting up to
+// `cleanup_wait` for another kvmrun cleaning up the same instance. ErrorCode::busy (and nothing
+// removed) when someone else still holds it then.
+inline constexpr std::chrono::milliseconds cleanup_wait{5000};
 [[nodiscard]] Status remove_runtime_files(const InstancePaths& paths, std::string_view instance,
                                           std::optional<InstanceLock> held = std::nullopt);
 

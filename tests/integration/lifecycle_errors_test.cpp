@@ -6,6 +6,7 @@
 #include "images/qcow2.hpp"
 #include "instance/lock.hpp"
 #include "instance/paths.hpp"
+#include "instance/qemu_process.hpp"
 #include "tests/support/cli_in_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -16,6 +17,7 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace kvmrun::cli {
 namespace {
@@ -177,6 +179,39 @@ TEST(LifecycleErrors, AnInstanceWhoseLockIsHeldIsLeftAlone) {
   EXPECT_EQ(second.error().code(), ErrorCode::busy);
   EXPECT_NE(second.error().message().find("its lock is held, by pid 4242"), std::string::npos)
       << second.error().message();
+}
+
+// Two kvmruns cleaning up after one QEMU (`down`, and the `up` whose gate saw it exit) each hold
+// the lock only while removing its files: the second waits for the first, then finds the work
+// done (before: `down` failed with exit 12, "its lock is held"). A holder that stays is still
+// refused, once the wait is over, with nothing removed.
+TEST(LifecycleErrors, CleanupWaitsForAnotherCleanupOfTheSameInstance) {
+  LabTree lab;
+  const auto paths = lab.paths();
+  auto held = instance::InstanceLock::acquire(paths, "web");
+  ASSERT_TRUE(held.ok()) << held.error().describe();
+  testing::write_file(paths.qmp_socket(), "");
+  std::thread other([&paths, lock = std::move(held).value()]() mutable {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE(instance::remove_runtime_files(paths, "web", std::move(lock)).ok());
+  });
+  const auto removed = instance::remove_runtime_files(paths, "web");
+  other.join();
+  EXPECT_TRUE(removed.ok()) << removed.error().describe();
+  EXPECT_FALSE(std::filesystem::exists(paths.runtime));
+
+  auto stays = instance::InstanceLock::acquire(paths, "web");
+  ASSERT_TRUE(stays.ok());
+  testing::write_file(paths.qmp_socket(), "");
+  const auto started = std::chrono::steady_clock::now();
+  const auto refused = instance::remove_runtime_files(paths, "web");
+  EXPECT_GE(std::chrono::steady_clock::now() - started, instance::cleanup_wait);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::busy);
+  EXPECT_NE(refused.error().describe().find("cleaning up after instance web"), std::string::npos)
+      << refused.error().describe();
+  EXPECT_TRUE(std::filesystem::exists(paths.qmp_socket()));
+  EXPECT_TRUE(std::filesystem::exists(paths.lock()));
 }
 
 // kvmrun's own files read back are input: damaged, they are errors naming the file and the
