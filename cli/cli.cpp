@@ -30,6 +30,7 @@ constexpr auto option_table = std::to_array<OptionSpec>({
     {"--user", true},          {"--reset-host-key", false},
     {"--verify", false},       {"--resume", false},
     {"--from-template", true}, {"--textfile", true},
+    {"--html", true},          {"--junit", true},
 });
 
 enum class Section { lifecycle, tools, internal }; // internal: not in `kvmrun help`
@@ -160,9 +161,12 @@ const auto command_table = std::to_array<Command>({
      &run_down},
     {"report",
      Section::lifecycle,
-     {"--config"},
-     R"(  report [DIR]       wall time, stage totals and slowest tasks of a run (default: the
-                     latest) or, with their spread, of a `bench cold` directory
+     {"--config", "--html", "--junit"},
+     R"(  report [DIR] [--html FILE] [--junit FILE]
+                     wall time, stage totals and slowest tasks of a run (default: the
+                     latest) or, with their spread, of a `bench cold` directory; --html
+                     writes it as one self-contained page with a timeline, --junit as JUnit
+                     XML (a test suite per instance, a test case per gate)
 )",
      &run_report},
     {"bench",

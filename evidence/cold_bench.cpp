@@ -69,6 +69,24 @@ Row row_of(const ColdRun& r) {
           ms(r.qemu.system),   r.qemu.peak_rss_kib,   r.down.count()};
 }
 
+std::string spread_text(const Spread& s) {
+  return std::to_string(s.median) + " ms (" + std::to_string(s.min) + "-" + std::to_string(s.max) +
+         ")";
+}
+
+// Every named spread of `record.object(key)`, as "  name  median (min-max)" lines.
+Result<std::string> spread_lines(const JsonRecord& record, std::string_view key) {
+  auto group = read_spreads(record, key);
+  if (!group)
+    return std::move(group).error();
+  std::string text;
+  for (const auto& [name, s] : *group)
+    text += "  " + padded(name, 24) + spread_text(s) + "\n";
+  return text;
+}
+
+} // namespace
+
 // The Spread fields of `record.object(key)`: an io error naming the file and field otherwise.
 Result<Spread> read_spread(const JsonRecord& record, std::string_view key) {
   auto o = record.object(key);
@@ -82,27 +100,20 @@ Result<Spread> read_spread(const JsonRecord& record, std::string_view key) {
   return Spread{*min, *median, *max};
 }
 
-std::string spread_text(const Spread& s) {
-  return std::to_string(s.median) + " ms (" + std::to_string(s.min) + "-" + std::to_string(s.max) +
-         ")";
-}
-
-// Every named spread of `record.object(key)`, as "  name  median (min-max)" lines.
-Result<std::string> spread_lines(const JsonRecord& record, std::string_view key) {
+Result<std::vector<std::pair<std::string, Spread>>> read_spreads(const JsonRecord& record,
+                                                                 std::string_view key) {
   auto group = record.object(key);
   if (!group)
     return std::move(group).error();
-  std::string text;
+  std::vector<std::pair<std::string, Spread>> spreads;
   for (const auto& [name, value] : group->fields()) {
     auto s = read_spread(*group, name);
     if (!s)
       return std::move(s).error();
-    text += "  " + padded(name, 24) + spread_text(*s) + "\n";
+    spreads.emplace_back(std::string(name), *s);
   }
-  return text;
+  return spreads;
 }
-
-} // namespace
 
 Spread spread_of(std::vector<std::int64_t> samples) {
   if (samples.empty())

@@ -24,6 +24,11 @@ struct Spread {
   std::int64_t max = 0;
 };
 [[nodiscard]] Spread spread_of(std::vector<std::int64_t> samples);
+// The Spread fields of `record.object(key)`, and every named spread of it (in the file's order):
+// an io error naming the file and field otherwise.
+[[nodiscard]] Result<Spread> read_spread(const JsonRecord& record, std::string_view key);
+[[nodiscard]] Result<std::vector<std::pair<std::string, Spread>>>
+read_spreads(const JsonRecord& record, std::string_view key);
 
 struct ColdRun {
   int number = 0;

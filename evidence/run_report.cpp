@@ -16,26 +16,36 @@ std::string ms_text(std::int64_t ms) { return seconds_text(std::chrono::millisec
 
 } // namespace
 
-Result<std::string> render_report(const std::filesystem::path& run_dir) {
-  const auto file = run_dir / "summary.json";
+Result<std::optional<JsonRecord>> bench_summary(const std::filesystem::path& dir) {
+  const auto file = dir / "summary.json";
   std::error_code ec;
   if (!std::filesystem::exists(file, ec))
-    return Error(ErrorCode::io, "no summary.json in " + run_dir.string(),
+    return Error(ErrorCode::io, "no summary.json in " + dir.string(),
                  "pass a run directory (kvmrun up prints it), or run `kvmrun up` first");
   auto summary = JsonRecord::load(file);
   if (!summary)
     return std::move(summary).error();
-  if (summary->has("kind")) {
-    auto kind = summary->string("kind");
-    if (!kind)
-      return std::move(kind).error();
-    if (*kind != cold_bench_kind)
-      return Error(ErrorCode::io,
-                   file.string() + ": field \"kind\" is '" + *kind +
-                       "', which kvmrun does not know",
-                   "pass a run directory or a `kvmrun bench cold` directory");
-    return render_cold_report(*summary);
-  }
+  if (!summary->has("kind"))
+    return std::optional<JsonRecord>();
+  auto kind = summary->string("kind");
+  if (!kind)
+    return std::move(kind).error();
+  if (*kind != cold_bench_kind)
+    return Error(ErrorCode::io,
+                 file.string() + ": field \"kind\" is '" + *kind + "', which kvmrun does not know",
+                 "pass a run directory or a `kvmrun bench cold` directory");
+  return std::optional<JsonRecord>(std::move(summary).value());
+}
+
+Result<std::string> render_report(const std::filesystem::path& run_dir) {
+  auto bench = bench_summary(run_dir);
+  if (!bench)
+    return std::move(bench).error();
+  if (*bench)
+    return render_cold_report(**bench);
+  auto summary = JsonRecord::load(run_dir / "summary.json");
+  if (!summary)
+    return std::move(summary).error();
   auto command = summary->string("command");
   auto outcome = summary->string("outcome");
   auto wall = summary->integer("wall_ms");

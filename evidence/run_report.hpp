@@ -4,13 +4,19 @@
 // ErrorCode::io error naming the file and the field.
 #pragma once
 
+#include "base/json_record.hpp"
 #include "base/result.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace kvmrun::evidence {
 
 [[nodiscard]] Result<std::string> render_report(const std::filesystem::path& run_dir);
+
+// A `bench cold` directory's summary.json (its kind checked), or nullopt for a run directory;
+// ErrorCode::io when `dir` has no summary.json or it cannot be read.
+[[nodiscard]] Result<std::optional<JsonRecord>> bench_summary(const std::filesystem::path& dir);
 
 } // namespace kvmrun::evidence

@@ -2,8 +2,8 @@
 
 #include "base/event_loop.hpp"
 #include "base/file_io.hpp"
-#include "base/json_record.hpp"
 #include "evidence/process_usage.hpp"
+#include "evidence/run_records.hpp"
 #include "evidence/stopwatch.hpp"
 #include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
@@ -22,14 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Labels = std::vector<std::pair<std::string, std::string>>;
-
-// Milliseconds since 1970 of an evidence time ("2026-12-01T18:09:38.565Z").
-std::optional<std::int64_t> utc_ms(const std::string& text) {
-  const auto t = evidence::parse_iso_time(text);
-  if (!t)
-    return std::nullopt;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
-}
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -153,51 +145,26 @@ void instance_series(Families& f, const LabTarget& t, const lab::InstanceSpec& i
 } // namespace
 
 Result<RunFigures> read_run(const std::filesystem::path& run_dir) {
-  auto summary = JsonRecord::load(run_dir / "summary.json");
-  if (!summary)
-    return std::move(summary).error();
-  auto outcome = summary->string("outcome");
-  auto started = summary->string("started");
-  auto wall = summary->integer("wall_ms");
-  auto stages = summary->object("stage_ms");
-  if (auto e = first_error(outcome, started, wall, stages))
-    return *e;
+  auto run = evidence::read_run_records(run_dir);
+  if (!run)
+    return std::move(run).error();
+  const auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
   RunFigures r;
-  r.ok = *outcome == "ok";
-  const auto start = utc_ms(*started);
-  if (!start)
-    return Error(ErrorCode::io, summary->source() + ": \"started\" is not a time: " + *started);
-  r.finished_at = static_cast<double>(*start + *wall) / 1000;
-  for (const auto& [name, value] : stages->fields())
-    if (value.is_int64())
-      r.stages.emplace_back(std::string(name), static_cast<double>(value.as_int64()) / 1000);
-  const auto file = run_dir / "timings.jsonl";
-  auto text = read_file(file, 64U << 20U);
-  if (!text)
-    return std::move(text).error();
-  std::map<std::string, std::int64_t> last_end; // ms after the start
-  std::istringstream lines(*text);
-  std::size_t number = 0;
-  for (std::string line; std::getline(lines, line);) {
-    ++number;
-    if (line.empty())
+  r.ok = run->outcome == "ok";
+  r.finished_at = seconds((run->started + run->wall).time_since_epoch());
+  std::map<std::string, double> stages;
+  std::map<std::string, double> last_end; // seconds after the start
+  for (const auto& e : run->events) {
+    if (e.kind == "stage")
+      stages[e.name] += seconds(e.duration);
+    if (e.kind != "gate")
       continue;
-    auto event = JsonRecord::parse(line, file.string() + ":" + std::to_string(number));
-    if (!event)
-      return std::move(event).error();
-    auto kind = event->string("kind"), name = event->string("name"),
-         inst = event->string("instance"), end = event->string("end");
-    auto ms = event->integer("duration_ms");
-    if (auto e = first_error(kind, name, inst, end, ms))
-      return *e;
-    if (*kind != "gate")
-      continue;
-    r.gates.emplace_back(*inst, *name, static_cast<double>(*ms) / 1000);
-    if (const auto t = utc_ms(*end))
-      last_end[*inst] = std::max(last_end[*inst], *t - *start);
+    r.gates.emplace_back(e.instance, e.name, seconds(e.duration));
+    last_end[e.instance] =
+        std::max(last_end[e.instance], seconds(e.start + e.duration - run->started));
   }
-  for (const auto& [inst, ms] : last_end)
-    r.ready.emplace_back(inst, static_cast<double>(ms) / 1000);
+  r.stages.assign(stages.begin(), stages.end());
+  r.ready.assign(last_end.begin(), last_end.end());
   return r;
 }
 

@@ -11,7 +11,10 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -111,6 +114,19 @@ inline pid_t pid_from(const std::string& output, const std::string& instance) {
   const std::string key = instance + ": QEMU pid ";
   const auto at = output.find(key);
   return at == std::string::npos ? -1 : std::stoi(output.substr(at + key.size()));
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+inline int unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 } // namespace kvmrun::testing

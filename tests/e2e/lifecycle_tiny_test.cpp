@@ -451,19 +451,6 @@ TEST(TinyLifecycle, StatusReattachesAfterKvmrunWasKilledAndDownStopsIt) {
   EXPECT_TRUE(runtime_empty(lab));
 }
 
-// A TCP port on 127.0.0.1 that nothing listens on right now.
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // The tiny lab with a forward to guest port 9, which nothing in the guest serves, and the ports
 // gate's timeout set to `network_timeout`.
 std::string tiny_lab_with_unserved_port(const std::string& lab_name,

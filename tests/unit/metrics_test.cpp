@@ -45,6 +45,8 @@ TEST(MetricsRun, ReadsStagesGatesAndReadyTimesFromTheEvidence) {
                       R"("wall_ms":5300,"stage_ms":{"preflight":10,"runtime":5200},"slowest":[]})");
   testing::write_file(
       dir / "timings.jsonl",
+      R"({"kind":"stage","name":"preflight","instance":"","start":"2026-12-01T18:00:00.000Z","end":"2026-12-01T18:00:00.010Z","duration_ms":10,"outcome":"ok","detail":""})"
+      "\n"
       R"({"kind":"stage","name":"runtime","instance":"","start":"2026-12-01T18:00:00.100Z","end":"2026-12-01T18:00:05.300Z","duration_ms":5200,"outcome":"ok","detail":""})"
       "\n"
       R"({"kind":"gate","name":"boot","instance":"a","start":"2026-12-01T18:00:00.200Z","end":"2026-12-01T18:00:03.000Z","duration_ms":2800,"outcome":"ok","detail":""})"
@@ -61,6 +63,7 @@ TEST(MetricsRun, ReadsStagesGatesAndReadyTimesFromTheEvidence) {
   EXPECT_NEAR(run->ready[0].second, 5.25, 1e-6);
   EXPECT_NEAR(run->finished_at - 1796148000.0, 5.3, 1e-3);
   ASSERT_EQ(run->stages.size(), 2U);
+  EXPECT_EQ(run->stages[0], (std::pair<std::string, double>("preflight", 0.01)));
 
   // A torn line is an error naming the file and the line, never an abort.
   testing::write_file(dir / "timings.jsonl", "{\"kind\":\"gate\",\"na\n");
