@@ -73,8 +73,10 @@ std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count
 class ColdBenchRun {
 public:
   ColdBenchRun(const ParsedArgs& args, std::ostream& out, std::ostream& err,
-               const CliEnvironment& env)
-      : m_args(args), m_out(out), m_err(err), m_env(env) {}
+               const CliEnvironment& env, evidence::EventStream* stream)
+      : m_args(args), m_out(out), m_err(err), m_env(env), m_stream(stream) {}
+
+  [[nodiscard]] std::string dir() const { return m_dir.string(); }
 
   int run() {
     auto runs = runs_option(m_args);
@@ -174,12 +176,15 @@ private:
     if (auto s = remove_state(); !s)
       return fail(m_err, s.error());
     progress(label + ": up...");
+    if (m_stream != nullptr)
+      m_stream->start("run", "run " + std::to_string(number), "");
 
     ColdRun run;
     run.number = number;
     run.outcome = "failed";
     std::filesystem::path evidence_dir;
     UpHooks hooks;
+    hooks.stream = m_stream;
     hooks.adjust_lab = [&](lab::LabSpec& lab) {
       for (auto& i : lab.instances) {
         i.seed.package_update = false;
@@ -220,7 +225,7 @@ private:
     std::ostringstream down_log;
     const Stopwatch down_watch;
     const int down_rc =
-        run_down(command_args(m_args, "down", m_names, false), down_log, down_log, m_env);
+        down_lab(command_args(m_args, "down", m_names, false), down_log, down_log, m_env, m_stream);
     run.down = down_watch.elapsed();
     keep(run_dir / "down.log", down_log.str());
     progress("");
@@ -231,6 +236,10 @@ private:
           << run.kvmrun.peak_rss_kib << " KiB; QEMU CPU " << run.qemu.cpu().count() / 1000
           << " ms; down " << (down_rc == 0 ? ms_text(run.down) : std::string("FAILED")) << "\n"
           << std::flush;
+    if (m_stream != nullptr)
+      m_stream->end(evidence::TimingEvent{"run", "run " + std::to_string(number), "", run.started,
+                                          run.up + run.down, run.outcome,
+                                          "up " + ms_text(run.up) + ", down " + ms_text(run.down)});
     m_bench.runs.push_back(std::move(run));
     if (up_rc != 0 || down_rc != 0) {
       m_err << "kvmrun: error: " << label << " failed: `" << (up_rc != 0 ? "up" : "down")
@@ -263,6 +272,7 @@ private:
   std::filesystem::path m_dir;
   ColdBench m_bench;
   std::optional<Error> m_failure;
+  evidence::EventStream* m_stream;
 };
 
 } // namespace
@@ -275,8 +285,13 @@ int run_bench(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                                ? "bench needs a benchmark"
                                : "unknown benchmark '" + args.positional.front() + "'",
                            "use: kvmrun bench cold [INSTANCE...] [--runs N]"));
-  ColdBenchRun bench(args, out, err, env);
-  return bench.run();
+  return run_streamed(args, out, err,
+                      [&](std::ostream& human, evidence::EventStream* stream, std::string& dir) {
+                        ColdBenchRun bench(args, human, err, env, stream);
+                        const int rc = bench.run();
+                        dir = bench.dir();
+                        return rc;
+                      });
 }
 
 } // namespace kvmrun::cli

@@ -1,4 +1,4 @@
-// `kvmrun check [INSTANCE...]`: the readiness gates again, read-only, against running
+// `kvmrun check [INSTANCE...] [--json]`: the readiness gates again, read-only, against running
 // instances (gate_table()'s order, in recheck mode).
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
@@ -12,8 +12,10 @@
 
 namespace kvmrun::cli {
 
-int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
-              const CliEnvironment& env) {
+namespace {
+
+int check_lab(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+              const CliEnvironment& env, evidence::EventStream* stream) {
   auto ctx = open_lab(args, env, args.positional);
   if (!ctx)
     return fail(err, ctx.error());
@@ -61,14 +63,31 @@ int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       continue;
     }
     target.instance.forwards = std::move(forwards).value();
-    auto s = readiness::run_gates(target, readiness::GateMode::recheck,
-                                  [&](const readiness::GateOutcome& o) {
-                                    out << gate_line(o) << "\n" << std::flush;
-                                  });
+    auto s = readiness::run_gates(
+        target, readiness::GateMode::recheck,
+        [&](const readiness::GateOutcome& o) {
+          if (stream != nullptr)
+            stream->end(gate_record(o));
+          out << gate_line(o) << "\n" << std::flush;
+        },
+        [&](std::string_view gate) {
+          if (stream != nullptr)
+            stream->start("gate", std::string(gate), i->name);
+        });
     if (!s)
       rc = fail(err, s.error());
   }
   return rc;
+}
+
+} // namespace
+
+int run_check(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+              const CliEnvironment& env) {
+  return run_streamed(args, out, err,
+                      [&](std::ostream& human, evidence::EventStream* stream, std::string&) {
+                        return check_lab(args, human, err, env, stream);
+                      });
 }
 
 } // namespace kvmrun::cli

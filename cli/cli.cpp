@@ -72,9 +72,9 @@ const auto command_table = std::to_array<Command>({
      &run_status},
     {"check",
      Section::lifecycle,
-     {"--config"},
-     R"(  check [INSTANCE...]
-                     re-run the readiness gates, read-only
+     {"--config", "--json"},
+     R"(  check [INSTANCE...] [--json]
+                     re-run the readiness gates, read-only; --json streams them as up does
 )",
      &run_check},
     {"exec",
@@ -153,10 +153,11 @@ const auto command_table = std::to_array<Command>({
      &run_metrics},
     {"down",
      Section::lifecycle,
-     {"--config", "--dry-run", "--purge-disks"},
-     R"(  down [INSTANCE...] [--dry-run] [--purge-disks]
+     {"--config", "--dry-run", "--purge-disks", "--json"},
+     R"(  down [INSTANCE...] [--dry-run] [--purge-disks] [--json]
                      ACPI powerdown, then QMP quit, SIGTERM, SIGKILL (each bounded);
-                     --purge-disks also removes the instance's disks (never base images)
+                     --purge-disks also removes the instance's disks (never base images);
+                     --json streams each stop as up --json does
 )",
      &run_down},
     {"report",
@@ -171,11 +172,12 @@ const auto command_table = std::to_array<Command>({
      &run_report},
     {"bench",
      Section::lifecycle,
-     {"--config", "--runs", "--accel"},
-     R"(  bench cold [INSTANCE...] [--runs N] [--accel auto|kvm|tcg]
+     {"--config", "--runs", "--accel", "--json"},
+     R"(  bench cold [INSTANCE...] [--runs N] [--accel auto|kvm|tcg] [--json]
                      N cold runs (default 3): the instances' disks removed (never the
                      image cache), up to every gate passed, down; apt update off;
-                     time.txt, timings and min/median/max in <state>/<lab>/bench/
+                     time.txt, timings and min/median/max in <state>/<lab>/bench/;
+                     --json streams every run's up and down records as up --json does
 )",
      &run_bench},
     {"preflight",

@@ -4,6 +4,7 @@
 
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
+#include "evidence/event_stream.hpp"
 #include "evidence/run_evidence.hpp"
 #include "lab/lab_spec.hpp"
 
@@ -49,11 +50,24 @@ CommandFn run_events;
 // off), and the run's evidence directory and events once it has ended.
 struct UpHooks {
   std::function<void(lab::LabSpec&)> adjust_lab;
+  evidence::EventStream* stream = nullptr; // the bench's --json: up's records join it
   std::function<void(const std::filesystem::path& evidence_dir,
                      std::vector<evidence::TimingEvent> events)>
       finished;
 };
 [[nodiscard]] int run_up_hooked(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                                 const CliEnvironment& env, const UpHooks& hooks);
+
+// `kvmrun down` for a caller with an event stream (bench cold's --json), or none.
+[[nodiscard]] int down_lab(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+                           const CliEnvironment& env, evidence::EventStream* stream);
+
+// --json for the commands that stream their records (evidence/event_stream.hpp): `body` gets
+// the stream (nullptr without --json) and where its human output goes (stderr with --json,
+// else `out`), and may name its evidence directory; with --json the result line follows.
+using StreamedBody =
+    std::function<int(std::ostream& human, evidence::EventStream* stream, std::string& evidence)>;
+[[nodiscard]] int run_streamed(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+                               const StreamedBody& body);
 
 } // namespace kvmrun::cli

@@ -1,10 +1,12 @@
-// `kvmrun down [INSTANCE...] [--dry-run] [--purge-disks]`: the stop ladder for every running
-// instance at once (the lab is down as soon as its slowest instance is), then (opt-in) each
+// `kvmrun down [INSTANCE...] [--dry-run] [--purge-disks] [--json]`: the stop ladder for every
+// running instance at once (the lab is down as soon as its slowest instance is), then (opt-in) each
 // one's state directory. Nothing is removed while a process kvmrun cannot
 // match to the instance holds its lock.
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
 #include "cli/lab_networks.hpp"
+#include "cli/views.hpp"
+#include "evidence/stopwatch.hpp"
 #include "instance/qemu_process.hpp"
 
 #include <algorithm>
@@ -13,6 +15,18 @@ namespace kvmrun::cli {
 
 int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
              const CliEnvironment& env) {
+  return run_streamed(args, out, err,
+                      [&](std::ostream& human, evidence::EventStream* stream, std::string&) {
+                        return down_lab(args, human, err, env, stream);
+                      });
+}
+
+int down_lab(const ParsedArgs& args, std::ostream& out, std::ostream& err,
+             const CliEnvironment& env, evidence::EventStream* stream) {
+  const auto note = [&](const evidence::TimingEvent& e) {
+    if (stream != nullptr)
+      stream->end(e);
+  };
   auto ctx = open_lab(args, env, args.positional);
   if (!ctx)
     return fail(err, ctx.error());
@@ -47,6 +61,10 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     if (up)
       running.push_back({paths, i, *live.pid});
   }
+  const auto stopping = std::chrono::system_clock::now();
+  if (stream != nullptr)
+    for (const auto& r : running)
+      stream->start("task", "stop qemu", r.instance->name);
   auto stopped = instance::stop_instances(ctx->lab.name, running,
                                           [&](const std::string& name, const std::string& step) {
                                             out << name << ": " << step << "\n" << std::flush;
@@ -57,6 +75,7 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                                  [&](const instance::StopRequest& r) { return r.instance == i; });
     if (it != running.end()) {
       auto& result = stopped[static_cast<std::size_t>(it - running.begin())];
+      note(stop_record(i->name, stopping, result));
       if (!result) {
         rc = fail(err, result.error());
         continue;
@@ -67,14 +86,21 @@ int run_down(const ParsedArgs& args, std::ostream& out, std::ostream& err,
         rc = fail(err, removed.error());
         continue;
       }
+      note({"task", "stop qemu", i->name, std::chrono::system_clock::now(),
+            std::chrono::milliseconds(0), "skipped", "not running"});
       out << i->name << ": not running\n";
     }
     if (purge) {
+      const evidence::Stopwatch watch;
       std::error_code ec;
       std::filesystem::remove_all(paths.state, ec);
-      if (ec)
-        rc = fail(err,
-                  Error(ErrorCode::io, "removing " + paths.state.string() + ": " + ec.message()));
+      const auto removed = ec ? Status(Error(ErrorCode::io, "removing " + paths.state.string() +
+                                                                ": " + ec.message()))
+                              : Status();
+      note({"task", "purge disks", i->name, watch.wall, watch.elapsed(), removed ? "ok" : "failed",
+            removed ? paths.state.string() : removed.error().describe()});
+      if (!removed)
+        rc = fail(err, removed.error());
       else
         out << i->name << ": removed " << paths.state.string() << "\n";
     }

@@ -205,6 +205,10 @@ private:
     return s;
   }
 
+  void record(evidence::TimingEvent event) {
+    if (m_evidence)
+      m_evidence->record(std::move(event));
+  }
   void record(std::string kind, std::string name, std::string instance,
               std::chrono::system_clock::time_point start, std::chrono::milliseconds took,
               std::string outcome, std::string detail) {
@@ -599,8 +603,7 @@ private:
             std::error_code ec;
             std::filesystem::remove(lp->paths.clone_pending(), ec);
           }
-          record("gate", o.gate, o.instance, o.started, o.duration, o.passed ? "ok" : "failed",
-                 o.passed ? o.detail : o.error->describe());
+          record(gate_record(o));
           std::lock_guard lock(print);
           m_out << gate_line(o) << "\n" << std::flush;
         };
@@ -636,8 +639,14 @@ private:
       if (!first)
         first = l->failure;
     }
+    const auto stopping = std::chrono::system_clock::now();
+    for (const auto& f : failed)
+      if (m_stream != nullptr)
+        m_stream->start("task", "stop qemu", f.instance->name);
     auto stops = instance::stop_instances(m_ctx.lab.name, failed,
                                           [](const std::string&, const std::string&) {});
+    for (std::size_t k = 0; k < stops.size(); ++k)
+      record(stop_record(failed[k].instance->name, stopping, stops[k]));
     for (std::size_t k = 0; k < stops.size(); ++k)
       if (!stops[k])
         (void)fail(m_err,
@@ -793,16 +802,13 @@ int run_up(const ParsedArgs& args, std::ostream& out, std::ostream& err,
 
 int run_up_hooked(const ParsedArgs& args, std::ostream& out, std::ostream& err,
                   const CliEnvironment& env, const UpHooks& hooks) {
-  if (!args.has("--json")) {
-    Up up(args, out, err, env, hooks);
-    return up.run();
-  }
-  // --json: events on stdout, what people read on stderr.
-  evidence::EventStream stream(out);
-  Up up(args, err, err, env, hooks, &stream);
-  const int rc = up.run();
-  stream.result(rc == 0 ? "ok" : "failed", rc, up.evidence_dir());
-  return rc;
+  return run_streamed(args, out, err,
+                      [&](std::ostream& human, evidence::EventStream* stream, std::string& dir) {
+                        Up up(args, human, err, env, hooks, stream ? stream : hooks.stream);
+                        const int rc = up.run();
+                        dir = up.evidence_dir();
+                        return rc;
+                      });
 }
 
 } // namespace kvmrun::cli

@@ -180,6 +180,31 @@ images::ProgressSink terminal_progress(std::string label, bool is_terminal) {
   };
 }
 
+evidence::TimingEvent gate_record(const readiness::GateOutcome& o) {
+  return {"gate",
+          o.gate,
+          o.instance,
+          o.started,
+          o.duration,
+          o.passed ? "ok" : "failed",
+          o.passed ? o.detail : o.error->describe()};
+}
+
+evidence::TimingEvent stop_record(const std::string& instance,
+                                  std::chrono::system_clock::time_point started,
+                                  const Result<instance::StopResult>& stopped) {
+  const auto took = stopped ? stopped->took
+                            : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now() - started);
+  return {"task",
+          "stop qemu",
+          instance,
+          started,
+          took,
+          stopped ? "ok" : "failed",
+          stopped ? stopped->step : stopped.error().describe()};
+}
+
 std::string shell_quote(const std::string& s) {
   if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                         "0123456789-_=.,:/@+%") == std::string::npos)

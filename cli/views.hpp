@@ -3,9 +3,11 @@
 // bar, which draws on stderr.
 #pragma once
 
+#include "evidence/run_evidence.hpp"
 #include "host/preflight.hpp"
 #include "images/download.hpp"
 #include "images/qcow2.hpp"
+#include "instance/qemu_process.hpp"
 #include "readiness/gates.hpp"
 
 #include <string>
@@ -22,6 +24,13 @@ namespace kvmrun::cli {
 
 // One gate result as a progress line: "  web       ok    agent        12.3 s  detail".
 [[nodiscard]] std::string gate_line(const readiness::GateOutcome& o);
+
+// The evidence record of a gate result, and of stopping an instance's QEMU ("stop qemu": the
+// step that ended it, or why it could not be stopped), for timings.jsonl and --json.
+[[nodiscard]] evidence::TimingEvent gate_record(const readiness::GateOutcome& o);
+[[nodiscard]] evidence::TimingEvent stop_record(const std::string& instance,
+                                                std::chrono::system_clock::time_point started,
+                                                const Result<instance::StopResult>& stopped);
 
 // One argument as a POSIX shell reads it back: as is when it is plain, else single-quoted.
 [[nodiscard]] std::string shell_quote(const std::string& s);

@@ -35,7 +35,8 @@ void EventStream::result(const std::string& outcome, std::optional<int> exit_cod
   boost::json::object o{{"event", "result"}, {"outcome", outcome}};
   if (exit_code)
     o["exit_code"] = *exit_code;
-  o["evidence"] = evidence_dir;
+  if (!evidence_dir.empty())
+    o["evidence"] = evidence_dir;
   line(std::move(o));
 }
 

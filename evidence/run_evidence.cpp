@@ -23,17 +23,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object to_json(const TimingEvent& e) {
-  return json::object{{"kind", e.kind},
-                      {"name", e.name},
-                      {"instance", e.instance},
-                      {"start", iso_time(e.start)},
-                      {"end", iso_time(e.start + e.duration)},
-                      {"duration_ms", e.duration.count()},
-                      {"outcome", e.outcome},
-                      {"detail", e.detail}};
-}
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos)
     return s;
@@ -44,6 +33,17 @@ std::string csv_field(const std::string& s) {
 }
 
 } // namespace
+
+json::object to_record(const TimingEvent& e) {
+  return json::object{{"kind", e.kind},
+                      {"name", e.name},
+                      {"instance", e.instance},
+                      {"start", iso_time(e.start)},
+                      {"end", iso_time(e.start + e.duration)},
+                      {"duration_ms", e.duration.count()},
+                      {"outcome", e.outcome},
+                      {"detail", e.detail}};
+}
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
   for (const auto& s : secrets) {
@@ -101,7 +101,7 @@ void RunEvidence::on_record(std::function<void(const boost::json::object&)> list
 
 void RunEvidence::record(TimingEvent event) {
   event.detail = redact(std::move(event.detail), m_secrets);
-  const auto object = to_json(event);
+  const auto object = to_record(event);
   const std::string line = json::serialize(object) + "\n";
   std::lock_guard lock(m_mutex);
   m_events.push_back(std::move(event));
@@ -159,7 +159,7 @@ Status RunEvidence::finish(const std::string& outcome) {
             [](const auto* a, const auto* b) { return a->duration > b->duration; });
   json::array slowest;
   for (std::size_t i = 0; i < tasks.size() && i < 5; ++i)
-    slowest.push_back(to_json(*tasks[i]));
+    slowest.push_back(to_record(*tasks[i]));
   json::object stage_totals;
   for (const auto& [name, ms] : stages)
     stage_totals[name] = ms;

@@ -67,6 +67,9 @@ private:
   std::function<void(const boost::json::object&)> m_listener;
 };
 
+// A record as timings.jsonl (and `--json`'s end events) has it.
+[[nodiscard]] boost::json::object to_record(const TimingEvent& event);
+
 // Replaces every occurrence of each secret in `text` with "[redacted]".
 [[nodiscard]] std::string redact(std::string text, const std::vector<std::string>& secrets);
 

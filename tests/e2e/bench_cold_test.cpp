@@ -107,19 +107,56 @@ TEST(BenchCold, TwoRunsFromNothingWithArtefactsThatReportReads) {
       << report.out;
   EXPECT_NE(report.out.find("ready, from the start of up:\n  tiny-1 "), std::string::npos)
       << report.out;
+  // The page shows each spread; a bench has no single run's gates for JUnit.
+  const auto page = lab.state() / "bench.html";
+  ASSERT_EQ(lab.run({"report", dir.string(), "--html", page.string()}).exit_code, 0);
+  const auto html = read_file(page);
+  ASSERT_TRUE(html.ok());
+  EXPECT_NE(html->find("<h2>Gates (every instance)</h2>"), std::string::npos);
+  EXPECT_NE(html->find("<title>agent: median "), std::string::npos) << *html;
+  EXPECT_NE(html->find("<title>tiny-1: median "), std::string::npos) << *html;
+  const auto junit = lab.run({"report", dir.string(), "--junit", page.string() + ".xml"});
+  EXPECT_EQ(junit.exit_code, 3) << junit.err;
+  EXPECT_NE(junit.err.find("is a `bench cold` directory, which has no single run's gates"),
+            std::string::npos)
+      << junit.err;
 }
 
 TEST(BenchCold, AFailedRunEndsTheBenchWithUpsErrorAndKeepsWhatItMeasured) {
   std::string lab_text = bench_lab();
   lab_text.replace(lab_text.find("shutdown = \"3s\""), 16, "shutdown = \"3s\", boot = \"1s\"");
   Lab lab(lab_text);
-  const auto bench = lab.run({"bench", "cold", "--runs", "3"});
+  // With --json: the runs' records on stdout, what people read on stderr.
+  const auto bench = lab.run({"bench", "cold", "--runs", "3", "--json"});
   EXPECT_EQ(bench.exit_code, 8) << bench.out << bench.err; // the boot gate's timeout
-  EXPECT_NE(bench.out.find("run 1/3: up FAILED"), std::string::npos) << bench.out;
-  EXPECT_EQ(bench.out.find("run 2/3"), std::string::npos) << bench.out;
+  EXPECT_NE(bench.err.find("run 1/3: up FAILED"), std::string::npos) << bench.err;
+  EXPECT_EQ(bench.err.find("run 2/3"), std::string::npos) << bench.err;
   EXPECT_NE(bench.err.find("run 1/3 failed: `up` exited with 8. Remedy: see "), std::string::npos)
       << bench.err;
-  const auto dir = artefacts_of(bench.out);
+  const auto dir = artefacts_of(bench.err);
+  std::vector<boost::json::object> lines;
+  std::size_t from = 0;
+  for (auto nl = bench.out.find('\n'); nl != std::string::npos; nl = bench.out.find('\n', from)) {
+    lines.push_back(boost::json::parse(bench.out.substr(from, nl - from)).as_object());
+    from = nl + 1;
+  }
+  ASSERT_GE(lines.size(), 4U) << bench.out;
+  const auto record = [&](const std::string& kind, const std::string& name) {
+    for (const auto& o : lines)
+      if (o.at("event").as_string() == "end" && o.at("record").at("kind").as_string() == kind &&
+          o.at("record").at("name").as_string() == name)
+        return o.at("record").as_object();
+    ADD_FAILURE() << "no " << kind << " " << name << " in\n" << bench.out;
+    return boost::json::object();
+  };
+  EXPECT_EQ(record("gate", "boot")["outcome"], "failed");
+  // up stops the instance that did not become ready: QEMU exited, and how.
+  EXPECT_EQ(record("task", "spawn qemu")["outcome"], "ok");
+  EXPECT_EQ(record("task", "stop qemu")["outcome"], "ok");
+  EXPECT_EQ(record("run", "run 1")["outcome"], "failed");
+  EXPECT_EQ(lines.back(), boost::json::parse(R"({"schema":"kvmrun.events/1","event":"result",)"
+                                             R"("outcome":"failed","exit_code":8,"evidence":")" +
+                                             dir.string() + "\"}"));
   const auto up_log = read_file(dir / "run-1" / "up.log");
   ASSERT_TRUE(up_log.ok());
   EXPECT_NE(up_log->find("gate boot of instance tiny-1"), std::string::npos) << *up_log;

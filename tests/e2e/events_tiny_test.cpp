@@ -138,7 +138,42 @@ timeouts = { shutdown = "3s" }
   EXPECT_EQ(broken.exit_code, 10) << broken.err;
   EXPECT_NE(broken.err.find("timings.jsonl:2"), std::string::npos) << broken.err;
   EXPECT_EQ(replay_of(broken.out).size(), 1U);
-  (void)lab.run({"down"});
+
+  // check and down take --json too: their records in the same schema, people's lines on stderr,
+  // and a result without evidence (they keep none).
+  const auto check = lab.run({"check", "--json"});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.err.find("ok   agent"), std::string::npos) << check.err;
+  const auto checked = replay_of(check.out);
+  ASSERT_FALSE(checked.empty());
+  std::size_t gate_ends = 0;
+  for (const auto& o : checked)
+    if (o.at("event").as_string() == "end") {
+      EXPECT_EQ(o.at("record").at("kind").as_string(), "gate");
+      EXPECT_EQ(o.at("record").at("outcome").as_string(), "ok") << o;
+      ++gate_ends;
+    }
+  EXPECT_EQ(gate_ends, 9U);
+  EXPECT_EQ(checked.back(), boost::json::parse(R"({"schema":"kvmrun.events/1","event":"result",)"
+                                               R"("outcome":"ok","exit_code":0})"));
+  const auto down = lab.run({"down", "--json"});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_NE(down.err.find("tiny-1: stopped (quit"), std::string::npos) << down.err;
+  const auto stopped = replay_of(down.out);
+  ASSERT_EQ(stopped.size(), 3U) << down.out;
+  EXPECT_EQ(stopped[0].at("event").as_string(), "start");
+  EXPECT_EQ(stopped[0].at("name").as_string(), "stop qemu");
+  const auto& stop = stopped[1].at("record").as_object();
+  EXPECT_EQ(stop.at("name").as_string(), "stop qemu");
+  EXPECT_EQ(stop.at("instance").as_string(), "tiny-1");
+  EXPECT_EQ(stop.at("outcome").as_string(), "ok");
+  EXPECT_EQ(stop.at("detail").as_string(), "quit");
+  EXPECT_GE(stop.at("duration_ms").as_int64(), 3000) << "the tiny guest ignores ACPI for 3 s";
+  EXPECT_EQ(stopped[2].at("outcome").as_string(), "ok");
+  const auto again = replay_of(lab.run({"down", "--json"}).out);
+  ASSERT_EQ(again.size(), 2U);
+  EXPECT_EQ(again[0].at("record").at("outcome").as_string(), "skipped");
+  EXPECT_EQ(again[0].at("record").at("detail").as_string(), "not running");
 }
 
 } // namespace
