@@ -2,6 +2,7 @@
 // tasks of a run (or a `bench cold` directory) as text; --html writes the run's picture
 // (evidence/html_report.hpp), --junit its gates as JUnit XML (evidence/junit_report.hpp).
 #include "base/file_io.hpp"
+#include "base/printable_text.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
 #include "evidence/html_report.hpp"
@@ -63,7 +64,7 @@ Result<std::string> junit_of(const std::filesystem::path& run) {
   evidence::JunitInput in{lab_of(run), host_name(), readiness::gate_names(), {}};
   for (const auto& name : evidence::instances_of(*records))
     if (auto log = read_file(run / name / "serial.log", 64U << 20U))
-      in.serial_tail[name] = evidence::printable_tail(*log, 30);
+      in.serial_tail[name] = printable_tail(*log, 30);
   return evidence::render_junit(*records, in);
 }
 

@@ -24,34 +24,6 @@ std::string timestamp_attr(std::chrono::system_clock::time_point t) {
   return text;
 }
 
-// The length of the UTF-8 sequence at `s` (1..4), or 0 when it is not one.
-std::size_t utf8_length(std::string_view s) {
-  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = b(0);
-  std::size_t n = 0;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    n = 2;
-  else if (c >= 0xE0 && c <= 0xEF)
-    n = 3;
-  else if (c >= 0xF0 && c <= 0xF4)
-    n = 4;
-  else
-    return 0;
-  if (s.size() < n)
-    return 0;
-  for (std::size_t i = 1; i < n; ++i)
-    if ((b(i) & 0xC0) != 0x80)
-      return 0;
-  if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F) || (c == 0xF0 && b(1) < 0x90) ||
-      (c == 0xF4 && b(1) > 0x8F))
-    return 0; // overlong, a surrogate, or past U+10FFFF
-  if (c == 0xEF && b(1) == 0xBF && (b(2) == 0xBE || b(2) == 0xBF))
-    return 0; // U+FFFE, U+FFFF: not XML characters
-  return n;
-}
-
 struct Case {
   std::string name;
   std::chrono::milliseconds time{0};
@@ -116,47 +88,6 @@ std::string xml_escape(std::string_view text, bool attribute) {
     }
   }
   return out;
-}
-
-std::string printable_tail(std::string_view log, std::size_t lines) {
-  std::string clean;
-  for (std::size_t i = 0; i < log.size();) {
-    const unsigned char c = static_cast<unsigned char>(log[i]);
-    if (c == 0x1B) { // ESC: a CSI sequence runs to its final byte, others are two bytes
-      if (i + 1 < log.size() && log[i + 1] == '[') {
-        i += 2;
-        while (i < log.size() && (static_cast<unsigned char>(log[i]) < 0x40 ||
-                                  static_cast<unsigned char>(log[i]) > 0x7E))
-          ++i;
-        ++i;
-      } else {
-        i += 2;
-      }
-      continue;
-    }
-    const std::size_t n = utf8_length(log.substr(i));
-    if (n == 0) {
-      clean += "\xEF\xBF\xBD";
-      ++i;
-      continue;
-    }
-    if (n == 1 && ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)) {
-      ++i; // \r and the other controls
-      continue;
-    }
-    clean.append(log.substr(i, n));
-    i += n;
-  }
-  while (!clean.empty() && clean.back() == '\n')
-    clean.pop_back();
-  std::size_t from = clean.size();
-  for (std::size_t k = 0; k < lines && from > 0; ++k) {
-    const auto nl = clean.rfind('\n', from - 1);
-    from = nl == std::string::npos ? 0 : nl;
-  }
-  if (from > 0)
-    ++from;
-  return clean.substr(from) + (clean.empty() ? "" : "\n");
 }
 
 std::string render_junit(const RunRecords& run, const JunitInput& in) {

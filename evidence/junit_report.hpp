@@ -24,11 +24,6 @@ struct JunitInput {
 
 [[nodiscard]] std::string render_junit(const RunRecords& run, const JunitInput& input);
 
-// The last `lines` lines of a console log as text XML and HTML can carry: terminal escape
-// sequences and control characters other than tab and newline removed, bytes that are not
-// UTF-8 replaced by U+FFFD.
-[[nodiscard]] std::string printable_tail(std::string_view log, std::size_t lines);
-
 // `text` with &, <, >, " and ' escaped (and, for attributes, newlines and tabs as references).
 [[nodiscard]] std::string xml_escape(std::string_view text, bool attribute = false);
 

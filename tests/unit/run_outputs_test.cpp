@@ -1,6 +1,7 @@
 // A run read back (run_records) and written out as JUnit XML and HTML: the pure builders, and the
 // reader's refusals of damaged evidence. The real run, Chromium and xmllint: e2e/report_tiny_test.
 #include "base/file_io.hpp"
+#include "base/printable_text.hpp"
 #include "evidence/html_report.hpp"
 #include "evidence/junit_report.hpp"
 #include "evidence/run_records.hpp"
