@@ -22,6 +22,7 @@ struct CliEnvironment {
   std::filesystem::path self;        // this kvmrun binary, which runs a lab's switches
   std::istream* in = nullptr;        // standard input (`exec` passes it to the guest command)
   bool stdin_is_terminal = true;     // ... only when it is not a terminal
+  std::size_t stdout_columns = 0;    // the terminal's width; 0 when stdout is not a terminal
 };
 
 // The host paths preflight looks at, with KVMRUN_QEMU and PATH from the environment.

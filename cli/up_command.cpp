@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
 #include "cli/lab_networks.hpp"
+#include "cli/live_status.hpp"
 #include "cli/up_stages.hpp"
 #include "cli/views.hpp"
 #include "evidence/event_stream.hpp"
@@ -569,55 +570,62 @@ private:
     if (m_dry)
       return {};
 
-    // The gates, one thread per instance.
-    std::mutex print;
-    std::vector<std::thread> threads;
-    // A peer counts when it starts now or already runs: the others cannot answer.
-    const auto up_or_starting = [&](const lab::InstanceSpec& m) {
-      return std::any_of(m_launching.begin(), m_launching.end(),
-                         [&](const auto& l) { return l->instance == &m; }) ||
-             instance::running_pid(m_ctx.paths(m), m_ctx.lab.name, m.name).has_value();
-    };
-    for (auto& l : m_launching) {
-      auto peers = peers_of(m_ctx, *l->instance, up_or_starting);
-      threads.emplace_back([&, lp = l.get(), peers = std::move(peers)] {
-        const auto* t = lp->restore ? lp->from : nullptr;
-        readiness::GateTarget target{
-            m_ctx.lab.name,
-            *lp->instance,
-            lp->paths,
-            kvm(),
-            60'000ms,
-            instance::Provenance{m_ctx.lab.name, lp->instance->name, m_ctx.lab.config_hash,
-                                 base_digest(*lp), m_ctx.lab.images.at(lp->instance->image).url,
-                                 lp->seed_sha256, lp->instance_id, lp->argv, t ? t->name : "",
-                                 t ? t->instance_id : ""},
-            peers,
-            lp->serial_from,
-            t ? std::optional(readiness::CloneOrigin{
-                    t->name, t->instance_id, lp->instance->seed.hostname, lp->instance->on_clone})
-              : std::nullopt};
-        const auto observe = [&](const readiness::GateOutcome& o) {
-          // Once a clone's restored guest has run, its disk has left the saved state behind.
-          if (t && o.gate == "qemu" && o.passed) {
-            std::error_code ec;
-            std::filesystem::remove(lp->paths.clone_pending(), ec);
-          }
-          record(gate_record(o));
-          std::lock_guard lock(print);
-          m_out << gate_line(o) << "\n" << std::flush;
-        };
-        const auto starting = [&](std::string_view gate) {
-          if (m_stream != nullptr)
-            m_stream->start("gate", std::string(gate), lp->instance->name);
-        };
-        auto s = readiness::run_gates(target, readiness::GateMode::fresh_boot, observe, starting);
-        if (!s)
-          lp->failure = std::move(s).error();
-      });
+    // The gates, one thread per instance, under their live status lines on a terminal (erased
+    // once every thread is done).
+    {
+      LiveStatus live(m_out, m_stream == nullptr && m_env.stdout_columns > 0, m_env.stdout_columns);
+      for (auto& l : m_launching)
+        live.add(l->instance->name, l->paths.serial_log());
+      std::vector<std::thread> threads;
+      // A peer counts when it starts now or already runs: the others cannot answer.
+      const auto up_or_starting = [&](const lab::InstanceSpec& m) {
+        return std::any_of(m_launching.begin(), m_launching.end(),
+                           [&](const auto& l) { return l->instance == &m; }) ||
+               instance::running_pid(m_ctx.paths(m), m_ctx.lab.name, m.name).has_value();
+      };
+      for (auto& l : m_launching) {
+        auto peers = peers_of(m_ctx, *l->instance, up_or_starting);
+        threads.emplace_back([&, lp = l.get(), peers = std::move(peers)] {
+          const auto* t = lp->restore ? lp->from : nullptr;
+          readiness::GateTarget target{
+              m_ctx.lab.name,
+              *lp->instance,
+              lp->paths,
+              kvm(),
+              60'000ms,
+              instance::Provenance{m_ctx.lab.name, lp->instance->name, m_ctx.lab.config_hash,
+                                   base_digest(*lp), m_ctx.lab.images.at(lp->instance->image).url,
+                                   lp->seed_sha256, lp->instance_id, lp->argv, t ? t->name : "",
+                                   t ? t->instance_id : ""},
+              peers,
+              lp->serial_from,
+              t ? std::optional(readiness::CloneOrigin{
+                      t->name, t->instance_id, lp->instance->seed.hostname, lp->instance->on_clone})
+                : std::nullopt};
+          const auto observe = [&](const readiness::GateOutcome& o) {
+            // Once a clone's restored guest has run, its disk has left the saved state behind.
+            if (t && o.gate == "qemu" && o.passed) {
+              std::error_code ec;
+              std::filesystem::remove(lp->paths.clone_pending(), ec);
+            }
+            record(gate_record(o));
+            live.print(gate_line(o));
+          };
+          const auto starting = [&](std::string_view gate) {
+            if (m_stream != nullptr)
+              m_stream->start("gate", std::string(gate), lp->instance->name);
+            live.waiting(lp->instance->name, std::string(gate),
+                         readiness::gate_timeout(gate, lp->instance->timeouts));
+          };
+          auto s = readiness::run_gates(target, readiness::GateMode::fresh_boot, observe, starting);
+          live.finished(lp->instance->name);
+          if (!s)
+            lp->failure = std::move(s).error();
+        });
+      }
+      for (auto& t : threads)
+        t.join();
     }
-    for (auto& t : threads)
-      t.join();
     for (auto& l : m_launching) {
       const std::string name = l->instance->name;
       auto serial = read_file(l->paths.serial_log(), 64U << 20U);

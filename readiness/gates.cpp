@@ -560,6 +560,13 @@ std::vector<std::string> gate_names() {
   return names;
 }
 
+std::chrono::milliseconds gate_timeout(std::string_view gate, const lab::Timeouts& timeouts) {
+  for (const auto& g : gates)
+    if (g.name == gate)
+      return timeouts.*(g.timeout);
+  return std::chrono::milliseconds(0);
+}
+
 Status run_gates(const GateTarget& target, GateMode mode, const GateObserver& observe,
                  const std::function<void(std::string_view gate)>& starting) {
   GateRun run(target, mode);

@@ -91,6 +91,9 @@ struct Gate {
 [[nodiscard]] std::span<const Gate> gate_table();
 // Their names, in that order.
 [[nodiscard]] std::vector<std::string> gate_names();
+// The timeout `timeouts` gives the gate named `gate` (0 for a name that is not a gate).
+[[nodiscard]] std::chrono::milliseconds gate_timeout(std::string_view gate,
+                                                     const lab::Timeouts& timeouts);
 
 using GateObserver = std::function<void(const GateOutcome&)>;
 
