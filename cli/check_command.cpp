@@ -3,11 +3,9 @@
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
 #include "cli/lab_networks.hpp"
+#include "cli/recheck.hpp"
 #include "cli/views.hpp"
-#include "instance/provenance.hpp"
 #include "instance/qemu_process.hpp"
-#include "instance/runtime_forwards.hpp"
-#include "instance/seed_image.hpp"
 #include "readiness/gates.hpp"
 
 namespace kvmrun::cli {
@@ -30,41 +28,15 @@ int check_lab(const ParsedArgs& args, std::ostream& out, std::ostream& err,
       rc = fail(err, not_running(*i));
       continue;
     }
-    // The instance-id the lab gives now, which the running guest must have.
-    auto seed = instance::build_seed_image(*i);
-    if (!seed) {
-      rc = fail(err, std::move(seed).error().add_context("working out the instance-id of " +
-                                                         i->name + " from the lab"));
+    auto target = recheck_target(*ctx, *i, peers_of(*ctx, *i, [&](const lab::InstanceSpec& m) {
+      return instance::running_pid(ctx->paths(m), ctx->lab.name, m.name).has_value();
+    }));
+    if (!target) {
+      rc = fail(err, target.error());
       continue;
     }
-    readiness::GateTarget target{
-        ctx->lab.name,
-        *i,
-        paths,
-        false,
-        std::chrono::seconds(60),
-        {},
-        peers_of(*ctx, *i,
-                 [&](const lab::InstanceSpec& m) {
-                   return instance::running_pid(ctx->paths(m), ctx->lab.name, m.name).has_value();
-                 }),
-        0,
-        std::nullopt};
-    target.provenance.instance_id = seed->documents.instance_id;
-    // A clone restored from a template booted there: its gates know it from its record.
-    if (auto recorded = instance::read_provenance(paths.provenance());
-        recorded && !recorded->template_name.empty())
-      target.clone = readiness::CloneOrigin{recorded->template_name, recorded->template_instance_id,
-                                            i->seed.hostname, i->on_clone};
-    // Forwards added while it runs are served too (the ports gate probes them).
-    auto forwards = instance::current_forwards(*i, paths);
-    if (!forwards) {
-      rc = fail(err, std::move(forwards).error().add_context("checking " + i->name));
-      continue;
-    }
-    target.instance.forwards = std::move(forwards).value();
     auto s = readiness::run_gates(
-        target, readiness::GateMode::recheck,
+        *target, readiness::GateMode::recheck,
         [&](const readiness::GateOutcome& o) {
           if (stream != nullptr)
             stream->end(gate_record(o));

@@ -6,6 +6,7 @@
 #include "cli/lab_context.hpp"
 #include "cli/lab_networks.hpp"
 #include "cli/live_status.hpp"
+#include "cli/recheck.hpp"
 #include "cli/up_stages.hpp"
 #include "cli/views.hpp"
 #include "evidence/event_stream.hpp"
@@ -153,6 +154,11 @@ public:
       status = timed ? timed_stage(std::string(step_name(step)), [&] { return run_step(step); })
                      : run_step(step);
     }
+    // An instance this run holds but did not start (a stage before runtime, or a failure before
+    // its QEMU) is no longer being brought up.
+    for (const auto& l : m_launching)
+      if (l->lock)
+        instance::clear_bringing_up(l->paths);
     // A failed run leaves no switch that none of its members needs (one it started for QEMUs
     // that then did not start, say).
     if (!status.ok() && !m_dry)
@@ -398,11 +404,14 @@ private:
     return {};
   }
 
-  // Takes each instance's lock; an instance that already runs is left alone.
+  // Takes each instance's lock. One that already runs has its gates re-proven in the runtime
+  // stage; one that another kvmrun is bringing up is waited for (within its gates' bounds), then
+  // taken or re-proven; one whose lock something else holds is refused.
   Status lock_instances() {
     for (const auto* i : m_ctx.selected) {
       if (std::any_of(m_launching.begin(), m_launching.end(),
-                      [&](const auto& l) { return l->instance == i; }))
+                      [&](const auto& l) { return l->instance == i; }) ||
+          std::find(m_rechecking.begin(), m_rechecking.end(), i) != m_rechecking.end())
         continue;
       auto l = std::make_unique<Launching>();
       l->instance = i;
@@ -411,18 +420,79 @@ private:
         m_launching.push_back(std::move(l));
         continue;
       }
-      auto lock = instance::InstanceLock::acquire(l->paths, i->name);
-      if (!lock) {
-        if (lock.error().code() == ErrorCode::busy) {
-          m_out << "  " << i->name << ": already running; left as it is\n";
-          continue;
-        }
+      auto lock = take_or_wait(*i, l->paths);
+      if (!lock)
         return std::move(lock).error();
+      if (!*lock) { // it runs
+        m_out << "  " << i->name << ": already running; its gates are re-proven\n";
+        m_rechecking.push_back(i);
+        continue;
       }
-      l->lock.emplace(std::move(lock).value());
+      if (auto marked = instance::mark_bringing_up(l->paths); !marked)
+        return std::move(marked).error().add_context("taking instance " + i->name);
+      l->lock.emplace(std::move(**lock));
       m_launching.push_back(std::move(l));
     }
     return {};
+  }
+
+  // The instance's lock, or nullopt when its QEMU runs. While another kvmrun is bringing it up,
+  // waits for that to end, for as long as its gates may take; then busy naming that kvmrun.
+  Result<std::optional<instance::InstanceLock>> take_or_wait(const lab::InstanceSpec& i,
+                                                             const instance::InstancePaths& paths) {
+    const auto bound = readiness::gates_bound(i.timeouts);
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    bool told = false;
+    while (true) {
+      auto lock = instance::InstanceLock::acquire(paths, i.name);
+      if (lock)
+        return std::optional(std::move(lock).value());
+      if (lock.error().code() != ErrorCode::busy)
+        return std::move(lock).error();
+      const auto other = instance::bringing_up(paths, m_env.self);
+      const auto live = instance::probe_instance(paths, m_ctx.lab.name, i.name);
+      if (!other) {
+        std::error_code ec;
+        if (live.state == instance::Liveness::State::running &&
+            std::filesystem::exists(paths.bringing_up(), ec)) {
+          // Half-started: the kvmrun that started it is gone before its gates passed, so it
+          // was never proven ready. Cleaned on purpose: stopped, then started again.
+          m_out << "  " << i.name << ": its QEMU (pid " << *live.pid
+                << ") was started by a kvmrun that is gone before its gates passed; stopping it "
+                   "to start it again\n"
+                << std::flush;
+          const auto stopping = std::chrono::system_clock::now();
+          if (m_stream != nullptr)
+            m_stream->start("task", "stop qemu", i.name);
+          auto stopped = instance::stop_instance(paths, m_ctx.lab.name, i, *live.pid,
+                                                 [](const std::string&) {});
+          record(stop_record(i.name, stopping, stopped));
+          if (!stopped)
+            return std::move(stopped).error().add_context("stopping the half-started " + i.name);
+          continue;
+        }
+        if (live.state == instance::Liveness::State::running)
+          return std::optional<instance::InstanceLock>();
+        if (live.state == instance::Liveness::State::foreign)
+          return instance::held_by_another(i.name, live);
+        continue; // freed meanwhile: take it
+      }
+      if (std::chrono::steady_clock::now() >= deadline)
+        return Error(
+            ErrorCode::busy,
+            "instance '" + i.name + "' is being brought up by another kvmrun (" +
+                describe_pid(*other) + "), which did not finish within " +
+                seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(bound)) +
+                " (the sum of its gates' timeouts)",
+            "see `kvmrun status`; wait for that kvmrun, or stop it and `kvmrun down " + i.name +
+                "`");
+      if (!told)
+        m_out << "  " << i.name << ": another kvmrun (" << describe_pid(*other)
+              << ") is bringing it up; waiting for it\n"
+              << std::flush;
+      told = true;
+      std::this_thread::sleep_for(200ms);
+    }
   }
 
   Status provision() {
@@ -576,6 +646,8 @@ private:
       LiveStatus live(m_out, m_stream == nullptr && m_env.stdout_columns > 0, m_env.stdout_columns);
       for (auto& l : m_launching)
         live.add(l->instance->name, l->paths.serial_log());
+      for (const auto* r : m_rechecking)
+        live.add(r->name, m_ctx.paths(*r).serial_log());
       std::vector<std::thread> threads;
       // A peer counts when it starts now or already runs: the others cannot answer.
       const auto up_or_starting = [&](const lab::InstanceSpec& m) {
@@ -618,11 +690,38 @@ private:
                          readiness::gate_timeout(gate, lp->instance->timeouts));
           };
           auto s = readiness::run_gates(target, readiness::GateMode::fresh_boot, observe, starting);
+          instance::clear_bringing_up(lp->paths);
           live.finished(lp->instance->name);
           if (!s)
             lp->failure = std::move(s).error();
         });
       }
+      std::mutex failures;
+      for (const auto* r : m_rechecking)
+        threads.emplace_back([&, r] {
+          auto target = recheck_target(m_ctx, *r, peers_of(m_ctx, *r, up_or_starting));
+          Status s = target ? Status() : Status(std::move(target).error());
+          if (target)
+            s = readiness::run_gates(
+                *target, readiness::GateMode::recheck,
+                [&](const readiness::GateOutcome& o) {
+                  record(gate_record(o));
+                  live.print(gate_line(o));
+                },
+                [&](std::string_view gate) {
+                  if (m_stream != nullptr)
+                    m_stream->start("gate", std::string(gate), r->name);
+                  live.waiting(r->name, std::string(gate),
+                               readiness::gate_timeout(gate, r->timeouts));
+                });
+          live.finished(r->name);
+          if (!s) {
+            std::lock_guard lock(failures);
+            if (!m_recheck_failure)
+              m_recheck_failure = std::move(s).error().add_context(
+                  "re-proving instance " + r->name + ", which was already running");
+          }
+        });
       for (auto& t : threads)
         t.join();
     }
@@ -662,9 +761,10 @@ private:
                                                            ", which did not become ready"));
     if (first)
       return *first; // run() stops the switches this leaves without a member
+    if (m_recheck_failure)
+      return *m_recheck_failure; // it was running before this up: it is left running
     if (m_launching.empty()) {
-      m_out << "nothing started: every instance already runs (`kvmrun check` re-runs their "
-               "gates)\n";
+      m_out << "nothing started: every instance already runs and passed its gates again\n";
       return {};
     }
     // The rollback points the instances ask for, now that every gate passed.
@@ -799,6 +899,8 @@ private:
   std::map<std::string, Base> m_bases;
   std::map<std::string, templates::TemplateRecord> m_templates; // the clones', by name
   std::vector<std::unique_ptr<Launching>> m_launching;
+  std::vector<const lab::InstanceSpec*> m_rechecking; // already running: gates re-proven
+  std::optional<Error> m_recheck_failure;
 };
 
 } // namespace

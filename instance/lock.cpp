@@ -2,6 +2,10 @@
 
 #include "base/file_io.hpp"
 
+#include <unistd.h>
+
+#include <charconv>
+
 namespace kvmrun::instance {
 
 Result<InstanceLock> InstanceLock::acquire(const InstancePaths& paths, std::string_view instance) {
@@ -20,5 +24,34 @@ Result<InstanceLock> InstanceLock::acquire(const InstancePaths& paths, std::stri
 }
 
 LockState probe_lock(const InstancePaths& paths) { return probe_lock_file(paths.lock()); }
+
+Status mark_bringing_up(const InstancePaths& paths) {
+  return write_file_atomic(paths.bringing_up(), std::to_string(::getpid()) + "\n", 0600,
+                           Durability::regenerated);
+}
+
+void clear_bringing_up(const InstancePaths& paths) {
+  std::error_code ec;
+  std::filesystem::remove(paths.bringing_up(), ec);
+}
+
+std::optional<pid_t> bringing_up(const InstancePaths& paths, const std::filesystem::path& self) {
+  const auto text = read_file(paths.bringing_up(), 64);
+  if (!text)
+    return std::nullopt;
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), pid);
+  if (ec != std::errc() || pid <= 0 || pid == ::getpid())
+    return std::nullopt;
+  std::error_code link_ec;
+  auto exe =
+      std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", link_ec).string();
+  constexpr std::string_view deleted = " (deleted)"; // the binary was replaced since it started
+  if (exe.size() > deleted.size() && exe.ends_with(deleted))
+    exe.resize(exe.size() - deleted.size());
+  if (link_ec || self.empty() || exe != self.string())
+    return std::nullopt;
+  return pid;
+}
 
 } // namespace kvmrun::instance

@@ -12,6 +12,9 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
+#include <optional>
+
 namespace kvmrun::instance {
 
 class InstanceLock {
@@ -30,5 +33,15 @@ private:
 
 // Read-only: whether the instance's lock is held now.
 [[nodiscard]] LockState probe_lock(const InstancePaths& paths);
+
+// Who is bringing the instance up: `up` records its pid (InstancePaths::bringing_up) once it
+// holds the lock and clears it when the instance's gates have passed or failed, so another
+// `up` can wait for it instead of calling a half-started instance ready. The record counts
+// only while it names a live process running the same program as `self` (a pid alone is never
+// trusted: a crashed kvmrun's pid may belong to anything by now).
+[[nodiscard]] Status mark_bringing_up(const InstancePaths& paths);
+void clear_bringing_up(const InstancePaths& paths);
+[[nodiscard]] std::optional<pid_t> bringing_up(const InstancePaths& paths,
+                                               const std::filesystem::path& self);
 
 } // namespace kvmrun::instance

@@ -4,7 +4,7 @@
 //   <state>/<lab>/<instance>/   disk.qcow2, seed.iso, disk-<name>.qcow2, efivars.fd,
 //                               serial.log, qemu.log, provenance.json, argv.json,
 //                               ssh_known_hosts, clone-pending
-//   <runtime>/<lab>/<instance>/ qmp.sock, qmp-up.sock, qga.sock, serial.sock, lock,
+//   <runtime>/<lab>/<instance>/ qmp.sock, qmp-up.sock, qga.sock, serial.sock, lock, up.pid,
 //                               net-<network>.sock (one per lab network it is on)
 #pragma once
 
@@ -51,6 +51,9 @@ struct InstancePaths {
     return {qmp_socket(), qmp_up_socket(), agent_socket(), serial_socket()};
   }
   [[nodiscard]] std::filesystem::path lock() const { return runtime / "lock"; }
+  // The kvmrun whose `up` is bringing the instance up, from taking its lock until its gates
+  // have passed or failed (instance/lock.hpp).
+  [[nodiscard]] std::filesystem::path bringing_up() const { return runtime / "up.pid"; }
   // On a lab network: QEMU's end, and the switch's socket it sends to (network/segment_paths).
   [[nodiscard]] std::filesystem::path lab_runtime() const { return runtime.parent_path(); }
   [[nodiscard]] std::filesystem::path segment_socket(std::string_view network) const {

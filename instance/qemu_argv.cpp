@@ -95,6 +95,7 @@ std::vector<std::string> qemu_argv(const QemuLaunch& l) {
   std::vector<std::string> argv{l.qemu};
   add(argv, "-name", name_option(l.lab, in.name));
   argv.insert(argv.end(), {"-nodefaults", "-no-user-config", "-display", "none"});
+  add(argv, "-sandbox", std::string(qemu_sandbox));
   add(argv, "-msg", "timestamp=on");
   std::string machine = "q35";
   if (l.image.firmware == lab::Firmware::uefi_secure)

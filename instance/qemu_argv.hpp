@@ -12,6 +12,11 @@
 
 namespace kvmrun::instance {
 
+// QEMU's seccomp sandbox, always on: no obsolete system calls, no set*uid/set*gid (kvmrun, not
+// QEMU, would change users), no fork or exec, no scheduler or affinity changes.
+inline constexpr std::string_view qemu_sandbox =
+    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
 // The listening sockets kvmrun creates and QEMU inherits, by descriptor number. QEMU never
 // creates a socket itself, so a client can connect the moment QEMU starts, and the sockets stay
 // usable after the kvmrun that started QEMU has gone.

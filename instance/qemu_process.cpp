@@ -150,6 +150,7 @@ Status remove_runtime_files(const InstancePaths& paths, std::string_view instanc
   }
   remove_sockets(paths);
   std::filesystem::remove(paths.runtime_forwards(), ec);
+  std::filesystem::remove(paths.bringing_up(), ec);
   std::filesystem::remove(paths.lock(), ec); // while held: see InstanceLock::acquire
   held.reset();
   std::filesystem::remove(paths.runtime, ec);               // only if empty

@@ -567,6 +567,13 @@ std::chrono::milliseconds gate_timeout(std::string_view gate, const lab::Timeout
   return std::chrono::milliseconds(0);
 }
 
+std::chrono::milliseconds gates_bound(const lab::Timeouts& timeouts) {
+  std::chrono::milliseconds sum{0};
+  for (const auto& g : gates)
+    sum += timeouts.*(g.timeout);
+  return sum;
+}
+
 Status run_gates(const GateTarget& target, GateMode mode, const GateObserver& observe,
                  const std::function<void(std::string_view gate)>& starting) {
   GateRun run(target, mode);

@@ -94,6 +94,8 @@ struct Gate {
 // The timeout `timeouts` gives the gate named `gate` (0 for a name that is not a gate).
 [[nodiscard]] std::chrono::milliseconds gate_timeout(std::string_view gate,
                                                      const lab::Timeouts& timeouts);
+// The longest every gate may take together: the sum of their timeouts.
+[[nodiscard]] std::chrono::milliseconds gates_bound(const lab::Timeouts& timeouts);
 
 using GateObserver = std::function<void(const GateOutcome&)>;
 

@@ -442,12 +442,31 @@ TEST(TinyLifecycle, StatusReattachesAfterKvmrunWasKilledAndDownStopsIt) {
       boost::json::parse(status.out).as_object().at("instances").as_array().at(0).as_object();
   EXPECT_EQ(inst.at("pid").as_int64(), qemu);
   EXPECT_NE(inst.at("state").as_string(), "stopped");
-  const auto busy = lab.run({"up"});
-  EXPECT_EQ(busy.exit_code, 0) << busy.err;
-  EXPECT_NE(busy.out.find("already running"), std::string::npos) << busy.out << busy.err;
-  EXPECT_NE(busy.out.find("nothing started"), std::string::npos) << busy.out;
-  EXPECT_EQ(lab.run({"down"}).exit_code, 0);
+  // Its gates never passed (their kvmrun died waiting on them): the next up does not call it
+  // ready; it stops the half-started QEMU on purpose and brings the instance up again.
+  const auto again = lab.run({"up"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("tiny-1: its QEMU (pid " + std::to_string(qemu) +
+                           ") was started by a kvmrun that is gone before its gates passed; "
+                           "stopping it to start it again"),
+            std::string::npos)
+      << again.out;
+  EXPECT_NE(again.out.find("ready: tiny-1"), std::string::npos) << again.out;
   EXPECT_FALSE(alive(qemu));
+  const pid_t second = pid_from(again.out, "tiny-1");
+  EXPECT_TRUE(alive(second));
+  // Now proven: an up finds it running and re-proves its gates instead of starting another.
+  const auto proven = lab.run({"up"});
+  EXPECT_EQ(proven.exit_code, 0) << proven.err;
+  EXPECT_NE(proven.out.find("tiny-1: already running; its gates are re-proven"), std::string::npos)
+      << proven.out;
+  EXPECT_NE(proven.out.find("  tiny-1       ok   provenance"), std::string::npos) << proven.out;
+  EXPECT_NE(proven.out.find("nothing started: every instance already runs and passed its gates "
+                            "again"),
+            std::string::npos)
+      << proven.out;
+  EXPECT_EQ(lab.run({"down"}).exit_code, 0);
+  EXPECT_FALSE(alive(second));
   EXPECT_TRUE(runtime_empty(lab));
 }
 

@@ -7,6 +7,7 @@
 #include "instance/lock.hpp"
 #include "instance/paths.hpp"
 #include "instance/qemu_process.hpp"
+#include "tests/support/background_process.hpp"
 #include "tests/support/cli_in_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -49,6 +50,11 @@ public:
   }
 
   void set_env(const std::string& name, const std::string& value) { m_env[name] = value; }
+  // More lines for lab.toml (after [instances.web], so they are the instance's).
+  void append_to_lab(const std::string& lines) {
+    testing::write_file(m_dir / "lab.toml", *read_file(m_dir / "lab.toml") + lines);
+  }
+  [[nodiscard]] std::filesystem::path dir() const { return m_dir.path(); }
   [[nodiscard]] std::filesystem::path state() const { return m_dir / "state"; }
   [[nodiscard]] instance::InstancePaths paths() const {
     return instance::InstancePaths{m_dir / "state" / "errs" / "web",
@@ -162,6 +168,8 @@ TEST(LifecycleErrors, AnInstanceDiskOverAnotherBaseIsKeptAndRefusedWithTheWayOut
   EXPECT_EQ(*read_file(lab.paths().disk(), 1U << 24U), *disk); // untouched
 }
 
+// A lock held by something that is neither the instance's QEMU nor a kvmrun bringing it up:
+// `up` refuses (busy) and makes nothing (before, it said "already running" and exited 0).
 TEST(LifecycleErrors, AnInstanceWhoseLockIsHeldIsLeftAlone) {
   LabTree lab;
   ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
@@ -171,8 +179,11 @@ TEST(LifecycleErrors, AnInstanceWhoseLockIsHeldIsLeftAlone) {
   EXPECT_TRUE(instance::probe_lock(lab.paths()).held);
   EXPECT_EQ(instance::probe_lock(lab.paths()).pid, 4242);
   const auto r = lab.run({"up", "--stage", "provision"});
-  EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("web: already running; left as it is"), std::string::npos) << r.out;
+  EXPECT_EQ(r.code, 12) << r.out << r.err;
+  EXPECT_NE(r.err.find("instance 'web': its lock is held by something kvmrun cannot match to "
+                       "the instance's QEMU (the lock records pid 4242"),
+            std::string::npos)
+      << r.err;
   EXPECT_FALSE(std::filesystem::exists(lab.paths().disk()));
   const auto second = instance::InstanceLock::acquire(lab.paths(), "web");
   ASSERT_FALSE(second.ok());
@@ -212,6 +223,64 @@ TEST(LifecycleErrors, CleanupWaitsForAnotherCleanupOfTheSameInstance) {
       << refused.error().describe();
   EXPECT_TRUE(std::filesystem::exists(paths.qmp_socket()));
   EXPECT_TRUE(std::filesystem::exists(paths.lock()));
+}
+
+// Another kvmrun bringing the instance up (a real kvmrun process named by up.pid, the lock held
+// for it): `up` waits for it, within the sum of the instance's gate timeouts, then says busy
+// naming it and makes nothing; when that kvmrun lets go meanwhile, `up` takes the instance. A
+// record naming a process that is not kvmrun is stale: never waited for, never signalled.
+TEST(LifecycleErrors, UpWaitsForAnotherKvmrunBringingTheInstanceUpThenTakesItOrSaysBusy) {
+  LabTree lab;
+  lab.append_to_lab("timeouts = { qemu = \"100ms\", boot = \"100ms\", agent = \"100ms\", "
+                    "network = \"100ms\", disks = \"100ms\", cloud_init = \"100ms\" }\n");
+  ASSERT_EQ(lab.run({"up", "--stage", "image-cache"}).code, 0);
+  const auto paths = lab.paths();
+  std::optional<instance::InstanceLock> held;
+  {
+    auto lock = instance::InstanceLock::acquire(paths, "web");
+    ASSERT_TRUE(lock.ok());
+    held.emplace(std::move(lock).value());
+  }
+  // A kvmrun that lingers: following a run whose writer (this test) is alive.
+  const auto run = lab.dir() / ("run-" + std::to_string(::getpid()));
+  testing::write_file(run / "timings.jsonl", "");
+  testing::BackgroundProcess other({KVMRUN_BINARY, "events", "--follow", run.string()});
+  ASSERT_TRUE(held->record_pid(other.pid()).ok());
+  testing::write_file(paths.bringing_up(), std::to_string(other.pid()) + "\n");
+
+  const auto started = std::chrono::steady_clock::now();
+  const auto busy = lab.run({"up", "--stage", "provision"});
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(800));
+  EXPECT_EQ(busy.code, 12) << busy.out << busy.err;
+  EXPECT_NE(busy.out.find("web: another kvmrun (pid " + std::to_string(other.pid()) +
+                          " (kvmrun)) is bringing it up; waiting for it"),
+            std::string::npos)
+      << busy.out;
+  EXPECT_NE(busy.err.find("instance 'web' is being brought up by another kvmrun (pid " +
+                          std::to_string(other.pid()) + " (kvmrun)), which did not finish within "),
+            std::string::npos)
+      << busy.err;
+  EXPECT_FALSE(std::filesystem::exists(paths.disk()));
+
+  std::thread release([&held] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    held.reset();
+  });
+  const auto taken = lab.run({"up", "--stage", "provision"});
+  release.join();
+  EXPECT_EQ(taken.code, 0) << taken.out << taken.err;
+  EXPECT_NE(taken.out.find("waiting for it"), std::string::npos) << taken.out;
+  EXPECT_TRUE(std::filesystem::exists(paths.disk()));
+  EXPECT_FALSE(std::filesystem::exists(paths.bringing_up())) << "provisioned, not being brought up";
+
+  // A record naming a live process that is not kvmrun (this test) is stale.
+  testing::write_file(paths.bringing_up(), std::to_string(other.pid()) + "\n");
+  EXPECT_EQ(instance::bringing_up(paths, KVMRUN_BINARY), other.pid());
+  EXPECT_EQ(instance::bringing_up(paths, "/usr/bin/env"), std::nullopt);
+  testing::write_file(paths.bringing_up(), "1\n");
+  EXPECT_EQ(instance::bringing_up(paths, KVMRUN_BINARY), std::nullopt);
+  testing::write_file(paths.bringing_up(), "garbage");
+  EXPECT_EQ(instance::bringing_up(paths, KVMRUN_BINARY), std::nullopt);
 }
 
 // kvmrun's own files read back are input: damaged, they are errors naming the file and the

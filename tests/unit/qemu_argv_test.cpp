@@ -52,6 +52,8 @@ TEST(QemuArgv, GoldenBiosInstanceWithForwardsAndAnExtraDisk) {
             "-no-user-config",
             "-display",
             "none",
+            "-sandbox",
+            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
             "-msg",
             "timestamp=on",
             "-machine",
