@@ -11,6 +11,18 @@ namespace kvmrun::evidence {
 
 namespace {
 
+// Longer than any run takes (ten years): a duration past it is damage, and would overflow the
+// clock's arithmetic.
+constexpr std::int64_t longest_ms = 10LL * 366 * 24 * 3600 * 1000;
+
+Error out_of_range(const std::string& source, std::string_view field, std::int64_t ms) {
+  return Error(ErrorCode::io,
+               source + ": field \"" + std::string(field) +
+                   "\" is not a duration: " + std::to_string(ms) + " ms",
+               "kvmrun wrote this file and reads it back; it was damaged or edited by hand: "
+               "restore it, or run the command that writes it again");
+}
+
 Error not_a_time(const std::string& source, std::string_view field, const std::string& text) {
   return Error(ErrorCode::io,
                source + ": field \"" + std::string(field) + "\" is not a time: '" + text + "'",
@@ -36,6 +48,8 @@ Result<RunRecords> read_run_records(const std::filesystem::path& run_dir) {
   run.id = (ec ? run_dir : real).filename().string();
   run.command = *command;
   run.outcome = *outcome;
+  if (*wall < 0 || *wall > longest_ms)
+    return out_of_range(summary->source(), "wall_ms", *wall);
   run.wall = std::chrono::milliseconds(*wall);
   const auto start = parse_iso_time(*started);
   if (!start)
@@ -61,6 +75,8 @@ Result<RunRecords> read_run_records(const std::filesystem::path& run_dir) {
     auto ms = record->integer("duration_ms");
     if (auto e = first_error(kind, name, instance, from, result, detail, ms))
       return *e;
+    if (*ms < 0 || *ms > longest_ms)
+      return out_of_range(record->source(), "duration_ms", *ms);
     const auto at = parse_iso_time(*from);
     if (!at)
       return not_a_time(record->source(), "start", *from);

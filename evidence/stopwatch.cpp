@@ -24,22 +24,36 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_iso_time(std::string_view text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
-  char z = 0;
-  const std::string copy(text);
-  if (copy.size() != 24 ||
-      std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &s, &ms,
-                  &z) != 8 ||
-      z != 'Z')
+  // Exactly iso_time's form: digits where it writes digits, nothing else.
+  constexpr std::string_view form = "dddd-dd-ddTdd:dd:dd.dddZ";
+  if (text.size() != form.size())
+    return std::nullopt;
+  for (std::size_t i = 0; i < form.size(); ++i)
+    if (form[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != form[i])
+      return std::nullopt;
+  const auto number = [&](std::size_t at, std::size_t len) {
+    int v = 0;
+    for (std::size_t i = at; i < at + len; ++i)
+      v = v * 10 + (text[i] - '0');
+    return v;
+  };
+  const int y = number(0, 4);
+  // Within what a system_clock time point holds (nanoseconds: 1678 to 2262), and after 1970.
+  if (y < 1970 || y > 2200)
     return std::nullopt;
   std::tm tm{};
   tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return std::chrono::system_clock::from_time_t(::timegm(&tm)) + std::chrono::milliseconds(ms);
+  tm.tm_mon = number(5, 2) - 1;
+  tm.tm_mday = number(8, 2);
+  tm.tm_hour = number(11, 2);
+  tm.tm_min = number(14, 2);
+  tm.tm_sec = number(17, 2);
+  const auto t = std::chrono::system_clock::from_time_t(::timegm(&tm)) +
+                 std::chrono::milliseconds(number(20, 3));
+  // A day or an hour out of range is normalised by timegm: only the canonical text is a time.
+  if (iso_time(t) != text)
+    return std::nullopt;
+  return t;
 }
 
 } // namespace kvmrun::evidence

@@ -25,7 +25,12 @@ TEST(IsoTime, ReadsBackWhatItWritesToTheMillisecondAndNothingElse) {
   EXPECT_EQ(parse_iso_time(iso_time(t)), t);
   for (const char* bad :
        {"", "2026-12-01T18:00:00Z", "2026-12-01T18:00:00.123", "2026-12-01 18:00:00.123Z",
-        "2026-12-01T18:00:00.123Zx", "not a time at all, really"})
+        "2026-12-01T18:00:00.123Zx", "not a time at all, really",
+        // found by the state_files fuzzer: a year whose nanoseconds overflow the clock
+        "1014-12-01T18:00:00.123Z", "-999-12-01T18:00:00.123Z", "+026-12-01T18:00:00.123Z",
+        // out of range fields that timegm would quietly normalise
+        "2026-02-30T18:00:00.123Z", "2026-13-01T18:00:00.123Z", "2026-12-01T24:00:00.123Z",
+        "2026-12-01T18:00:0 .123Z"})
     EXPECT_FALSE(parse_iso_time(bad).has_value()) << bad;
 }
 

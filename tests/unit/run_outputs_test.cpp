@@ -122,6 +122,13 @@ TEST_F(DamagedTimings, EveryRecordIsReadBackAndADamagedLineIsNamed) {
                 "timings.jsonl:1: field \"start\" is not a time: 'yesterday'"),
             std::string::npos)
       << bad_time.error().message();
+  edited = line;
+  edited.replace(edited.find("\"duration_ms\":1000"), 18, "\"duration_ms\":9000000000000000");
+  const auto huge = read(edited + "\n");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message().find("field \"duration_ms\" is not a duration"),
+            std::string::npos)
+      << huge.error().message();
 }
 
 } // namespace
