@@ -44,6 +44,15 @@ std::string describe_pid(pid_t pid) {
   return "pid " + std::to_string(pid) + " (" + name + ")";
 }
 
+bool is_exiting(pid_t pid) {
+  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!stat)
+    return false; // reaped: nothing of it holds anything any more
+  const auto close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() &&
+         ((*stat)[close + 2] == 'Z' || (*stat)[close + 2] == 'X');
+}
+
 std::string read_cmdline(pid_t pid) {
   auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline", 1U << 20U);
   return cmdline ? std::move(cmdline).value() : std::string();

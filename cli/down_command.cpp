@@ -10,6 +10,7 @@
 #include "instance/qemu_process.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace kvmrun::cli {
 
@@ -39,7 +40,23 @@ int down_lab(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   std::vector<instance::StopRequest> running;
   for (const auto* i : ctx->selected) {
     const auto paths = ctx->paths(*i);
-    const auto live = instance::probe_instance(paths, ctx->lab.name, i->name);
+    auto live = instance::probe_instance(paths, ctx->lab.name, i->name);
+    // Racing an `up` that is starting it: its QEMU is moments away; wait for it (bounded), then
+    // stop that.
+    const auto starting = [&] {
+      return live.state == instance::Liveness::State::foreign && live.pid &&
+             instance::runs_program(*live.pid, env.self);
+    };
+    if (!dry && starting()) {
+      out << i->name << ": another kvmrun (" << describe_pid(*live.pid)
+          << ") is starting it; waiting for its QEMU\n"
+          << std::flush;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (starting() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        live = instance::probe_instance(paths, ctx->lab.name, i->name);
+      }
+    }
     if (live.state == instance::Liveness::State::foreign) {
       rc = fail(err, instance::held_by_another(i->name, live));
       continue;

@@ -442,6 +442,7 @@ private:
                                                              const instance::InstancePaths& paths) {
     const auto bound = readiness::gates_bound(i.timeouts);
     const auto deadline = std::chrono::steady_clock::now() + bound;
+    const auto exiting_until = std::chrono::steady_clock::now() + 5s;
     bool told = false;
     while (true) {
       auto lock = instance::InstanceLock::acquire(paths, i.name);
@@ -449,8 +450,12 @@ private:
         return std::optional(std::move(lock).value());
       if (lock.error().code() != ErrorCode::busy)
         return std::move(lock).error();
-      const auto other = instance::bringing_up(paths, m_env.self);
       const auto live = instance::probe_instance(paths, m_ctx.lab.name, i.name);
+      // The kvmrun bringing it up: its up.pid, or, before that is written, the lock's record.
+      auto other = instance::bringing_up(paths, m_env.self);
+      if (!other && live.state == instance::Liveness::State::foreign && live.pid &&
+          *live.pid != ::getpid() && instance::runs_program(*live.pid, m_env.self))
+        other = live.pid;
       if (!other) {
         std::error_code ec;
         if (live.state == instance::Liveness::State::running &&
@@ -473,9 +478,13 @@ private:
         }
         if (live.state == instance::Liveness::State::running)
           return std::optional<instance::InstanceLock>();
-        if (live.state == instance::Liveness::State::foreign)
+        // A QEMU that was just killed holds its lock until its last thread is gone (moments).
+        if (live.state == instance::Liveness::State::foreign &&
+            !(live.pid && is_exiting(*live.pid) &&
+              std::chrono::steady_clock::now() < exiting_until))
           return instance::held_by_another(i.name, live);
-        continue; // freed meanwhile: take it
+        std::this_thread::sleep_for(20ms);
+        continue; // freed meanwhile (or about to be): take it
       }
       if (std::chrono::steady_clock::now() >= deadline)
         return Error(

@@ -43,15 +43,18 @@ std::optional<pid_t> bringing_up(const InstancePaths& paths, const std::filesyst
   const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), pid);
   if (ec != std::errc() || pid <= 0 || pid == ::getpid())
     return std::nullopt;
-  std::error_code link_ec;
-  auto exe =
-      std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", link_ec).string();
+  if (!runs_program(pid, self))
+    return std::nullopt;
+  return pid;
+}
+
+bool runs_program(pid_t pid, const std::filesystem::path& self) {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
   constexpr std::string_view deleted = " (deleted)"; // the binary was replaced since it started
   if (exe.size() > deleted.size() && exe.ends_with(deleted))
     exe.resize(exe.size() - deleted.size());
-  if (link_ec || self.empty() || exe != self.string())
-    return std::nullopt;
-  return pid;
+  return !ec && !self.empty() && exe == self.string();
 }
 
 } // namespace kvmrun::instance

@@ -43,5 +43,7 @@ private:
 void clear_bringing_up(const InstancePaths& paths);
 [[nodiscard]] std::optional<pid_t> bringing_up(const InstancePaths& paths,
                                                const std::filesystem::path& self);
+// Whether live process `pid` runs the program at `self` (/proc/PID/exe).
+[[nodiscard]] bool runs_program(pid_t pid, const std::filesystem::path& self);
 
 } // namespace kvmrun::instance

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +81,15 @@ Result<pid_t> start_qemu(const InstancePaths& paths, const std::vector<std::stri
     const int err = errno;
     remove_sockets(paths);
     return system_error(ErrorCode::io, "opening " + paths.qemu_log().string(), err);
+  }
+  // QEMU appends the console to serial.log, creating it with its umask (0644) when it is not
+  // there: made here first, the user's only (the console may show what the seed carried).
+  const UniqueFd serial(::open(paths.serial_log().c_str(),
+                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!serial.valid() || ::fchmod(serial.get(), 0600) != 0) {
+    const int err = errno;
+    remove_sockets(paths);
+    return system_error(ErrorCode::io, "creating " + paths.serial_log().string(), err);
   }
   BackgroundOptions options;
   for (const auto& [number, fd] : *sockets)

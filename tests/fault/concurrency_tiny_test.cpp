@@ -5,7 +5,7 @@
 
 #include <boost/json.hpp>
 
-#include <sys/wait.h>
+#include <thread>
 
 namespace kvmrun::testing {
 namespace {
@@ -25,23 +25,26 @@ timeouts = { shutdown = "3s" }
 // it up, then re-proves its gates; both exit 0 only once it is ready.
 TEST(TinyConcurrency, TwoUpsAtOnceStartOneQemuAndBothSeeItReady) {
   Lab lab(tiny_lab("twice"));
-  BackgroundProcess first(lab.argv({"up"}));
-  const auto spawned = first.wait_for_line("  tiny-1: QEMU pid ", 120s);
-  ASSERT_TRUE(spawned) << "the first up never started QEMU";
-  const pid_t qemu = pid_from(*spawned, "tiny-1");
-  const auto second = lab.run({"up"});
-  const auto first_status = first.wait_exit(120s);
-  ASSERT_TRUE(first_status);
-  EXPECT_TRUE(WIFEXITED(*first_status) && WEXITSTATUS(*first_status) == 0);
-  EXPECT_EQ(second.exit_code, 0) << second.out << second.err;
-  EXPECT_NE(second.out.find("tiny-1: another kvmrun (pid " + std::to_string(first.pid()) +
-                            " (kvmrun)) is bringing it up; waiting for it"),
-            std::string::npos)
-      << second.out;
-  EXPECT_NE(second.out.find("tiny-1: already running; its gates are re-proven"), std::string::npos)
-      << second.out;
-  EXPECT_NE(second.out.find("  tiny-1       ok   provenance"), std::string::npos) << second.out;
-  EXPECT_EQ(second.out.find("QEMU pid"), std::string::npos) << "no second QEMU";
+  CommandOutput first, second;
+  std::thread a([&] { first = lab.run({"up"}); });
+  std::thread b([&] { second = lab.run({"up"}); });
+  a.join();
+  b.join();
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  // One of them started QEMU; the other waited for it, then re-proved the gates.
+  const bool a_started = first.out.find("tiny-1: QEMU pid ") != std::string::npos;
+  const auto& starter = a_started ? first : second;
+  const auto& waiter = a_started ? second : first;
+  EXPECT_NE(starter.out.find("ready: tiny-1"), std::string::npos) << starter.out;
+  EXPECT_EQ(waiter.out.find("QEMU pid"), std::string::npos) << "no second QEMU:\n" << waiter.out;
+  EXPECT_NE(waiter.out.find("tiny-1: another kvmrun (pid "), std::string::npos) << waiter.out;
+  EXPECT_NE(waiter.out.find(" (kvmrun)) is bringing it up; waiting for it"), std::string::npos)
+      << waiter.out;
+  EXPECT_NE(waiter.out.find("tiny-1: already running; its gates are re-proven"), std::string::npos)
+      << waiter.out;
+  EXPECT_NE(waiter.out.find("  tiny-1       ok   provenance"), std::string::npos) << waiter.out;
+  const pid_t qemu = pid_from(starter.out, "tiny-1");
   EXPECT_TRUE(alive(qemu));
   const auto status = lab.run({"status", "--json"});
   const auto inst =
