@@ -13,26 +13,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string quoted(const std::vector<std::string>& argv) {
-  std::string line;
-  for (const auto& a : argv) {
-    line += " '";
-    for (const char c : a)
-      line += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    line += "'";
-  }
-  return line;
-}
-
 TEST(TinyEvents, UpJsonStreamsEventsAsTheyHappenAndTheyAreTheEvidencesRecords) {
-  Lab lab("[lab]\nname = \"ev\"\n" + tiny_image_section() + R"([instances.tiny-1]
-image = "tiny"
-cpus = 1
-memory = "256MiB"
-timeouts = { shutdown = "3s" }
-)");
+  Lab lab(one_tiny_lab("ev"));
   // Read line by line as the run writes them, noting when each arrived.
-  std::FILE* pipe = ::popen((quoted(lab.argv({"up", "--json"})) + " 2>/dev/null").c_str(), "r");
+  std::FILE* pipe =
+      ::popen((shell_words(lab.argv({"up", "--json"})) + " 2>/dev/null").c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::vector<std::pair<Clock::time_point, boost::json::object>> lines;
   char buffer[1 << 16];
@@ -108,7 +93,7 @@ timeouts = { shutdown = "3s" }
   ASSERT_EQ(lab.run({"down"}).exit_code, 0);
   const auto latest = lab.state() / "ev" / "runs" / "latest";
   const auto before = std::filesystem::canonical(latest);
-  std::FILE* up = ::popen((quoted(lab.argv({"up"})) + " >/dev/null 2>&1").c_str(), "r");
+  std::FILE* up = ::popen((shell_words(lab.argv({"up"})) + " >/dev/null 2>&1").c_str(), "r");
   ASSERT_NE(up, nullptr);
   std::filesystem::path current = before;
   for (int i = 0; i < 200 && current == before; ++i) {

@@ -116,6 +116,26 @@ inline pid_t pid_from(const std::string& output, const std::string& instance) {
   return at == std::string::npos ? -1 : std::stoi(output.substr(at + key.size()));
 }
 
+// A lab of one tiny instance, tiny-1 (1 CPU, 256 MiB), with `timeouts` as its timeouts table.
+inline std::string one_tiny_lab(const std::string& lab_name,
+                                const std::string& timeouts = "shutdown = \"3s\"") {
+  return "[lab]\nname = \"" + lab_name + "\"\n" + tiny_image_section() +
+         "[instances.tiny-1]\nimage = \"tiny\"\ncpus = 1\nmemory = \"256MiB\"\ntimeouts = { " +
+         timeouts + " }\n";
+}
+
+// `argv` as one line for /bin/sh, each word single-quoted.
+inline std::string shell_words(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const auto& a : argv) {
+    line += " '";
+    for (const char c : a)
+      line += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += "'";
+  }
+  return line;
+}
+
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 inline int unused_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -8,17 +8,6 @@
 namespace kvmrun::testing {
 namespace {
 
-std::string quoted(const std::vector<std::string>& argv) {
-  std::string line;
-  for (const auto& a : argv) {
-    line += " '";
-    for (const char c : a)
-      line += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    line += "'";
-  }
-  return line;
-}
-
 // What `shell_command` wrote to a 100-column terminal.
 std::string on_a_terminal(const Lab& lab, const std::string& shell_command) {
   const auto typescript = lab.config().parent_path() / "typescript";
@@ -31,13 +20,8 @@ std::string on_a_terminal(const Lab& lab, const std::string& shell_command) {
 }
 
 TEST(TinyLiveStatus, OnATerminalUpRedrawsALinePerInstanceAndNeverInPipesOrJson) {
-  Lab lab("[lab]\nname = \"live\"\n" + tiny_image_section() + R"([instances.tiny-1]
-image = "tiny"
-cpus = 1
-memory = "256MiB"
-timeouts = { shutdown = "3s" }
-)");
-  const auto tty = on_a_terminal(lab, quoted(lab.argv({"up"})));
+  Lab lab(one_tiny_lab("live"));
+  const auto tty = on_a_terminal(lab, shell_words(lab.argv({"up"})));
   EXPECT_NE(tty.find("  tiny-1       ok   agent"), std::string::npos) << tty;
   // The board: the gate waited on, its time against the timeout, the console's last line, and
   // the cursor moved up to redraw it in place.
@@ -54,7 +38,7 @@ timeouts = { shutdown = "3s" }
   ASSERT_EQ(lab.run({"down"}).exit_code, 0);
 
   // --json on a terminal: every line is an event, and nothing is drawn among them.
-  const auto json = on_a_terminal(lab, quoted(lab.argv({"up", "--json"})) + " 2>/dev/null");
+  const auto json = on_a_terminal(lab, shell_words(lab.argv({"up", "--json"})) + " 2>/dev/null");
   EXPECT_EQ(json.find('\033'), std::string::npos) << json;
   std::size_t events = 0, from = json.find('\n') + 1; // after script's header line
   for (auto nl = json.find('\n', from); nl != std::string::npos; nl = json.find('\n', from)) {

@@ -12,19 +12,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string tiny_lab(const std::string& lab_name) {
-  return "[lab]\nname = \"" + lab_name + "\"\n" + tiny_image_section() + R"([instances.tiny-1]
-image = "tiny"
-cpus = 1
-memory = "256MiB"
-timeouts = { shutdown = "3s" }
-)";
-}
-
 // Two `up` of one instance at once: exactly one QEMU; the second waits for the first to bring
 // it up, then re-proves its gates; both exit 0 only once it is ready.
 TEST(TinyConcurrency, TwoUpsAtOnceStartOneQemuAndBothSeeItReady) {
-  Lab lab(tiny_lab("twice"));
+  Lab lab(one_tiny_lab("twice"));
   CommandOutput first, second;
   std::thread a([&] { first = lab.run({"up"}); });
   std::thread b([&] { second = lab.run({"up"}); });

@@ -13,15 +13,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string lab_text(const std::string& name) {
-  return "[lab]\nname = \"" + name + "\"\n" + tiny_image_section() + R"([instances.tiny-1]
-image = "tiny"
-cpus = 1
-memory = "256MiB"
-timeouts = { shutdown = "2s", agent = "6s" }
-)";
-}
-
 bool runtime_empty(const Lab& lab) {
   std::error_code ec;
   return !std::filesystem::exists(lab.runtime(), ec) ||
@@ -30,7 +21,7 @@ bool runtime_empty(const Lab& lab) {
 }
 
 TEST(TinyQemuFaults, AQemuStoppedDuringTheGatesOrWhileDetachedIsBoundedAndCleanedUp) {
-  Lab lab(lab_text("hang"));
+  Lab lab(one_tiny_lab("hang", "shutdown = \"2s\", agent = \"6s\""));
   {
     BackgroundProcess up(lab.argv({"up"}));
     const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
