@@ -36,11 +36,13 @@ public:
 
   [[nodiscard]] const boost::json::object& fields() const { return m_object; }
   [[nodiscard]] const std::string& source() const { return m_source; }
+  // The error for a field whose value is there but wrong: ErrorCode::io, "<source>: field
+  // \"<key>\" <problem>", with the remedy for a damaged kvmrun file.
+  [[nodiscard]] Error bad(std::string_view key, std::string_view problem) const;
 
 private:
   JsonRecord(boost::json::object object, std::string source)
       : m_object(std::move(object)), m_source(std::move(source)) {}
-  [[nodiscard]] Error bad(std::string_view key, std::string_view problem) const;
 
   boost::json::object m_object;
   std::string m_source;

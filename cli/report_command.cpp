@@ -39,11 +39,11 @@ Status write_output(const std::string& file, const std::string& bytes, std::ostr
 }
 
 Result<std::string> html_of(const std::filesystem::path& run) {
-  auto bench = evidence::bench_summary(run);
-  if (!bench)
-    return std::move(bench).error();
-  if (*bench)
-    return evidence::render_cold_html(**bench);
+  auto summary = evidence::load_summary(run);
+  if (!summary)
+    return std::move(summary).error();
+  if (summary->bench)
+    return evidence::render_cold_html(summary->record);
   auto records = evidence::read_run_records(run);
   if (!records)
     return std::move(records).error();
@@ -51,10 +51,10 @@ Result<std::string> html_of(const std::filesystem::path& run) {
 }
 
 Result<std::string> junit_of(const std::filesystem::path& run) {
-  auto bench = evidence::bench_summary(run);
-  if (!bench)
-    return std::move(bench).error();
-  if (*bench)
+  auto summary = evidence::load_summary(run);
+  if (!summary)
+    return std::move(summary).error();
+  if (summary->bench)
     return Error(ErrorCode::config,
                  run.string() + " is a `bench cold` directory, which has no single run's gates",
                  "pass one run's directory: `kvmrun report --junit FILE RUN-DIR`");

@@ -15,21 +15,6 @@ namespace {
 // clock's arithmetic.
 constexpr std::int64_t longest_ms = 10LL * 366 * 24 * 3600 * 1000;
 
-Error out_of_range(const std::string& source, std::string_view field, std::int64_t ms) {
-  return Error(ErrorCode::io,
-               source + ": field \"" + std::string(field) +
-                   "\" is not a duration: " + std::to_string(ms) + " ms",
-               "kvmrun wrote this file and reads it back; it was damaged or edited by hand: "
-               "restore it, or run the command that writes it again");
-}
-
-Error not_a_time(const std::string& source, std::string_view field, const std::string& text) {
-  return Error(ErrorCode::io,
-               source + ": field \"" + std::string(field) + "\" is not a time: '" + text + "'",
-               "kvmrun wrote this file and reads it back; it was damaged or edited by hand: "
-               "restore it, or run the command that writes it again");
-}
-
 } // namespace
 
 Result<RunRecords> read_run_records(const std::filesystem::path& run_dir) {
@@ -49,11 +34,11 @@ Result<RunRecords> read_run_records(const std::filesystem::path& run_dir) {
   run.command = *command;
   run.outcome = *outcome;
   if (*wall < 0 || *wall > longest_ms)
-    return out_of_range(summary->source(), "wall_ms", *wall);
+    return summary->bad("wall_ms", "is not a duration: " + std::to_string(*wall) + " ms");
   run.wall = std::chrono::milliseconds(*wall);
   const auto start = parse_iso_time(*started);
   if (!start)
-    return not_a_time(summary->source(), "started", *started);
+    return summary->bad("started", "is not a time: '" + *started + "'");
   run.started = *start;
 
   const auto file = run_dir / "timings.jsonl";
@@ -76,10 +61,10 @@ Result<RunRecords> read_run_records(const std::filesystem::path& run_dir) {
     if (auto e = first_error(kind, name, instance, from, result, detail, ms))
       return *e;
     if (*ms < 0 || *ms > longest_ms)
-      return out_of_range(record->source(), "duration_ms", *ms);
+      return record->bad("duration_ms", "is not a duration: " + std::to_string(*ms) + " ms");
     const auto at = parse_iso_time(*from);
     if (!at)
-      return not_a_time(record->source(), "start", *from);
+      return record->bad("start", "is not a time: '" + *from + "'");
     run.events.push_back(TimingEvent{*kind, *name, *instance, *at, std::chrono::milliseconds(*ms),
                                      *result, *detail});
   }

@@ -16,7 +16,7 @@ std::string ms_text(std::int64_t ms) { return seconds_text(std::chrono::millisec
 
 } // namespace
 
-Result<std::optional<JsonRecord>> bench_summary(const std::filesystem::path& dir) {
+Result<SummaryFile> load_summary(const std::filesystem::path& dir) {
   const auto file = dir / "summary.json";
   std::error_code ec;
   if (!std::filesystem::exists(file, ec))
@@ -26,7 +26,7 @@ Result<std::optional<JsonRecord>> bench_summary(const std::filesystem::path& dir
   if (!summary)
     return std::move(summary).error();
   if (!summary->has("kind"))
-    return std::optional<JsonRecord>();
+    return SummaryFile{std::move(summary).value(), false};
   auto kind = summary->string("kind");
   if (!kind)
     return std::move(kind).error();
@@ -34,18 +34,16 @@ Result<std::optional<JsonRecord>> bench_summary(const std::filesystem::path& dir
     return Error(ErrorCode::io,
                  file.string() + ": field \"kind\" is '" + *kind + "', which kvmrun does not know",
                  "pass a run directory or a `kvmrun bench cold` directory");
-  return std::optional<JsonRecord>(std::move(summary).value());
+  return SummaryFile{std::move(summary).value(), true};
 }
 
 Result<std::string> render_report(const std::filesystem::path& run_dir) {
-  auto bench = bench_summary(run_dir);
-  if (!bench)
-    return std::move(bench).error();
-  if (*bench)
-    return render_cold_report(**bench);
-  auto summary = JsonRecord::load(run_dir / "summary.json");
-  if (!summary)
-    return std::move(summary).error();
+  auto loaded = load_summary(run_dir);
+  if (!loaded)
+    return std::move(loaded).error();
+  if (loaded->bench)
+    return render_cold_report(loaded->record);
+  const auto* summary = &loaded->record;
   auto command = summary->string("command");
   auto outcome = summary->string("outcome");
   auto wall = summary->integer("wall_ms");

@@ -8,15 +8,18 @@
 #include "base/result.hpp"
 
 #include <filesystem>
-#include <optional>
 #include <string>
 
 namespace kvmrun::evidence {
 
 [[nodiscard]] Result<std::string> render_report(const std::filesystem::path& run_dir);
 
-// A `bench cold` directory's summary.json (its kind checked), or nullopt for a run directory;
-// ErrorCode::io when `dir` has no summary.json or it cannot be read.
-[[nodiscard]] Result<std::optional<JsonRecord>> bench_summary(const std::filesystem::path& dir);
+// A run's or a `bench cold` directory's summary.json (a bench's kind checked); ErrorCode::io
+// when `dir` has no summary.json or it cannot be read.
+struct SummaryFile {
+  JsonRecord record;
+  bool bench = false;
+};
+[[nodiscard]] Result<SummaryFile> load_summary(const std::filesystem::path& dir);
 
 } // namespace kvmrun::evidence
