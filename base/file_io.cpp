@@ -163,7 +163,9 @@ Status create_private_dirs(const std::filesystem::path& dir) {
     if (::mkdir(sofar.c_str(), 0700) != 0 && errno != EEXIST)
       return system_error(ErrorCode::io, "creating directory " + sofar.string(), errno);
   }
-  if (::chmod(dir.c_str(), 0700) != 0)
+  struct stat st {};
+  const mode_t pass = ::stat(dir.c_str(), &st) == 0 ? st.st_mode & (S_IXGRP | S_IXOTH) : 0;
+  if (::chmod(dir.c_str(), 0700 | pass) != 0)
     return system_error(ErrorCode::io, "making " + dir.string() + " private", errno);
   return {};
 }

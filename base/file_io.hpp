@@ -51,8 +51,9 @@ enum class Durability {
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,
                                             std::size_t max_bytes = 64U << 20U);
 
-// Creates `dir` and its missing parents with mode 0700 (and makes `dir` itself 0700).
-// ErrorCode::io.
+// Creates `dir` and its missing parents with mode 0700 (and makes `dir` itself 0700, keeping
+// only the bits that let others pass through without listing it, o+x and g+x, where they were
+// set: root's kvmrun opens its directories so to QEMU, instance/qemu_user.hpp). ErrorCode::io.
 [[nodiscard]] Status create_private_dirs(const std::filesystem::path& dir);
 
 } // namespace kvmrun

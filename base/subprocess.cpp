@@ -10,6 +10,7 @@
 #include <boost/process/v2/src.hpp>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -265,6 +266,12 @@ struct BackgroundInit {
     close_unlisted(launcher.fd_whitelist);
     if (options.new_session && ::setsid() < 0)
       return {errno, bp::system_category()};
+    if (const auto& as = options.run_as) {
+      if (::setgroups(as->groups.size(), as->groups.data()) != 0 || ::setgid(as->gid) != 0 ||
+          ::setuid(as->uid) != 0)
+        return {errno, bp::system_category()};
+    }
+    // After the user changed: changing it clears the parent-death signal.
     if (options.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
       return {errno, bp::system_category()};
     return {};

@@ -49,11 +49,19 @@ struct CommandOutput {
 // A long-lived child (QEMU) that may outlive this process. Its stdin is /dev/null, stdout and
 // stderr go to `output_fd`, and exactly the descriptors in `fds` (target number, our descriptor)
 // are passed on; every other descriptor is closed before exec.
+// Who a child runs as when it is not this process's own user (root starting QEMU): set in the
+// child, supplementary groups first, after the descriptors are passed on and before exec.
+struct Credentials {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups; // supplementary groups (e.g. /dev/kvm's)
+};
 struct BackgroundOptions {
   std::vector<std::pair<int, int>> fds;
   int output_fd = -1;           // -1: /dev/null
   bool new_session = true;      // not in our session: a terminal's ^C does not reach it
   bool die_with_parent = false; // SIGKILL when this process ends, however it ends
+  std::optional<Credentials> run_as = std::nullopt; // absent: our own user
 };
 // Starts argv (argv[0] looked up in PATH unless it contains '/') and returns its pid. The child
 // is not waited for here: the caller reaps it (waitpid) or leaves it to init when it exits.

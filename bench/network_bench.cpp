@@ -89,7 +89,7 @@ struct RunningSwitch {
   explicit RunningSwitch(const std::string& tag)
       : spec{scratch() / tag / "lab", "app", {"a", "b"}} {
     auto pid = network::start_switch(KVMRUN_BINARY, spec, scratch() / tag / "switch.log", true,
-                                     deadline_after(10s));
+                                     std::nullopt, deadline_after(10s));
     if (!pid)
       throw std::runtime_error(pid.error().describe());
   }

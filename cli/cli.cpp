@@ -258,9 +258,12 @@ Options:
 
 Environment:
   KVMRUN_QEMU        the qemu-system-x86_64 to use (default: found on PATH)
-  KVMRUN_CACHE_DIR   image cache (default: $XDG_CACHE_HOME/kvmrun or ~/.cache/kvmrun)
-  KVMRUN_STATE_DIR   instance state and evidence (default: ~/.local/state/kvmrun)
-  KVMRUN_RUNTIME_DIR sockets and locks (default: $XDG_RUNTIME_DIR/kvmrun)
+  KVMRUN_CACHE_DIR   image cache (default: $XDG_CACHE_HOME/kvmrun or ~/.cache/kvmrun;
+                     root: /var/cache/kvmrun)
+  KVMRUN_STATE_DIR   instance state and evidence (default: ~/.local/state/kvmrun;
+                     root: /var/lib/kvmrun)
+  KVMRUN_RUNTIME_DIR sockets and locks (default: $XDG_RUNTIME_DIR/kvmrun; root: /run/kvmrun)
+  KVMRUN_QEMU_USER   root only: the user QEMU runs as (default: nobody)
 
 Exit codes: 0 ok, 2 usage, 3 config, 4 host, 5 image, 6 disk, 7 qemu, 8 timeout,
             9 guest, 10 io, 11 protocol, 12 busy, 70 internal error.

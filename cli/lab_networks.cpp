@@ -1,5 +1,6 @@
 #include "cli/lab_networks.hpp"
 
+#include "base/file_io.hpp"
 #include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
 #include "network/tap.hpp"
@@ -57,7 +58,8 @@ Result<std::vector<std::pair<int, UniqueFd>>> open_taps(const LabContext& ctx,
 }
 
 Result<pid_t> start_network(const LabContext& ctx, const lab::SegmentSpec& net,
-                            const std::filesystem::path& self, bool attached) {
+                            const std::filesystem::path& self, bool attached,
+                            const std::optional<instance::RunAs>& run_as) {
   if (self.empty())
     return Error(ErrorCode::internal, "kvmrun does not know where its own binary is",
                  "run kvmrun by its path; /proc/self/exe was unreadable");
@@ -66,7 +68,16 @@ Result<pid_t> start_network(const LabContext& ctx, const lab::SegmentSpec& net,
     if (attached_to(i, net.name))
       spec.members.push_back(i.name);
   const auto log = ctx.lab_state() / "networks" / (net.name + ".log");
-  return network::start_switch(self, spec, log, attached, deadline_after(10s));
+  std::optional<Credentials> ids;
+  if (run_as) {
+    const auto dir = network::switch_paths(spec.lab_runtime, net.name).dir;
+    if (auto made = create_private_dirs(dir); !made)
+      return std::move(made).error();
+    if (auto given = instance::hand_over(*run_as, {{dir}, {self}}, ctx.dirs); !given)
+      return std::move(given).error().add_context("starting the switch of network " + net.name);
+    ids = run_as->ids;
+  }
+  return network::start_switch(self, spec, log, attached, ids, deadline_after(10s));
 }
 
 Status stop_unused_networks(const LabContext& ctx, bool dry, std::ostream& out) {

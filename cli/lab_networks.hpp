@@ -6,6 +6,7 @@
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "cli/lab_context.hpp"
+#include "instance/qemu_user.hpp"
 #include "network/switch.hpp"
 #include "readiness/gates.hpp"
 
@@ -32,9 +33,11 @@ networks_of(const LabContext& ctx, const std::vector<const lab::InstanceSpec*>& 
 open_taps(const LabContext& ctx, const lab::InstanceSpec& inst);
 
 // Starts the network's switch (or finds it running); its members are every instance of the lab
-// attached to it. Its log: <state>/<lab>/networks/<network>.log.
+// attached to it. Its log: <state>/<lab>/networks/<network>.log. With `run_as` (root's kvmrun)
+// the switch runs as QEMU's user, as its members do.
 [[nodiscard]] Result<pid_t> start_network(const LabContext& ctx, const lab::SegmentSpec& net,
-                                          const std::filesystem::path& self, bool attached);
+                                          const std::filesystem::path& self, bool attached,
+                                          const std::optional<instance::RunAs>& run_as);
 
 // Stops the switch of each network none of whose members runs; one line per switch to `out`
 // ("network app: switch stopped"; with `dry`, what would be done).

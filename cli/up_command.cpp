@@ -19,6 +19,7 @@
 #include "instance/provision.hpp"
 #include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
+#include "instance/qemu_user.hpp"
 #include "instance/seed_image.hpp"
 #include "lab/values.hpp"
 #include "qmp/commands.hpp"
@@ -173,8 +174,10 @@ public:
         m_hooks.finished(m_evidence->dir(), m_evidence->events());
     }
     if (!status.ok()) {
+      // One error line, the run's own; evidence that could not be written as well (the same
+      // full disk, often) is said as a warning before it.
       if (!recorded)
-        (void)fail(m_err, recorded.error());
+        m_err << "kvmrun: warning: " << recorded.error().describe() << "\n";
       return fail(m_err, status.error());
     }
     if (!recorded)
@@ -599,7 +602,17 @@ private:
     std::error_code ec;
     const auto logged = std::filesystem::file_size(l.paths.serial_log(), ec);
     l.serial_from = ec ? 0 : logged;
-    auto pid = instance::start_qemu(l.paths, l.argv, *l.lock, m_attach, extra);
+    std::optional<Credentials> ids;
+    if (m_run_as) { // root's kvmrun: QEMU runs as its own user, handed what it opens by path
+      const std::string what = "handing instance " + l.instance->name + "'s files to QEMU";
+      auto files = instance::qemu_handover(launch_for(l));
+      if (!files)
+        return std::move(files).error().add_context(what);
+      if (auto given = instance::hand_over(*m_run_as, *files, m_ctx.dirs); !given)
+        return std::move(given).error().add_context(what);
+      ids = m_run_as->ids;
+    }
+    auto pid = instance::start_qemu(l.paths, l.argv, *l.lock, m_attach, extra, ids);
     if (!pid) {
       (void)instance::remove_runtime_files(l.paths, l.instance->name, std::move(l.lock));
       l.lock.reset();
@@ -614,6 +627,11 @@ private:
 
   Status runtime() {
     judge_host();
+    auto as = instance::qemu_run_as(m_env.getenv, m_env.uid,
+                                    kvm() ? instance::kvm_device_group() : std::nullopt);
+    if (!as)
+      return std::move(as).error();
+    m_run_as = std::move(*as);
     if (auto s = start_networks(); !s)
       return s;
     for (auto& l : m_launching) {
@@ -842,7 +860,7 @@ private:
         continue;
       }
       const Stopwatch watch;
-      auto pid = start_network(m_ctx, *net, m_env.self, m_attach);
+      auto pid = start_network(m_ctx, *net, m_env.self, m_attach, m_run_as);
       record("task", "switch " + net->name, "", watch.wall, watch.elapsed(), pid ? "ok" : "failed",
              pid ? "pid " + std::to_string(*pid) : pid.error().describe());
       if (!pid)
@@ -904,6 +922,7 @@ private:
   bool m_judged = false;
   host::HostFacts m_facts;
   std::optional<host::FirmwareFacts> m_firmware; // when only provisioning ran
+  std::optional<instance::RunAs> m_run_as;       // root's kvmrun: QEMU's user
   host::PreflightReport m_report;
   std::map<std::string, Base> m_bases;
   std::map<std::string, templates::TemplateRecord> m_templates; // the clones', by name

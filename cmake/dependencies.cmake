@@ -22,13 +22,8 @@ add_library(kvmrun_tomlplusplus INTERFACE)
 target_include_directories(kvmrun_tomlplusplus SYSTEM INTERFACE ${TOMLPLUSPLUS_INCLUDE_DIR})
 target_compile_definitions(kvmrun_tomlplusplus INTERFACE TOML_HEADER_ONLY=1 TOML_EXCEPTIONS=1)
 
-if(DEFINED ENV{KVMRUN_CACHE_DIR})
-  set(_kvmrun_cache "$ENV{KVMRUN_CACHE_DIR}")
-elseif(DEFINED ENV{XDG_CACHE_HOME})
-  set(_kvmrun_cache "$ENV{XDG_CACHE_HOME}/kvmrun")
-else()
-  set(_kvmrun_cache "$ENV{HOME}/.cache/kvmrun")
-endif()
+execute_process(COMMAND "${CMAKE_CURRENT_LIST_DIR}/../scripts/cache-dir"
+                OUTPUT_VARIABLE _kvmrun_cache OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
 set(KVMRUN_CURL_DIR "${_kvmrun_cache}/curl/current" CACHE PATH
     "Prefix of the static libcurl built by scripts/build-curl")
 if(NOT EXISTS "${KVMRUN_CURL_DIR}/lib/libcurl.a")

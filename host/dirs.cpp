@@ -18,6 +18,14 @@ std::filesystem::path pick(const EnvLookup& getenv, const char* own, const char*
 } // namespace
 
 Dirs default_dirs(const EnvLookup& getenv, uid_t uid) {
+  if (uid == 0) {
+    const auto own = [&](const char* name, const char* fallback) {
+      const char* v = getenv(name);
+      return std::filesystem::path(v != nullptr && *v != '\0' ? v : fallback);
+    };
+    return {own("KVMRUN_CACHE_DIR", "/var/cache/kvmrun"),
+            own("KVMRUN_STATE_DIR", "/var/lib/kvmrun"), own("KVMRUN_RUNTIME_DIR", "/run/kvmrun")};
+  }
   const char* home_env = getenv("HOME");
   const std::filesystem::path home = home_env != nullptr && *home_env == '/' ? home_env : "/tmp";
   Dirs dirs;

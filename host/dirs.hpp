@@ -17,7 +17,9 @@ struct Dirs {
 
 // `getenv` returns nullptr for an unset variable. Precedence per directory: the KVMRUN_*
 // variable, then the XDG base-directory variable, then the XDG default under $HOME (or /tmp
-// for the runtime directory, suffixed with the uid).
+// for the runtime directory, suffixed with the uid). Root is a system's kvmrun: the KVMRUN_*
+// variable, else /var/cache/kvmrun, /var/lib/kvmrun and /run/kvmrun (QEMU, which never runs as
+// root, must pass through them: see instance/qemu_user.hpp; root's home is closed to it).
 using EnvLookup = std::function<const char*(const char*)>;
 [[nodiscard]] Dirs default_dirs(const EnvLookup& getenv, uid_t uid);
 

@@ -69,7 +69,8 @@ std::optional<double> parse_double(std::string_view text) {
 
 Result<pid_t> start_qemu(const InstancePaths& paths, const std::vector<std::string>& argv,
                          InstanceLock& lock, bool die_with_parent,
-                         const std::vector<std::pair<int, int>>& extra_fds) {
+                         const std::vector<std::pair<int, int>>& extra_fds,
+                         const std::optional<Credentials>& run_as) {
   auto sockets = listen_runtime_sockets(paths);
   if (!sockets) {
     remove_sockets(paths);
@@ -86,7 +87,8 @@ Result<pid_t> start_qemu(const InstancePaths& paths, const std::vector<std::stri
   // there: made here first, the user's only (the console may show what the seed carried).
   const UniqueFd serial(::open(paths.serial_log().c_str(),
                                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!serial.valid() || ::fchmod(serial.get(), 0600) != 0) {
+  if (!serial.valid() || ::fchmod(serial.get(), 0600) != 0 ||
+      (run_as && ::fchown(serial.get(), run_as->uid, run_as->gid) != 0)) {
     const int err = errno;
     remove_sockets(paths);
     return system_error(ErrorCode::io, "creating " + paths.serial_log().string(), err);
@@ -98,6 +100,7 @@ Result<pid_t> start_qemu(const InstancePaths& paths, const std::vector<std::stri
   options.fds.insert(options.fds.end(), extra_fds.begin(), extra_fds.end());
   options.output_fd = log.get();
   options.die_with_parent = die_with_parent;
+  options.run_as = run_as;
   auto pid = spawn_background(argv, options);
   if (!pid) {
     remove_sockets(paths);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "base/result.hpp"
+#include "base/subprocess.hpp"
 #include "base/unique_fd.hpp"
 #include "instance/lock.hpp"
 #include "instance/paths.hpp"
@@ -31,12 +32,14 @@ namespace kvmrun::instance {
 // Starts QEMU with `argv`, its control sockets and the held `lock` as inherited descriptors,
 // its output appended to the instance's qemu.log, and records its pid in the lock. With
 // `die_with_parent`, QEMU is killed when this process ends (attached mode). `extra_fds` are
-// passed on too (descriptor number in QEMU, ours): root mode's tap devices. On failure the
-// sockets it made are removed; the lock stays with the caller.
+// passed on too (descriptor number in QEMU, ours): root mode's tap devices. With `run_as`, QEMU
+// runs as that user (root's kvmrun: instance/qemu_user.hpp), its console log theirs. On
+// failure the sockets it made are removed; the lock stays with the caller.
 [[nodiscard]] Result<pid_t> start_qemu(const InstancePaths& paths,
                                        const std::vector<std::string>& argv, InstanceLock& lock,
                                        bool die_with_parent,
-                                       const std::vector<std::pair<int, int>>& extra_fds = {});
+                                       const std::vector<std::pair<int, int>>& extra_fds = {},
+                                       const std::optional<Credentials>& run_as = std::nullopt);
 
 struct Liveness {
   enum class State {

@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace kvmrun::instance {
@@ -25,10 +26,10 @@ Result<std::vector<VcpuThread>> vcpu_threads(qmp::QmpClient& qmp, Deadline deadl
     const auto* o = v.if_object();
     const auto* index = o ? o->if_contains("cpu-index") : nullptr;
     const auto* tid = o ? o->if_contains("thread-id") : nullptr;
-    if (index == nullptr || tid == nullptr || !index->is_number() || !tid->is_number())
+    if (index == nullptr || tid == nullptr || !index->is_int64() || !tid->is_int64() ||
+        tid->as_int64() <= 0 || tid->as_int64() > INT_MAX)
       return Error(ErrorCode::protocol, "query-cpus-fast gave a vCPU without cpu-index/thread-id");
-    threads.push_back(
-        {index->to_number<std::int64_t>(), static_cast<pid_t>(tid->to_number<std::int64_t>())});
+    threads.push_back({index->as_int64(), static_cast<pid_t>(tid->as_int64())});
   }
   return threads;
 }

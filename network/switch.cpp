@@ -200,7 +200,7 @@ SwitchState probe_switch(const std::filesystem::path& lab_runtime, std::string_v
 
 Result<pid_t> start_switch(const std::filesystem::path& self, const SwitchSpec& spec,
                            const std::filesystem::path& log, bool die_with_parent,
-                           Deadline deadline) {
+                           const std::optional<Credentials>& run_as, Deadline deadline) {
   const std::string what = "the switch of network '" + spec.network + "'";
   if (const auto s = probe_switch(spec.lab_runtime, spec.network);
       s.state == SwitchState::State::running) {
@@ -213,6 +213,8 @@ Result<pid_t> start_switch(const std::filesystem::path& self, const SwitchSpec& 
   const auto paths = switch_paths(spec.lab_runtime, spec.network);
   if (auto made = create_private_dirs(paths.dir); !made)
     return std::move(made).error();
+  if (run_as && ::chown(paths.dir.c_str(), run_as->uid, run_as->gid) != 0)
+    return system_error(ErrorCode::io, "giving " + paths.dir.string() + " to QEMU's user", errno);
   if (auto made = create_private_dirs(log.parent_path()); !made)
     return std::move(made).error();
   UniqueFd log_fd(
@@ -229,6 +231,7 @@ Result<pid_t> start_switch(const std::filesystem::path& self, const SwitchSpec& 
   options.fds = {{ready_fd, ready_write.get()}};
   options.output_fd = log_fd.get();
   options.die_with_parent = die_with_parent;
+  options.run_as = run_as;
   auto pid = spawn_background(switch_argv(self, spec, ready_fd), options);
   if (!pid)
     return std::move(pid).error().add_context("starting " + what);

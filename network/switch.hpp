@@ -10,6 +10,7 @@
 
 #include "base/event_loop.hpp"
 #include "base/result.hpp"
+#include "base/subprocess.hpp"
 #include "network/segment_paths.hpp"
 
 #include <chrono>
@@ -51,8 +52,10 @@ struct SwitchState {
 // Starts the switch (detached, its output appended to `log`) and waits until it is ready. A
 // switch that already runs with these members is left as it is; one with other members (the
 // lab changed) is restarted, which its members' QEMUs ride through. Returns the switch's pid.
+// With `run_as` (root's kvmrun), the switch runs as QEMU's user, in a directory that user owns.
 [[nodiscard]] Result<pid_t> start_switch(const std::filesystem::path& self, const SwitchSpec& spec,
                                          const std::filesystem::path& log, bool die_with_parent,
+                                         const std::optional<Credentials>& run_as,
                                          Deadline deadline);
 
 // Stops a running switch: SIGTERM, then SIGKILL, each bounded by `step`. Only a process the

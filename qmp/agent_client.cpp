@@ -125,7 +125,8 @@ void AgentClient::on_message(boost::json::object message) {
     return; // unsolicited (a late reply after a timeout): the next sync discards such
   if (m_syncing) {
     const auto* ret = message.if_contains("return");
-    if (ret && ret->is_number() && ret->to_number<std::int64_t>() == m_sync_id) {
+    // Only an integer that equals ours (the guest may send anything: to_number would throw).
+    if (ret && ret->is_int64() && ret->as_int64() == m_sync_id) {
       m_syncing = false;
       m_synced = true;
       m_busy = false;

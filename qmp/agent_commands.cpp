@@ -4,6 +4,10 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <climits>
+#include <cstdint>
+#include <optional>
+
 namespace kvmrun::qmp {
 
 namespace {
@@ -13,15 +17,30 @@ std::string text(const boost::json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-Result<boost::json::object> object_reply(AgentClient& agent, std::string_view command,
-                                         boost::json::object args, Deadline deadline) {
-  auto r = agent.execute_sync(command, std::move(args), deadline);
-  if (!r)
-    return std::move(r).error();
-  if (!r->is_object())
+// An integer the agent sent (never a fraction, never beyond int64).
+std::optional<std::int64_t> integer(const boost::json::value* v) {
+  if (v == nullptr)
+    return std::nullopt;
+  if (v->is_int64())
+    return v->as_int64();
+  if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v->as_uint64());
+  return std::nullopt;
+}
+
+std::optional<int> small_integer(const boost::json::value* v) {
+  const auto n = integer(v);
+  if (!n || *n < INT_MIN || *n > INT_MAX)
+    return std::nullopt;
+  return static_cast<int>(*n);
+}
+
+Result<const boost::json::object*> object_of(const boost::json::value& v,
+                                             std::string_view command) {
+  if (!v.is_object())
     return Error(ErrorCode::protocol,
-                 std::string(command) + " returned " + boost::json::serialize(*r).substr(0, 200));
-  return r->as_object();
+                 std::string(command) + " returned " + boost::json::serialize(v).substr(0, 200));
+  return &v.as_object();
 }
 
 Result<std::string> decoded(const boost::json::object& o, std::string_view key) {
@@ -36,6 +55,135 @@ Result<std::string> decoded(const boost::json::object& o, std::string_view key) 
 
 } // namespace
 
+namespace reply {
+
+Result<std::int64_t> time(const boost::json::value& v) {
+  const auto ns = integer(&v);
+  if (!ns)
+    return Error(ErrorCode::protocol, "guest-get-time did not return an integer");
+  return *ns;
+}
+
+Result<GuestInfo> info(const boost::json::value& v) {
+  auto o = object_of(v, "guest-info");
+  if (!o)
+    return std::move(o).error();
+  GuestInfo info{text(**o, "version"), {}};
+  if (const auto* cmds = (*o)->if_contains("supported_commands"); cmds && cmds->is_array())
+    for (const auto& c : cmds->as_array())
+      if (const auto* co = c.if_object()) {
+        const auto* enabled = co->if_contains("enabled");
+        if (enabled && enabled->is_bool() && enabled->as_bool())
+          info.enabled_commands.push_back(text(*co, "name"));
+      }
+  return info;
+}
+
+Result<GuestOsInfo> osinfo(const boost::json::value& v) {
+  auto o = object_of(v, "guest-get-osinfo");
+  if (!o)
+    return std::move(o).error();
+  const auto& b = **o;
+  return GuestOsInfo{text(b, "id"),         text(b, "name"),           text(b, "pretty-name"),
+                     text(b, "version-id"), text(b, "kernel-release"), text(b, "machine")};
+}
+
+Result<std::vector<GuestInterface>> interfaces(const boost::json::value& v) {
+  if (!v.is_array())
+    return Error(ErrorCode::protocol, "guest-network-get-interfaces did not return an array");
+  std::vector<GuestInterface> out;
+  for (const auto& i : v.as_array()) {
+    const auto* o = i.if_object();
+    if (o == nullptr)
+      continue;
+    GuestInterface iface{text(*o, "name"), text(*o, "hardware-address"), {}, {}, {}, {}, {}};
+    if (const auto* st = o->if_contains("statistics"); st && st->is_object()) {
+      const auto counter = [&](const char* key) -> std::optional<std::uint64_t> {
+        const auto* c = st->as_object().if_contains(key);
+        if (c && c->is_uint64())
+          return c->as_uint64();
+        if (const auto n = integer(c); n && *n >= 0)
+          return static_cast<std::uint64_t>(*n);
+        return std::nullopt;
+      };
+      iface.rx_bytes = counter("rx-bytes");
+      iface.tx_bytes = counter("tx-bytes");
+      iface.rx_packets = counter("rx-packets");
+      iface.tx_packets = counter("tx-packets");
+    }
+    if (const auto* addrs = o->if_contains("ip-addresses"); addrs && addrs->is_array())
+      for (const auto& a : addrs->as_array())
+        if (const auto* ao = a.if_object()) {
+          const auto prefix = integer(ao->if_contains("prefix"));
+          iface.addresses.push_back(text(*ao, "ip-address") + "/" +
+                                    (prefix ? std::to_string(*prefix) : std::string("?")));
+        }
+    out.push_back(std::move(iface));
+  }
+  return out;
+}
+
+Result<std::int64_t> exec_pid(const boost::json::value& v) {
+  auto o = object_of(v, "guest-exec");
+  if (!o)
+    return std::move(o).error();
+  const auto pid = integer((*o)->if_contains("pid"));
+  if (!pid)
+    return Error(ErrorCode::protocol, "guest-exec returned no pid");
+  return *pid;
+}
+
+Result<ExecStatus> exec_status(const boost::json::value& v) {
+  auto reply = object_of(v, "guest-exec-status");
+  if (!reply)
+    return std::move(reply).error();
+  const auto& o = **reply;
+  ExecStatus s;
+  if (const auto* e = o.if_contains("exited"); e && e->is_bool())
+    s.exited = e->as_bool();
+  if (const auto c = small_integer(o.if_contains("exitcode")))
+    s.exit_code = *c;
+  if (const auto sig = small_integer(o.if_contains("signal")))
+    s.signal = *sig;
+  auto out = decoded(o, "out-data");
+  auto err = decoded(o, "err-data");
+  if (!out)
+    return std::move(out).error();
+  if (!err)
+    return std::move(err).error();
+  s.out = std::move(*out);
+  s.err = std::move(*err);
+  for (const char* key : {"out-truncated", "err-truncated"})
+    if (const auto* t = o.if_contains(key); t && t->is_bool() && t->as_bool())
+      s.truncated = true;
+  return s;
+}
+
+Result<std::int64_t> file_handle(const boost::json::value& v) {
+  const auto handle = integer(&v);
+  if (!handle)
+    return Error(ErrorCode::protocol, "guest-file-open returned no handle");
+  return *handle;
+}
+
+Result<FileChunk> file_chunk(const boost::json::value& v) {
+  auto chunk = object_of(v, "guest-file-read");
+  if (!chunk)
+    return std::move(chunk).error();
+  auto bytes = decoded(**chunk, "buf-b64");
+  if (!bytes)
+    return std::move(bytes).error();
+  const auto* eof = (*chunk)->if_contains("eof");
+  return FileChunk{std::move(*bytes), eof && eof->is_bool() && eof->as_bool()};
+}
+
+std::optional<std::int64_t> file_written(const boost::json::value& v) {
+  const auto* o = v.if_object();
+  return o != nullptr ? integer(o->if_contains("count")) : std::nullopt;
+}
+
+} // namespace reply
+
 Status guest_ping(AgentClient& agent, Deadline deadline) {
   auto r = agent.execute_sync("guest-ping", {}, deadline);
   if (!r)
@@ -47,9 +195,7 @@ Result<std::int64_t> guest_get_time(AgentClient& agent, Deadline deadline) {
   auto r = agent.execute_sync("guest-get-time", {}, deadline);
   if (!r)
     return std::move(r).error();
-  if (!r->is_int64())
-    return Error(ErrorCode::protocol, "guest-get-time did not return a number");
-  return r->as_int64();
+  return reply::time(*r);
 }
 
 Status guest_set_time(AgentClient& agent, std::int64_t ns_since_epoch, Deadline deadline) {
@@ -60,26 +206,17 @@ Status guest_set_time(AgentClient& agent, std::int64_t ns_since_epoch, Deadline 
 }
 
 Result<GuestInfo> guest_info(AgentClient& agent, Deadline deadline) {
-  auto o = object_reply(agent, "guest-info", {}, deadline);
-  if (!o)
-    return std::move(o).error();
-  GuestInfo info{text(*o, "version"), {}};
-  if (const auto* cmds = o->if_contains("supported_commands"); cmds && cmds->is_array())
-    for (const auto& c : cmds->as_array())
-      if (const auto* co = c.if_object()) {
-        const auto* enabled = co->if_contains("enabled");
-        if (enabled && enabled->is_bool() && enabled->as_bool())
-          info.enabled_commands.push_back(text(*co, "name"));
-      }
-  return info;
+  auto r = agent.execute_sync("guest-info", {}, deadline);
+  if (!r)
+    return std::move(r).error();
+  return reply::info(*r);
 }
 
 Result<GuestOsInfo> guest_osinfo(AgentClient& agent, Deadline deadline) {
-  auto o = object_reply(agent, "guest-get-osinfo", {}, deadline);
-  if (!o)
-    return std::move(o).error();
-  return GuestOsInfo{text(*o, "id"),         text(*o, "name"),           text(*o, "pretty-name"),
-                     text(*o, "version-id"), text(*o, "kernel-release"), text(*o, "machine")};
+  auto r = agent.execute_sync("guest-get-osinfo", {}, deadline);
+  if (!r)
+    return std::move(r).error();
+  return reply::osinfo(*r);
 }
 
 Result<std::vector<GuestInterface>> guest_network_interfaces(AgentClient& agent,
@@ -87,40 +224,7 @@ Result<std::vector<GuestInterface>> guest_network_interfaces(AgentClient& agent,
   auto r = agent.execute_sync("guest-network-get-interfaces", {}, deadline);
   if (!r)
     return std::move(r).error();
-  if (!r->is_array())
-    return Error(ErrorCode::protocol, "guest-network-get-interfaces did not return an array");
-  std::vector<GuestInterface> out;
-  for (const auto& i : r->as_array()) {
-    const auto* o = i.if_object();
-    if (o == nullptr)
-      continue;
-    GuestInterface iface{text(*o, "name"), text(*o, "hardware-address"), {}, {}, {}, {}, {}};
-    if (const auto* st = o->if_contains("statistics"); st && st->is_object()) {
-      const auto counter = [&](const char* key) -> std::optional<std::uint64_t> {
-        const auto* v = st->as_object().if_contains(key);
-        if (v && v->is_int64() && v->as_int64() >= 0)
-          return static_cast<std::uint64_t>(v->as_int64());
-        if (v && v->is_uint64())
-          return v->as_uint64();
-        return std::nullopt;
-      };
-      iface.rx_bytes = counter("rx-bytes");
-      iface.tx_bytes = counter("tx-bytes");
-      iface.rx_packets = counter("rx-packets");
-      iface.tx_packets = counter("tx-packets");
-    }
-    if (const auto* addrs = o->if_contains("ip-addresses"); addrs && addrs->is_array())
-      for (const auto& a : addrs->as_array())
-        if (const auto* ao = a.if_object()) {
-          const auto* prefix = ao->if_contains("prefix");
-          iface.addresses.push_back(text(*ao, "ip-address") + "/" +
-                                    (prefix && prefix->is_number()
-                                         ? std::to_string(prefix->to_number<std::int64_t>())
-                                         : std::string("?")));
-        }
-    out.push_back(std::move(iface));
-  }
-  return out;
+  return reply::interfaces(*r);
 }
 
 Result<std::int64_t> guest_exec(AgentClient& agent, const std::string& path,
@@ -139,38 +243,17 @@ Result<std::int64_t> guest_exec(AgentClient& agent, const std::string& path,
       vars.emplace_back(v);
     request["env"] = std::move(vars);
   }
-  auto o = object_reply(agent, "guest-exec", std::move(request), deadline);
-  if (!o)
-    return std::move(o).error().add_context("starting " + path + " in the guest");
-  const auto* pid = o->if_contains("pid");
-  if (pid == nullptr || !pid->is_number())
-    return Error(ErrorCode::protocol, "guest-exec returned no pid");
-  return pid->to_number<std::int64_t>();
+  auto r = agent.execute_sync("guest-exec", std::move(request), deadline);
+  if (!r)
+    return std::move(r).error().add_context("starting " + path + " in the guest");
+  return reply::exec_pid(*r);
 }
 
 Result<ExecStatus> guest_exec_status(AgentClient& agent, std::int64_t pid, Deadline deadline) {
-  auto o = object_reply(agent, "guest-exec-status", {{"pid", pid}}, deadline);
-  if (!o)
-    return std::move(o).error();
-  ExecStatus s;
-  if (const auto* e = o->if_contains("exited"); e && e->is_bool())
-    s.exited = e->as_bool();
-  if (const auto* c = o->if_contains("exitcode"); c && c->is_number())
-    s.exit_code = static_cast<int>(c->to_number<std::int64_t>());
-  if (const auto* sig = o->if_contains("signal"); sig && sig->is_number())
-    s.signal = static_cast<int>(sig->to_number<std::int64_t>());
-  auto out = decoded(*o, "out-data");
-  auto err = decoded(*o, "err-data");
-  if (!out)
-    return std::move(out).error();
-  if (!err)
-    return std::move(err).error();
-  s.out = std::move(*out);
-  s.err = std::move(*err);
-  for (const char* key : {"out-truncated", "err-truncated"})
-    if (const auto* t = o->if_contains(key); t && t->is_bool() && t->as_bool())
-      s.truncated = true;
-  return s;
+  auto r = agent.execute_sync("guest-exec-status", {{"pid", pid}}, deadline);
+  if (!r)
+    return std::move(r).error();
+  return reply::exec_status(*r);
 }
 
 Result<ExecStatus> guest_run(AgentClient& agent, const std::string& path,
@@ -202,39 +285,31 @@ Result<std::int64_t> guest_file_open(AgentClient& agent, const std::string& path
   auto handle = agent.execute_sync("guest-file-open", {{"path", path}, {"mode", mode}}, deadline);
   if (!handle)
     return std::move(handle).error().add_context("opening " + path + " in the guest");
-  if (!handle->is_number())
-    return Error(ErrorCode::protocol, "guest-file-open returned no handle");
-  return handle->to_number<std::int64_t>();
+  return reply::file_handle(*handle);
 }
 
 Result<FileChunk> guest_file_read(AgentClient& agent, std::int64_t handle, std::size_t count,
                                   Deadline deadline) {
-  auto chunk =
-      object_reply(agent, "guest-file-read",
-                   {{"handle", handle}, {"count", static_cast<std::int64_t>(count)}}, deadline);
-  if (!chunk)
-    return std::move(chunk).error();
-  auto bytes = decoded(*chunk, "buf-b64");
-  if (!bytes)
-    return std::move(bytes).error();
-  const auto* eof = chunk->if_contains("eof");
-  return FileChunk{std::move(*bytes), eof && eof->is_bool() && eof->as_bool()};
+  auto r = agent.execute_sync("guest-file-read",
+                              {{"handle", handle}, {"count", static_cast<std::int64_t>(count)}},
+                              deadline);
+  if (!r)
+    return std::move(r).error();
+  return reply::file_chunk(*r);
 }
 
 Status guest_file_write(AgentClient& agent, std::int64_t handle, std::string_view bytes,
                         Deadline deadline) {
-  auto reply =
-      object_reply(agent, "guest-file-write",
-                   {{"handle", handle}, {"buf-b64", base64_encode(std::string(bytes))}}, deadline);
-  if (!reply)
-    return std::move(reply).error();
-  const auto* count = reply->if_contains("count");
-  if (count == nullptr || !count->is_number() ||
-      count->to_number<std::int64_t>() != static_cast<std::int64_t>(bytes.size()))
+  auto r = agent.execute_sync("guest-file-write",
+                              {{"handle", handle}, {"buf-b64", base64_encode(std::string(bytes))}},
+                              deadline);
+  if (!r)
+    return std::move(r).error();
+  const auto count = reply::file_written(*r);
+  if (count != static_cast<std::int64_t>(bytes.size()))
     return Error(ErrorCode::guest,
                  "the guest agent wrote " +
-                     (count && count->is_number() ? std::to_string(count->to_number<std::int64_t>())
-                                                  : std::string("an unknown number of")) +
+                     (count ? std::to_string(*count) : std::string("an unknown number of")) +
                      " of " + std::to_string(bytes.size()) + " bytes");
   return {};
 }

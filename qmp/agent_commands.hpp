@@ -94,4 +94,19 @@ struct FileChunk {
 // guest-shutdown (mode "powerdown", "halt" or "reboot"); the agent sends no reply on success.
 [[nodiscard]] Status guest_shutdown(AgentClient& agent, const std::string& mode, Deadline deadline);
 
+// How each reply is read, apart from the exchange. The guest is not trusted: any JSON value
+// gives a typed result or ErrorCode::protocol, never an exception (integers only as integers
+// within range; fuzzed by tests/fuzz/agent_replies_fuzz.cpp).
+namespace reply {
+[[nodiscard]] Result<std::int64_t> time(const boost::json::value& v);
+[[nodiscard]] Result<GuestInfo> info(const boost::json::value& v);
+[[nodiscard]] Result<GuestOsInfo> osinfo(const boost::json::value& v);
+[[nodiscard]] Result<std::vector<GuestInterface>> interfaces(const boost::json::value& v);
+[[nodiscard]] Result<std::int64_t> exec_pid(const boost::json::value& v);
+[[nodiscard]] Result<ExecStatus> exec_status(const boost::json::value& v);
+[[nodiscard]] Result<std::int64_t> file_handle(const boost::json::value& v);
+[[nodiscard]] Result<FileChunk> file_chunk(const boost::json::value& v);
+[[nodiscard]] std::optional<std::int64_t> file_written(const boost::json::value& v); // "count"
+} // namespace reply
+
 } // namespace kvmrun::qmp

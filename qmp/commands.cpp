@@ -157,8 +157,10 @@ Result<std::vector<SnapshotInfo>> list_snapshots(QmpClient& qmp, const std::stri
         SnapshotInfo info;
         if (const auto* v = so->if_contains("name"); v && v->is_string())
           info.name = std::string(v->as_string());
-        if (const auto* v = so->if_contains("vm-state-size"); v && v->is_number())
-          info.vm_state_size = v->to_number<std::uint64_t>();
+        if (const auto* v = so->if_contains("vm-state-size"); v && v->is_uint64())
+          info.vm_state_size = v->as_uint64();
+        else if (v && v->is_int64() && v->as_int64() >= 0)
+          info.vm_state_size = static_cast<std::uint64_t>(v->as_int64());
         if (const auto* v = so->if_contains("date-sec"); v && v->is_number())
           info.date = v->to_number<double>();
         out.push_back(std::move(info));

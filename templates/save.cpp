@@ -285,6 +285,16 @@ Result<SaveResult> save_template(const SaveRequest& rq,
   auto listener = listen_unix(sock, 1);
   if (!listener)
     return std::move(listener).error().add_context(what);
+  // QEMU connects to it by path: the socket is its user's, as its runtime directory is (root's
+  // kvmrun runs QEMU as another user; instance/qemu_user.hpp).
+  struct stat dir {};
+  if (::stat(rq.paths.runtime.c_str(), &dir) != 0 ||
+      ::lchown(sock.c_str(), dir.st_uid, dir.st_gid) != 0) {
+    const int err = errno;
+    std::filesystem::remove(sock, ec);
+    return system_error(ErrorCode::io, "giving " + sock.string() + " to QEMU's user", err)
+        .add_context(what);
+  }
 
   progress("pausing the guest");
   const evidence::Stopwatch paused;
@@ -314,10 +324,12 @@ Result<SaveResult> save_template(const SaveRequest& rq,
     ::shutdown(listen_fd, SHUT_RDWR); // wakes the reader if QEMU never connected
   reader.join();
   std::filesystem::remove(sock, ec);
-  if (!migrated)
-    return resume_after(std::move(migrated).error());
+  // The writer's failure first: when it could not write the state (a full disk), QEMU's
+  // migration fails only because the writer hung up on it.
   if (!state)
     return resume_after(std::move(state).error());
+  if (!migrated)
+    return resume_after(std::move(migrated).error());
   const auto saved_in = paused.elapsed();
   r.state_bytes = state->bytes;
   r.ram_bytes = migrated->ram_total_bytes;

@@ -124,6 +124,29 @@ inline std::string one_tiny_lab(const std::string& lab_name,
          timeouts + " }\n";
 }
 
+// The pids of processes whose command line names this lab's instances (QEMUs left behind).
+inline std::vector<pid_t> qemus_of(const std::string& lab) {
+  std::vector<pid_t> pids;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const auto cmdline = read_file(e.path() / "cmdline", 1U << 20U);
+    if (cmdline && cmdline->find("guest=" + lab + "/") != std::string::npos &&
+        alive(std::stoi(name)))
+      pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// sha256 of every file under `dir`, by path: whether a cache or a base changed.
+inline std::string digests_of(const std::filesystem::path& dir) {
+  const auto r = run_command(
+      {"/bin/sh", "-c", "cd '" + dir.string() + "' && find . -type f | sort | xargs sha256sum"},
+      CommandOptions{std::chrono::minutes(2), 1U << 20U});
+  return r && r->success() ? r->out : std::string("(unreadable)");
+}
+
 // `argv` as one line for /bin/sh, each word single-quoted.
 inline std::string shell_words(const std::vector<std::string>& argv) {
   std::string line;

@@ -2,9 +2,12 @@
 // seccomp sandbox with no way to gain privileges, the runtime directory 0700 with 0600 sockets,
 // state and evidence files unreadable by others, forwards bound to 127.0.0.1 only, and no
 // password (nor its hash) in QEMU's argv or environment, a world-readable file, a log or the
-// evidence. (QEMU still runs as the user kvmrun runs as; as root it is not yet dropped to an
-// unprivileged user: issue 18's confinement step that is left.)
-// Levels proven: SECRETS (argv, environment, files, logs, evidence), PROC (the sandbox holds).
+// evidence. QEMU runs as the user kvmrun runs as, and never as root: kvmrun run as root (as the
+// suite is in CI) starts it as "nobody" (KVMRUN_QEMU_USER), with no capabilities, its files
+// handed to that user (instance/qemu_user.hpp).
+// Levels proven: SECRETS (argv, environment, files, logs, evidence), PROC (the sandbox and the
+// credentials hold).
+#include "instance/qemu_user.hpp"
 #include "tests/e2e/lab_harness.hpp"
 
 #include <sys/stat.h>
@@ -20,6 +23,18 @@ std::string proc_file(pid_t pid, const char* name) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// "Uid:\t1\t2\t3\t4" -> {1, 2, 3, 4} from /proc/PID/status's `key` line.
+std::vector<unsigned long> ids_of(const std::string& status, const std::string& key) {
+  std::vector<unsigned long> ids;
+  const auto at = status.find("\n" + key + ":\t");
+  if (at == std::string::npos)
+    return ids;
+  std::istringstream line(status.substr(at + key.size() + 3, status.find('\n', at + 1) - at));
+  for (unsigned long id = 0; line >> id;)
+    ids.push_back(id);
+  return ids;
 }
 
 mode_t mode_of(const std::filesystem::path& p) {
@@ -58,16 +73,38 @@ users = [{ name = "alice", password = ")" +
                          '\0'),
             std::string::npos);
 
+  // Its user: kvmrun's, or "nobody" with nobody's group alone and no capabilities for root's.
+  uid_t uid = ::geteuid();
+  gid_t gid = ::getegid();
+  if (uid == 0) {
+    const auto passwd = read_file("/etc/passwd", 1U << 20U);
+    ASSERT_TRUE(passwd.ok());
+    const auto nobody = instance::find_user(*passwd, "nobody");
+    ASSERT_TRUE(nobody.has_value());
+    uid = nobody->uid;
+    gid = nobody->gid;
+    EXPECT_NE(status.find("\nCapEff:\t0000000000000000\n"), std::string::npos) << status;
+    EXPECT_NE(status.find("\nCapPrm:\t0000000000000000\n"), std::string::npos) << status;
+    EXPECT_EQ(ids_of(status, "Groups"), std::vector<unsigned long>{gid}) << status;
+  }
+  EXPECT_EQ(ids_of(status, "Uid"), std::vector<unsigned long>(4, uid)) << status;
+  EXPECT_EQ(ids_of(status, "Gid"), std::vector<unsigned long>(4, gid)) << status;
+  struct stat disk {};
+  ASSERT_EQ(::stat((lab.state() / "conf" / "tiny-1" / "disk.qcow2").c_str(), &disk), 0);
+  EXPECT_EQ(disk.st_uid, uid);
+
   // The runtime directory and everything in it: the user's only.
   const auto runtime = lab.runtime() / "conf" / "tiny-1";
   EXPECT_EQ(mode_of(runtime), 0700U);
   for (const auto& e : std::filesystem::directory_iterator(runtime))
     EXPECT_EQ(mode_of(e.path()) & 077U, 0U) << e.path() << " is open to others";
-  // State, keys and evidence: nothing readable or writable by others.
+  // State, keys and evidence: nothing readable or writable by others (a directory QEMU's user
+  // passes through is passable, g+x and o+x, never listable).
   for (const auto& e : std::filesystem::recursive_directory_iterator(lab.state())) {
     if (e.is_symlink())
       continue;
-    EXPECT_EQ(mode_of(e.path()) & 077U, 0U) << e.path() << " is open to others";
+    const mode_t open_bits = e.is_directory() ? 066U : 077U;
+    EXPECT_EQ(mode_of(e.path()) & open_bits, 0U) << e.path() << " is open to others";
   }
 
   // The forward listens on the loopback address only (/proc/net/tcp: 0100007F is 127.0.0.1).

@@ -20,21 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The pids of processes whose command line names this lab's instances.
-std::vector<pid_t> qemus_of(const std::string& lab) {
-  std::vector<pid_t> pids;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    const auto cmdline = read_file(e.path() / "cmdline", 1U << 20U);
-    if (cmdline && cmdline->find("guest=" + lab + "/") != std::string::npos &&
-        alive(std::stoi(name)))
-      pids.push_back(std::stoi(name));
-  }
-  return pids;
-}
-
 std::size_t open_descriptors() {
   std::size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
@@ -49,13 +34,6 @@ std::uintmax_t tree_bytes(const std::filesystem::path& dir) {
     if (e.is_regular_file(ec))
       sum += e.file_size(ec);
   return sum;
-}
-
-std::string digests_of(const std::filesystem::path& dir) {
-  const auto r = run_command(
-      {"/bin/sh", "-c", "cd '" + dir.string() + "' && find . -type f | sort | xargs sha256sum"},
-      CommandOptions{std::chrono::minutes(2), 1U << 20U});
-  return r && r->success() ? r->out : std::string("(unreadable)");
 }
 
 TEST(TinySoak, UpAndDownOverAndOverWithFaultsLeaksNothing) {

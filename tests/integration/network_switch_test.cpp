@@ -69,7 +69,8 @@ protected:
     return SwitchSpec{runtime / "lab", "app", {"a", "b", "c"}};
   }
   Result<pid_t> start(const SwitchSpec& s) {
-    return start_switch(KVMRUN_BINARY, s, m_dir / "state" / "app.log", true, deadline_after(10s));
+    return start_switch(KVMRUN_BINARY, s, m_dir / "state" / "app.log", true, std::nullopt,
+                        deadline_after(10s));
   }
   std::filesystem::path port(const SwitchSpec& s, const std::string& member) const {
     return port_socket(s.lab_runtime / member, s.network);

@@ -15,6 +15,11 @@ TempDir::TempDir() {
   if (::mkdtemp(pattern.data()) == nullptr)
     throw std::runtime_error("mkdtemp failed");
   m_path = pattern;
+  // Passable, not listable: when the tests run as root, kvmrun runs QEMU as another user, who
+  // must reach the lab files kept in here (instance/qemu_user.hpp).
+  std::filesystem::permissions(m_path, std::filesystem::perms::owner_all |
+                                           std::filesystem::perms::group_exec |
+                                           std::filesystem::perms::others_exec);
 }
 
 TempDir::~TempDir() {
@@ -22,13 +27,15 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(m_path, ec);
 }
 
-TmpfsMount::TmpfsMount(std::size_t bytes) {
+TmpfsMount::TmpfsMount(std::size_t bytes, std::filesystem::path at)
+    : m_at(at.empty() ? m_dir.path() : std::move(at)) {
   if (::geteuid() != 0) {
     m_why = "not root";
     return;
   }
+  std::filesystem::create_directories(m_at);
   const auto r = run_command({"mount", "-t", "tmpfs", "-o", "size=" + std::to_string(bytes),
-                              "kvmrun-test", m_dir.path().string()});
+                              "kvmrun-test", m_at.string()});
   if (!r.ok()) {
     m_why = r.error().describe();
     return;
@@ -39,7 +46,13 @@ TmpfsMount::TmpfsMount(std::size_t bytes) {
 
 TmpfsMount::~TmpfsMount() {
   if (m_mounted)
-    (void)run_command({"umount", m_dir.path().string()});
+    (void)run_command({"umount", m_at.string()});
+}
+
+bool TmpfsMount::resize(std::size_t bytes) const {
+  const auto r = run_command(
+      {"mount", "-o", "remount,size=" + std::to_string(bytes), "kvmrun-test", m_at.string()});
+  return r.ok() && r->success();
 }
 
 void write_file(const std::filesystem::path& path, std::string_view content,

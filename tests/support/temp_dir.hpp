@@ -23,21 +23,25 @@ private:
   std::filesystem::path m_path;
 };
 
-// A tmpfs of `bytes` mounted on a fresh temporary directory (needs root; mounted() says whether
-// it worked), unmounted on destruction. For disk-full tests with a real file system.
+// A tmpfs of `bytes` mounted on a fresh temporary directory, or on `at` (made if missing), needs
+// root (mounted() says whether it worked), unmounted on destruction. For disk-full tests with
+// a real file system.
 class TmpfsMount {
 public:
-  explicit TmpfsMount(std::size_t bytes);
+  explicit TmpfsMount(std::size_t bytes, std::filesystem::path at = {});
   ~TmpfsMount();
   TmpfsMount(const TmpfsMount&) = delete;
   TmpfsMount& operator=(const TmpfsMount&) = delete;
 
   [[nodiscard]] bool mounted() const { return m_mounted; }
   [[nodiscard]] const std::string& why() const { return m_why; }
-  [[nodiscard]] std::filesystem::path path() const { return m_dir.path(); }
+  [[nodiscard]] std::filesystem::path path() const { return m_at; }
+  // Gives the mounted file system `bytes` in all (mount -o remount); false if that failed.
+  [[nodiscard]] bool resize(std::size_t bytes) const;
 
 private:
   TempDir m_dir;
+  std::filesystem::path m_at;
   bool m_mounted = false;
   std::string m_why;
 };

@@ -56,5 +56,15 @@ TEST(Dirs, WithoutHomeEverythingStaysUnderTmp) {
   EXPECT_EQ(d.runtime, "/tmp/kvmrun-42");
 }
 
+TEST(Dirs, RootUsesTheSystemsDirectoriesNotItsHome) {
+  const Dirs d = dirs_for({{"HOME", "/root"}, {"XDG_STATE_HOME", "/root/.local/state"}}, 0);
+  EXPECT_EQ(d.cache, "/var/cache/kvmrun");
+  EXPECT_EQ(d.state, "/var/lib/kvmrun");
+  EXPECT_EQ(d.runtime, "/run/kvmrun");
+  const Dirs own = dirs_for({{"HOME", "/root"}, {"KVMRUN_STATE_DIR", "/srv/labs"}}, 0);
+  EXPECT_EQ(own.state, "/srv/labs");
+  EXPECT_EQ(own.cache, "/var/cache/kvmrun");
+}
+
 } // namespace
 } // namespace kvmrun::host
