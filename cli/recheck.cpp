@@ -3,12 +3,19 @@
 #include "instance/provenance.hpp"
 #include "instance/runtime_forwards.hpp"
 #include "instance/seed_image.hpp"
+#include "templates/record.hpp"
+#include "templates/save.hpp"
 
 namespace kvmrun::cli {
 
 Result<readiness::GateTarget> recheck_target(const LabContext& ctx, const lab::InstanceSpec& i,
                                              std::vector<readiness::Peer> peers) {
   const auto paths = ctx.paths(i);
+  // A template save whose kvmrun was killed left the guest paused: resumed first.
+  if (auto undone = templates::undo_interrupted_save(paths, i.name,
+                                                     templates::templates_root(ctx.dirs.cache));
+      !undone)
+    return std::move(undone).error();
   auto seed = instance::build_seed_image(i);
   if (!seed)
     return std::move(seed).error().add_context("working out the instance-id of " + i.name +

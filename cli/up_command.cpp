@@ -845,7 +845,9 @@ private:
 
   // The switch of every lab network the instances starting now are on, before their QEMUs.
   Status start_networks() {
-    std::vector<const lab::InstanceSpec*> starting;
+    // The networks of the instances it starts and of those it re-proves: a switch that died
+    // under running members (killed, say) is started again, and their QEMUs find it by path.
+    std::vector<const lab::InstanceSpec*> starting(m_rechecking.begin(), m_rechecking.end());
     for (const auto& l : m_launching)
       starting.push_back(l->instance);
     for (const auto* net : networks_of(m_ctx, starting)) {

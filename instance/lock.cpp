@@ -36,7 +36,12 @@ void clear_bringing_up(const InstancePaths& paths) {
 }
 
 std::optional<pid_t> bringing_up(const InstancePaths& paths, const std::filesystem::path& self) {
-  const auto text = read_file(paths.bringing_up(), 64);
+  return live_kvmrun_in(paths.bringing_up(), self);
+}
+
+std::optional<pid_t> live_kvmrun_in(const std::filesystem::path& record,
+                                    const std::filesystem::path& self) {
+  const auto text = read_file(record, 64);
   if (!text)
     return std::nullopt;
   pid_t pid = 0;

@@ -43,6 +43,10 @@ private:
 void clear_bringing_up(const InstancePaths& paths);
 [[nodiscard]] std::optional<pid_t> bringing_up(const InstancePaths& paths,
                                                const std::filesystem::path& self);
+// The pid a record such as up.pid or saving.pid names, if it is a live process running the
+// program at `self` other than this one.
+[[nodiscard]] std::optional<pid_t> live_kvmrun_in(const std::filesystem::path& record,
+                                                  const std::filesystem::path& self);
 // Whether live process `pid` runs the program at `self` (/proc/PID/exe).
 [[nodiscard]] bool runs_program(pid_t pid, const std::filesystem::path& self);
 

@@ -5,6 +5,7 @@
 //                               serial.log, qemu.log, provenance.json, argv.json,
 //                               ssh_known_hosts, clone-pending
 //   <runtime>/<lab>/<instance>/ qmp.sock, qmp-up.sock, qga.sock, serial.sock, lock, up.pid,
+//                               saving.pid, save.sock,
 //                               net-<network>.sock (one per lab network it is on)
 #pragma once
 
@@ -54,6 +55,11 @@ struct InstancePaths {
   // The kvmrun whose `up` is bringing the instance up, from taking its lock until its gates
   // have passed or failed (instance/lock.hpp).
   [[nodiscard]] std::filesystem::path bringing_up() const { return runtime / "up.pid"; }
+  // The kvmrun saving the instance as a template, from pausing the guest until it runs on or
+  // stops (templates/save.hpp): a later command resumes a guest whose saver is gone.
+  [[nodiscard]] std::filesystem::path saving() const { return runtime / "saving.pid"; }
+  // Where that save takes QEMU's migration stream.
+  [[nodiscard]] std::filesystem::path save_socket() const { return runtime / "save.sock"; }
   // On a lab network: QEMU's end, and the switch's socket it sends to (network/segment_paths).
   [[nodiscard]] std::filesystem::path lab_runtime() const { return runtime.parent_path(); }
   [[nodiscard]] std::filesystem::path segment_socket(std::string_view network) const {

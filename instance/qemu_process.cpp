@@ -164,7 +164,9 @@ Status remove_runtime_files(const InstancePaths& paths, std::string_view instanc
   remove_sockets(paths);
   std::filesystem::remove(paths.runtime_forwards(), ec);
   std::filesystem::remove(paths.bringing_up(), ec);
-  std::filesystem::remove(paths.lock(), ec); // while held: see InstanceLock::acquire
+  std::filesystem::remove(paths.saving(), ec);
+  std::filesystem::remove(paths.save_socket(), ec); // a killed template save's
+  std::filesystem::remove(paths.lock(), ec);        // while held: see InstanceLock::acquire
   held.reset();
   std::filesystem::remove(paths.runtime, ec);               // only if empty
   std::filesystem::remove(paths.runtime.parent_path(), ec); // the lab's, if empty
@@ -186,11 +188,17 @@ Result<StopResult> stop_instance(const InstancePaths& paths, std::string_view la
     EventLoop loop;
     qmp::QmpClient monitor(loop);
     if (monitor.connect_sync(paths.qmp_socket(), deadline_after(5s)).ok()) {
-      progress("ACPI powerdown");
-      if (qmp::system_powerdown(monitor, deadline_after(5s)).ok() && wait_exit(pid, step_timeout))
-        return done("powerdown");
-      progress("QMP quit (the guest did not power off within " +
-               std::to_string(step_timeout.count() / 1000) + " s)");
+      // A paused guest (a killed template save, `kvmrun qmp vm stop`) cannot act on ACPI: quit.
+      const auto vm = qmp::query_status(monitor, deadline_after(5s));
+      const bool paused = vm && !vm->running;
+      if (!paused) {
+        progress("ACPI powerdown");
+        if (qmp::system_powerdown(monitor, deadline_after(5s)).ok() && wait_exit(pid, step_timeout))
+          return done("powerdown");
+      }
+      progress(paused ? std::string("QMP quit (the guest is paused: " + vm->status + ")")
+                      : "QMP quit (the guest did not power off within " +
+                            std::to_string(step_timeout.count() / 1000) + " s)");
       (void)qmp::quit(monitor, deadline_after(5s)); // its effect is what the next wait sees
       if (wait_exit(pid, step_timeout))
         return done("quit");

@@ -7,6 +7,7 @@
 #include "evidence/stopwatch.hpp"
 #include "images/cache.hpp"
 #include "images/qcow2.hpp"
+#include "instance/lock.hpp"
 #include "instance/provenance.hpp"
 #include "instance/qemu_argv.hpp"
 #include "instance/qemu_process.hpp"
@@ -24,6 +25,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <thread>
 
 namespace kvmrun::templates {
@@ -162,7 +164,86 @@ private:
   std::filesystem::path m_dir;
 };
 
+const std::filesystem::path& self() {
+  static const std::filesystem::path exe = [] {
+    std::error_code ec;
+    return std::filesystem::read_symlink("/proc/self/exe", ec);
+  }();
+  return exe;
+}
+
+// Partial templates (".NAME.partial-PID") whose kvmrun is gone.
+void remove_stale_partials(const std::filesystem::path& root) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root, ec)) {
+    const auto name = e.path().filename().string();
+    const auto at = name.rfind(".partial-");
+    if (name.empty() || name[0] != '.' || at == std::string::npos)
+      continue;
+    pid_t pid = 0;
+    const auto digits = std::string_view(name).substr(at + 9);
+    const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+    if (err != std::errc() || end != digits.data() + digits.size() || pid == ::getpid())
+      continue;
+    if (!instance::runs_program(pid, self()))
+      std::filesystem::remove_all(e.path(), ec);
+  }
+}
+
+// saving.pid from just before the guest is paused until the save is over, however it ends.
+class SavingRecord {
+public:
+  explicit SavingRecord(std::filesystem::path file) : m_file(std::move(file)) {}
+  ~SavingRecord() {
+    std::error_code ec;
+    std::filesystem::remove(m_file, ec);
+  }
+  SavingRecord(const SavingRecord&) = delete;
+  SavingRecord& operator=(const SavingRecord&) = delete;
+  [[nodiscard]] Status write() const {
+    return write_file_atomic(m_file, std::to_string(::getpid()) + "\n", 0600,
+                             Durability::regenerated);
+  }
+
+private:
+  std::filesystem::path m_file;
+};
+
 } // namespace
+
+Result<bool> undo_interrupted_save(const instance::InstancePaths& paths, std::string_view instance,
+                                   const std::filesystem::path& root) {
+  std::error_code ec;
+  if (!std::filesystem::exists(paths.saving(), ec)) {
+    remove_stale_partials(root);
+    return false;
+  }
+  if (const auto saver = instance::live_kvmrun_in(paths.saving(), self()))
+    return Error(ErrorCode::busy,
+                 "instance '" + std::string(instance) +
+                     "' is being saved as a template by kvmrun pid " + std::to_string(*saver) +
+                     " (its guest is paused meanwhile)",
+                 "wait for that save to finish");
+  const std::string what =
+      "resuming " + std::string(instance) + ", paused by a template save whose kvmrun is gone";
+  EventLoop loop;
+  qmp::QmpClient monitor(loop);
+  if (auto c = monitor.connect_sync(paths.qmp_socket(), deadline_after(10s)); !c)
+    return std::move(c).error().add_context(what);
+  auto status = qmp::query_status(monitor, deadline_after(10s));
+  if (!status)
+    return std::move(status).error().add_context(what);
+  bool resumed = false;
+  if (!status->running) {
+    if (auto s = qmp::cont(monitor, deadline_after(10s)); !s)
+      return std::move(s).error().add_context(what);
+    resumed = true;
+  }
+  std::filesystem::remove(paths.saving(), ec);
+  std::filesystem::remove(paths.save_socket(), ec);
+  remove_stale_partials(root);
+  return resumed;
+}
 
 Result<SaveResult> save_template(const SaveRequest& rq,
                                  const std::function<void(const std::string&)>& progress) {
@@ -267,6 +348,7 @@ Result<SaveResult> save_template(const SaveRequest& rq,
 
   if (auto made = create_private_dirs(rq.root); !made)
     return std::move(made).error().add_context(what);
+  remove_stale_partials(rq.root);
   PartialDir partial(rq.root / ("." + rq.name + ".partial-" + std::to_string(::getpid())));
   std::filesystem::remove_all(partial.path(), ec);
   if (auto made = create_private_dirs(partial.path()); !made)
@@ -280,7 +362,7 @@ Result<SaveResult> save_template(const SaveRequest& rq,
   const auto deadline = deadline_after(std::chrono::minutes(10));
   if (auto s = qmp::prepare_migration(monitor, deadline_after(10s)); !s)
     return std::move(s).error().add_context(what);
-  const auto sock = rq.paths.runtime / "save.sock";
+  const auto sock = rq.paths.save_socket();
   std::filesystem::remove(sock, ec);
   auto listener = listen_unix(sock, 1);
   if (!listener)
@@ -296,6 +378,9 @@ Result<SaveResult> save_template(const SaveRequest& rq,
         .add_context(what);
   }
 
+  const SavingRecord saving(rq.paths.saving());
+  if (auto s = saving.write(); !s)
+    return std::move(s).error().add_context(what);
   progress("pausing the guest");
   const evidence::Stopwatch paused;
   if (auto s = qmp::stop(monitor, deadline_after(10s)); !s)

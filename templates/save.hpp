@@ -47,4 +47,12 @@ struct SaveResult {
 [[nodiscard]] Result<SaveResult>
 save_template(const SaveRequest& request, const std::function<void(const std::string&)>& progress);
 
+// A save its kvmrun did not finish (killed while the guest was paused): the pause is recorded
+// in the instance's saving.pid, so whoever finds the instance next (check, up) resumes the
+// guest, and partial templates of kvmruns that are gone are removed from `root`. True when a
+// guest was resumed; ErrorCode::busy naming the saver while it still runs.
+[[nodiscard]] Result<bool> undo_interrupted_save(const instance::InstancePaths& paths,
+                                                 std::string_view instance,
+                                                 const std::filesystem::path& root);
+
 } // namespace kvmrun::templates
