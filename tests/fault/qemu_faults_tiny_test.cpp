@@ -62,5 +62,28 @@ TEST(TinyQemuFaults, AQemuStoppedDuringTheGatesOrWhileDetachedIsBoundedAndCleane
   EXPECT_EQ(lab.run({"down"}).exit_code, 0);
 }
 
+// Stopped the moment it is spawned, before its monitor has greeted: the first gate (qemu) waits
+// out its own bound, the ladder ends it, and the next up starts it afresh.
+TEST(TinyQemuFaults, AQemuStoppedBeforeItsMonitorGreetsFailsTheFirstGateBounded) {
+  Lab lab(one_tiny_lab("early", "shutdown = \"2s\", qemu = \"5s\""));
+  {
+    BackgroundProcess up(lab.argv({"up"}));
+    const auto line = up.wait_for_line("  tiny-1: QEMU pid ", 120s);
+    ASSERT_TRUE(line);
+    const pid_t qemu = pid_from(*line, "tiny-1");
+    ::kill(qemu, SIGSTOP);
+    const auto started = std::chrono::steady_clock::now();
+    const auto status = up.wait_exit(90s);
+    ASSERT_TRUE(status) << "up waited past every bound";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 8) << *status;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
+    EXPECT_FALSE(alive(qemu));
+  }
+  EXPECT_TRUE(runtime_empty(lab));
+  const auto again = lab.run({"up"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(lab.run({"down"}).exit_code, 0);
+}
+
 } // namespace
 } // namespace kvmrun::testing
