@@ -147,6 +147,21 @@ inline std::string digests_of(const std::filesystem::path& dir) {
   return r && r->success() ? r->out : std::string("(unreadable)");
 }
 
+// Nothing left in the lab's runtime directory (no socket, lock or pid record).
+inline bool runtime_empty(const Lab& lab) {
+  std::error_code ec;
+  return !std::filesystem::exists(lab.runtime(), ec) ||
+         std::filesystem::recursive_directory_iterator(lab.runtime(), ec) ==
+             std::filesystem::recursive_directory_iterator();
+}
+
+// `qemu-img check` finds the image clean.
+inline bool qemu_img_clean(const std::filesystem::path& disk) {
+  const auto r = run_command({"qemu-img", "check", "-q", disk.string()},
+                             CommandOptions{std::chrono::minutes(1), 1U << 20U});
+  return r && r->success();
+}
+
 // `argv` as one line for /bin/sh, each word single-quoted.
 inline std::string shell_words(const std::vector<std::string>& argv) {
   std::string line;

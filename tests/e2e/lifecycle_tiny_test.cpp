@@ -30,14 +30,6 @@ runcmd = ["echo hello-from-runcmd > /var/lib/kvmrun/marker"]
 )";
 }
 
-bool runtime_empty(const Lab& lab) {
-  std::error_code ec;
-  if (!std::filesystem::exists(lab.runtime(), ec))
-    return true;
-  return std::filesystem::recursive_directory_iterator(lab.runtime(), ec) ==
-         std::filesystem::recursive_directory_iterator();
-}
-
 TEST(TinyLifecycle, UpStatusExecSnapshotRevertDownLeavesNothingRunning) {
   Lab lab(tiny_lab("life"));
   const auto up = lab.run({"up"});

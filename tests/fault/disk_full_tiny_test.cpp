@@ -33,12 +33,6 @@ void expect_disk_full(const CommandOutput& r, const std::string& what) {
   EXPECT_NE(r.err.find("Remedy:"), std::string::npos) << what << ":\n" << r.err;
 }
 
-bool qemu_img_clean(const std::filesystem::path& disk) {
-  const auto r = run_command({"qemu-img", "check", "-q", disk.string()},
-                             CommandOptions{std::chrono::minutes(1), 1U << 20U});
-  return r && r->success();
-}
-
 // Files a write left half-done (write_file_atomic's temporaries), anywhere under `dir`.
 std::vector<std::string> temporaries(const std::filesystem::path& dir) {
   std::vector<std::string> found;

@@ -12,19 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool runtime_empty(const Lab& lab) {
-  std::error_code ec;
-  return !std::filesystem::exists(lab.runtime(), ec) ||
-         std::filesystem::recursive_directory_iterator(lab.runtime(), ec) ==
-             std::filesystem::recursive_directory_iterator();
-}
-
-bool qemu_img_clean(const std::filesystem::path& disk) {
-  const auto r = run_command({"qemu-img", "check", "-q", disk.string()},
-                             CommandOptions{std::chrono::minutes(1), 1U << 20U});
-  return r && r->success();
-}
-
 TEST(TinyKvmrunKilled, DuringProvisioningTheNextUpBringsTheInstanceUp) {
   Lab lab(one_tiny_lab("kprov"));
   {

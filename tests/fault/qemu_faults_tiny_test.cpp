@@ -13,13 +13,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool runtime_empty(const Lab& lab) {
-  std::error_code ec;
-  return !std::filesystem::exists(lab.runtime(), ec) ||
-         std::filesystem::recursive_directory_iterator(lab.runtime(), ec) ==
-             std::filesystem::recursive_directory_iterator();
-}
-
 TEST(TinyQemuFaults, AQemuStoppedDuringTheGatesOrWhileDetachedIsBoundedAndCleanedUp) {
   Lab lab(one_tiny_lab("hang", "shutdown = \"2s\", agent = \"6s\""));
   {
