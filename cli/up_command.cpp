@@ -1,6 +1,7 @@
 // `kvmrun up`: preflight -> image-cache -> provision -> runtime (QEMU + readiness gates), as
 // stage_table says for each --stage.
 #include "base/digest.hpp"
+#include "base/file_digest.hpp"
 #include "base/file_io.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_context.hpp"
@@ -395,7 +396,7 @@ private:
       templates::CloneHost host{templates::qemu_version_of(m_facts.qemu.version_line),
                                 kvm() ? "kvm" : "tcg", "", instance::qemu_argv(launch)};
       if (!launch.ovmf_code.empty()) {
-        auto code = images::hash_file(launch.ovmf_code, DigestAlgorithm::sha256);
+        auto code = hash_file(launch.ovmf_code, DigestAlgorithm::sha256);
         if (!code)
           return std::move(code).error();
         host.firmware_sha256 = *code;

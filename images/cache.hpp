@@ -114,8 +114,4 @@ private:
   std::filesystem::path m_root;
 };
 
-// Hashes a file (streamed, 1 MiB at a time). ErrorCode::io on read errors.
-[[nodiscard]] Result<std::string> hash_file(const std::filesystem::path& path,
-                                            DigestAlgorithm algorithm);
-
 } // namespace kvmrun::images

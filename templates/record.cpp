@@ -1,8 +1,8 @@
 #include "templates/record.hpp"
 
+#include "base/file_digest.hpp"
 #include "base/file_io.hpp"
 #include "base/json_record.hpp"
-#include "images/cache.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -252,7 +252,7 @@ Status verify_files(const std::filesystem::path& dir, const TemplateRecord& reco
                    remedy);
     if (!full && *stamp == f.stamp)
       continue;
-    auto digest = images::hash_file(path, DigestAlgorithm::sha256);
+    auto digest = hash_file(path, DigestAlgorithm::sha256);
     if (!digest)
       return std::move(digest).error().add_context("verifying template " + record.name);
     ++hashed;

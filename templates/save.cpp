@@ -1,6 +1,7 @@
 #include "templates/save.hpp"
 
 #include "base/digest.hpp"
+#include "base/file_digest.hpp"
 #include "base/file_io.hpp"
 #include "base/unique_fd.hpp"
 #include "base/unix_socket.hpp"
@@ -307,7 +308,7 @@ Result<SaveResult> save_template(const SaveRequest& rq,
   r.firmware = firmware_name(rq.image->firmware);
   r.firmware_code = firmware_code(*argv);
   if (!r.firmware_code.empty()) {
-    auto code = images::hash_file(r.firmware_code, DigestAlgorithm::sha256);
+    auto code = hash_file(r.firmware_code, DigestAlgorithm::sha256);
     if (!code)
       return std::move(code).error().add_context(what);
     r.firmware_sha256 = *code;

@@ -245,6 +245,11 @@ TEST(LifecycleErrors, UpWaitsForAnotherKvmrunBringingTheInstanceUpThenTakesItOrS
   const auto run = lab.dir() / ("run-" + std::to_string(::getpid()));
   testing::write_file(run / "timings.jsonl", "");
   testing::BackgroundProcess other({KVMRUN_BINARY, "events", "--follow", run.string()});
+  // Until it has exec'd, its /proc/PID/exe is this test's binary: not yet a kvmrun (a loaded CI
+  // machine once ran the first up in that window).
+  for (int i = 0; i < 500 && !instance::runs_program(other.pid(), KVMRUN_BINARY); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(instance::runs_program(other.pid(), KVMRUN_BINARY));
   ASSERT_TRUE(held->record_pid(other.pid()).ok());
   testing::write_file(paths.bringing_up(), std::to_string(other.pid()) + "\n");
 
