@@ -1,11 +1,16 @@
 // kvmrun killed (SIGKILL: no cleanup of its own) at the steps the other tests do not reach:
-// as `up` starts provisioning, and while `template save` streams the paused guest's state.
+// as `up` starts provisioning, and while `template save` streams the paused guest's state; and
+// what a crashed host leaves behind (stale sockets, an unheld lock, records naming dead pids).
 // Afterwards `status`, `check`, `up`, `template` and `down` work as if nothing had happened:
 // the paused guest is resumed by the next command that finds it, the partial template is
 // removed, nothing is listed that was not finished, and nothing is left after `down`.
 // Levels proven: PROC (no QEMU or runtime file left), DATA (overlay clean), META (no partial
 // template kept or listed), DIAG.
 #include "tests/e2e/lab_harness.hpp"
+
+#include <sys/un.h>
+
+#include <cstdio>
 
 namespace kvmrun::testing {
 namespace {
@@ -73,6 +78,38 @@ TEST(TinyKvmrunKilled, WhileSavingATemplateTheGuestIsResumedAndNothingHalfMadeIs
   EXPECT_TRUE(qemus_of("ksave").empty());
   EXPECT_TRUE(runtime_empty(lab));
   EXPECT_TRUE(qemu_img_clean(lab.state() / "ksave" / "tiny-1" / "disk.qcow2"));
+}
+
+// What a host crash leaves in a runtime directory (kept on disk, not a tmpfs): sockets nobody
+// listens on, a lock nobody holds, records naming a dead pid and pid 1. None is taken for a
+// running instance, pid 1 is never signalled, and the next up replaces them all.
+TEST(TinyKvmrunKilled, StaleSocketsLocksAndRecordsAreReplacedByTheNextUp) {
+  Lab lab(one_tiny_lab("kstale"));
+  const auto runtime = lab.runtime() / "kstale" / "tiny-1";
+  std::filesystem::create_directories(runtime);
+  for (const char* name : {"qmp.sock", "qmp-up.sock", "qga.sock", "serial.sock"}) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const auto path = (runtime / name).string();
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0) << path;
+    ::close(fd); // the file stays, nobody listens
+  }
+  write_file(runtime / "lock", "1\n");
+  write_file(runtime / "up.pid", "999999\n");
+  write_file(runtime / "saving.pid", "1\n");
+
+  const auto status = lab.run({"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  EXPECT_EQ(status.out.find("running"), std::string::npos) << status.out;
+  const auto up = lab.run({"up"});
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_NE(up.out.find("tiny-1       ok   provenance"), std::string::npos) << up.out;
+  EXPECT_TRUE(alive(1));
+  EXPECT_EQ(lab.run({"down"}).exit_code, 0);
+  EXPECT_TRUE(runtime_empty(lab));
+  EXPECT_TRUE(qemus_of("kstale").empty());
 }
 
 TEST(TinyKvmrunKilled, APausedGuestIsStoppedWithoutWaitingOnAcpi) {
