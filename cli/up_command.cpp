@@ -584,6 +584,20 @@ private:
     return q;
   }
 
+  // Root's kvmrun: QEMU runs as its own user, handed what it opens by path; the ids to start
+  // it with (none otherwise).
+  Result<std::optional<Credentials>> handed_over(const Launching& l) {
+    if (!m_run_as)
+      return std::optional<Credentials>{};
+    const std::string what = "handing instance " + l.instance->name + "'s files to QEMU";
+    auto files = instance::qemu_handover(launch_for(l));
+    if (!files)
+      return std::move(files).error().add_context(what);
+    if (auto given = instance::hand_over(*m_run_as, *files, m_ctx.dirs); !given)
+      return std::move(given).error().add_context(what);
+    return std::optional<Credentials>(m_run_as->ids);
+  }
+
   Status spawn(Launching& l) {
     auto taps = open_taps(m_ctx, *l.instance); // root mode; QEMU keeps its copies
     if (!taps)
@@ -603,18 +617,10 @@ private:
     std::error_code ec;
     const auto logged = std::filesystem::file_size(l.paths.serial_log(), ec);
     l.serial_from = ec ? 0 : logged;
-    std::optional<Credentials> ids;
-    if (m_run_as) { // root's kvmrun: QEMU runs as its own user, handed what it opens by path
-      const std::string what = "handing instance " + l.instance->name + "'s files to QEMU";
-      auto files = instance::qemu_handover(launch_for(l));
-      if (!files)
-        return std::move(files).error().add_context(what);
-      if (auto given = instance::hand_over(*m_run_as, *files, m_ctx.dirs); !given)
-        return std::move(given).error().add_context(what);
-      ids = m_run_as->ids;
-    }
-    auto pid = instance::start_qemu(l.paths, l.argv, *l.lock, m_attach, extra, ids);
-    if (!pid) {
+    auto ids = handed_over(l);
+    auto pid = ids ? instance::start_qemu(l.paths, l.argv, *l.lock, m_attach, extra, *ids)
+                   : Result<pid_t>(std::move(ids).error());
+    if (!pid) { // its runtime files go, whichever step failed
       (void)instance::remove_runtime_files(l.paths, l.instance->name, std::move(l.lock));
       l.lock.reset();
       return std::move(pid).error();
