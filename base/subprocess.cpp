@@ -238,6 +238,77 @@ Result<int> run_attached(const std::vector<std::string>& argv) {
 
 namespace {
 
+// The child of spawn_foreground: this process's environment with `extra` replacing variables of
+// the same name (the launcher execs with `env`, set before the fork), every signal unblocked and
+// at its default, and SIGTERM when this process dies.
+struct ForegroundInit {
+  std::vector<std::string> entries;
+  std::vector<const char*> pointers;
+
+  explicit ForegroundInit(const std::vector<std::string>& extra) : entries(extra) {
+    for (char** e = ::environ; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      const auto name = entry.substr(0, entry.find('=') + 1);
+      if (std::none_of(extra.begin(), extra.end(),
+                       [&](const std::string& x) { return x.starts_with(name); }))
+        entries.emplace_back(entry);
+    }
+    for (const auto& e : entries)
+      pointers.push_back(e.c_str());
+    pointers.push_back(nullptr);
+  }
+
+  bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
+                          const char* const*) const {
+    launcher.env = pointers.data();
+    return {};
+  }
+
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+                               const char* const*) const {
+    for (const int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE})
+      ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+      return {errno, bp::system_category()};
+    return {};
+  }
+};
+
+} // namespace
+
+Result<pid_t> spawn_foreground(const std::vector<std::string>& argv,
+                               const std::vector<std::string>& env) {
+  auto exe = program_of(argv);
+  if (!exe)
+    return std::move(exe).error();
+  asio::io_context ctx;
+  bp::error_code ec;
+  bp::posix::default_launcher launcher;
+  const ForegroundInit init(env);
+  auto proc =
+      launcher(ctx, ec, exe->string(), std::vector<std::string>(argv.begin() + 1, argv.end()),
+               bp::process_stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, init,
+               CloseUnlisted{});
+  if (ec)
+    return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + ec.message());
+  const pid_t pid = proc.id();
+  proc.detach();
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return 128 + SIGKILL; // not our child (or already reaped): nothing to tell
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+namespace {
+
 // Runs in the child between fork and exec: passes the descriptors on (through numbers above
 // every target first, so a source that is another's target is not clobbered), then leaves the
 // session and ties the child's life to ours when asked.

@@ -46,6 +46,18 @@ struct CommandOutput {
 // signal's number when a signal ended it); ErrorCode::host when it cannot be started.
 [[nodiscard]] Result<int> run_attached(const std::vector<std::string>& argv);
 
+// A command kvmrun runs in the foreground on its own standard input, output and error (`up
+// --attach -- COMMAND`), with this process's environment plus `env` ("NAME=value" each, which
+// replace variables of the same name) and no other descriptor of ours. The child starts with no signal blocked or ignored
+// (whatever the caller blocks to wait for signals itself) and gets SIGTERM if this process
+// dies. The caller reaps it: wait_status. ErrorCode::host when it cannot be started.
+[[nodiscard]] Result<pid_t> spawn_foreground(const std::vector<std::string>& argv,
+                                             const std::vector<std::string>& env);
+
+// Reaps our child `pid`, waiting for it: its exit status as a shell shows it (128 + the
+// signal's number when a signal ended it).
+int wait_status(pid_t pid);
+
 // A long-lived child (QEMU) that may outlive this process. Its stdin is /dev/null, stdout and
 // stderr go to `output_fd`, and exactly the descriptors in `fds` (target number, our descriptor)
 // are passed on; every other descriptor is closed before exec.

@@ -105,7 +105,7 @@ public:
     }
     std::string id = evidence::iso_time(std::chrono::system_clock::now());
     std::replace(id.begin(), id.end(), ':', '-');
-    m_dir = m_ctx.lab_state() / "bench" / (id + "-" + std::to_string(::getpid()));
+    m_dir = m_ctx.lab_evidence() / "bench" / (id + "-" + std::to_string(::getpid()));
     if (auto made = create_private_dirs(m_dir); !made)
       return fail(m_err, std::move(made).error().add_context("creating the bench directory"));
 

@@ -54,9 +54,13 @@ const auto command_table = std::to_array<Command>({
       "--json"},
      R"(  up [INSTANCE...] [--stage preflight|image-cache|provision|runtime|full]
      [--accel auto|kvm|tcg] [--dry-run] [--attach] [--verify] [--from-template NAME] [--json]
+     [-- COMMAND [ARGS...]]
                      bring instances up and wait until every readiness gate passed;
                      --dry-run prints what would be done (QEMU argv included);
                      --attach stays in the foreground and stops them on exit;
+                     -- COMMAND runs attached: once they are ready, COMMAND runs here
+                     (KVMRUN_CONFIG and KVMRUN_RUN_DIR set), then they are stopped and
+                     its exit status is kvmrun's;
                      --verify hashes cached base images (and templates) in full;
                      --from-template restores the instances as clones of template NAME;
                      --json streams the run's events on stdout (kvmrun.events/1), one
@@ -246,7 +250,8 @@ const auto command_table = std::to_array<Command>({
 
 constexpr std::string_view usage_head = R"(usage: kvmrun COMMAND [OPTIONS]
 
-Lab lifecycle (the lab: --config FILE, ./kvmrun.toml, or the built-in default lab):
+Lab lifecycle (the lab: --config FILE, $KVMRUN_CONFIG, ./kvmrun.toml, or the built-in
+default lab):
 )";
 
 constexpr std::string_view usage_tail = R"(
@@ -262,6 +267,8 @@ Environment:
                      root: /var/cache/kvmrun)
   KVMRUN_STATE_DIR   instance state and evidence (default: ~/.local/state/kvmrun;
                      root: /var/lib/kvmrun)
+  KVMRUN_EVIDENCE_DIR runs' and benches' evidence (default: the state directory)
+  KVMRUN_CONFIG      the lab file when --config is not given (before ./kvmrun.toml)
   KVMRUN_RUNTIME_DIR sockets and locks (default: $XDG_RUNTIME_DIR/kvmrun; root: /run/kvmrun)
   KVMRUN_QEMU_USER   root only: the user QEMU runs as (default: nobody)
 

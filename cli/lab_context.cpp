@@ -92,7 +92,7 @@ Result<std::filesystem::path> run_dir_argument(const ParsedArgs& args, const Cli
   auto ctx = open_lab(args, env, {});
   if (!ctx)
     return std::move(ctx).error();
-  return ctx->lab_state() / "runs" / "latest";
+  return ctx->lab_evidence() / "runs" / "latest";
 }
 
 std::vector<std::string> lab_secrets(const lab::LabSpec& lab) {

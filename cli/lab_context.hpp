@@ -24,6 +24,8 @@ struct LabContext {
     return instance::instance_paths(dirs, lab.name, instance.name);
   }
   [[nodiscard]] std::filesystem::path lab_state() const { return dirs.state / lab.name; }
+  // <evidence>/<lab>: its runs/ and bench/ (the state's unless KVMRUN_EVIDENCE_DIR moves them).
+  [[nodiscard]] std::filesystem::path lab_evidence() const { return dirs.evidence / lab.name; }
 };
 
 // `names`: instance names; unknown ones are a config error listing the lab's instances.
@@ -55,7 +57,7 @@ one_instance(const ParsedArgs& args, const CliEnvironment& env, std::size_t posi
 apply_templates(LabContext& ctx);
 
 // The run directory a command reads (`report`, `events`): its first positional argument, or the
-// lab's latest run (<state>/<lab>/runs/latest).
+// lab's latest run (<evidence>/<lab>/runs/latest).
 [[nodiscard]] Result<std::filesystem::path> run_dir_argument(const ParsedArgs& args,
                                                              const CliEnvironment& env);
 

@@ -50,13 +50,16 @@ void resolve_builtin_images(lab::LabSpec& lab, const std::filesystem::path& cach
 Result<lab::LabSpec> resolve_lab(const ParsedArgs& args, const CliEnvironment& env) {
   Result<lab::LabSpec> lab = Error(ErrorCode::internal, "no lab");
   const auto local = env.working_dir / "kvmrun.toml";
+  const char* from_env = env.getenv("KVMRUN_CONFIG");
   std::error_code ec;
   if (const auto config = args.value("--config"))
     lab = lab::load_lab(*config);
+  else if (from_env != nullptr && *from_env != '\0')
+    lab = lab::load_lab(from_env);
   else if (std::filesystem::exists(local, ec))
     lab = lab::load_lab(local);
   else
-    lab = lab::parse_lab(default_lab_text(), "<built-in default lab>");
+    lab = lab::parse_lab(default_lab_text(), builtin_lab_source);
   if (lab)
     resolve_builtin_images(*lab, host::default_dirs(env.getenv, env.uid).cache);
   return lab;

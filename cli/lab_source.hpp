@@ -1,5 +1,5 @@
-// Which lab a command works on: --config FILE, else kvmrun.toml in the current directory, else
-// the built-in default lab (one debian-12 guest). Built-in images (lab/builtin_images) that the
+// Which lab a command works on: --config FILE, else the file $KVMRUN_CONFIG names, else
+// kvmrun.toml in the current directory, else the built-in default lab (one debian-12 guest). Built-in images (lab/builtin_images) that the
 // lab names are resolved here: the local build of their recipe in the image cache's
 // guests/<name> directory when there is one, else Debian's official cloud image.
 #pragma once
@@ -13,6 +13,9 @@
 #include <string>
 
 namespace kvmrun::cli {
+
+// The source the built-in default lab is loaded under (LabSpec::source).
+inline constexpr std::string_view builtin_lab_source = "<built-in default lab>";
 
 [[nodiscard]] Result<lab::LabSpec> resolve_lab(const ParsedArgs& args, const CliEnvironment& env);
 

@@ -17,7 +17,7 @@ int run_metrics(const ParsedArgs& args, std::ostream& out, std::ostream& err,
     return fail(err, ctx.error());
   metrics::LabTarget target;
   target.lab = ctx->lab.name;
-  target.lab_state = ctx->lab_state();
+  target.lab_evidence = ctx->lab_evidence();
   target.kvmrun_version = std::string(kvmrun_version());
   target.qemu_version =
       templates::qemu_version_of(host::gather_host_facts(host_paths(env)).qemu.version_line);

@@ -4,6 +4,8 @@
 #include "base/file_digest.hpp"
 #include "base/file_io.hpp"
 #include "cli/commands.hpp"
+#include "cli/foreground.hpp"
+#include "cli/lab_source.hpp"
 #include "cli/lab_context.hpp"
 #include "cli/lab_networks.hpp"
 #include "cli/live_status.hpp"
@@ -111,9 +113,16 @@ public:
       return fail(m_err, accel.error());
     m_accel = *accel;
     m_dry = m_args.has("--dry-run");
-    m_attach = m_args.has("--attach");
+    // A command after -- is the lab's workload: it runs attached, once every gate passed.
+    m_attach = m_args.has("--attach") || !m_args.trailing.empty();
     if (m_dry && m_attach)
       return fail(m_err, Error(ErrorCode::usage, "--dry-run and --attach exclude each other"));
+    if (!m_args.trailing.empty() && stage_arg != "full" && stage_arg != "runtime")
+      return fail(m_err, Error(ErrorCode::usage,
+                               "a command after -- runs once the instances are ready, which "
+                               "stage " +
+                                   stage_arg + " does not bring them to",
+                               "use --stage full (the default) or runtime"));
     auto ctx = open_lab(m_args, m_env, m_args.positional);
     if (!ctx)
       return fail(m_err, ctx.error());
@@ -138,7 +147,7 @@ public:
     if (auto s = instance::check_socket_paths(m_ctx.dirs, m_ctx.lab); !s)
       return fail(m_err, s.error());
     if (!m_dry) {
-      auto ev = evidence::RunEvidence::create(m_ctx.lab_state(), "up --stage " + stage_arg,
+      auto ev = evidence::RunEvidence::create(m_ctx.lab_evidence(), "up --stage " + stage_arg,
                                               lab_secrets(m_ctx.lab));
       if (!ev)
         return fail(m_err, ev.error());
@@ -183,7 +192,7 @@ public:
     }
     if (!recorded)
       return fail(m_err, recorded.error());
-    if (m_attach && !m_launching.empty())
+    if (m_attach && (!m_launching.empty() || !m_args.trailing.empty()))
       return attached();
     return 0;
   }
@@ -879,25 +888,34 @@ private:
     return {};
   }
 
-  // --attach: in the foreground until interrupted or every QEMU has exited; then stops them.
+  // --attach: in the foreground (cli/foreground.hpp) until interrupted, every QEMU has exited
+  // or the command after -- has ended; then stops the instances this run started. With a
+  // command, its exit status is kvmrun's unless that is 0 and stopping failed.
   int attached() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    ::sigprocmask(SIG_BLOCK, &set, nullptr);
-    m_out << "attached: Ctrl-C (or SIGTERM) stops the instances\n" << std::flush;
-    while (true) {
-      timespec tick{1, 0};
-      if (::sigtimedwait(&set, nullptr, &tick) > 0)
-        break;
-      const bool any = std::any_of(m_launching.begin(), m_launching.end(), [&](const auto& l) {
+    Foreground f;
+    f.command = m_args.trailing;
+    f.any_running = [&] {
+      return std::any_of(m_launching.begin(), m_launching.end(), [&](const auto& l) {
         return instance::running_pid(l->paths, m_ctx.lab.name, l->instance->name).has_value();
       });
-      if (!any)
-        break;
+    };
+    // The command finds this lab and this run: kvmrun's commands read KVMRUN_CONFIG as
+    // --config, and KVMRUN_RUN_DIR is where the run's evidence is (for its own artefacts).
+    if (m_ctx.lab.source != builtin_lab_source) {
+      std::error_code ec;
+      const auto file = std::filesystem::absolute(m_ctx.lab.source, ec);
+      f.env.push_back("KVMRUN_CONFIG=" + (ec ? m_ctx.lab.source : file.string()));
     }
+    if (m_evidence)
+      f.env.push_back("KVMRUN_RUN_DIR=" + m_evidence->dir().string());
+    auto waited = wait_in_foreground(f, m_out);
+    std::optional<int> command_status;
+    if (!waited)
+      (void)fail(m_err, waited.error());
+    else
+      command_status = *waited;
+    if (command_status)
+      m_out << "attached: the command exited " << *command_status << "\n" << std::flush;
     int rc = 0;
     std::vector<instance::StopRequest> all;
     for (auto& l : m_launching)
@@ -914,7 +932,9 @@ private:
     }
     if (auto s = stop_unused_networks(m_ctx, false, m_out); !s)
       rc = fail(m_err, s.error());
-    return rc;
+    if (!waited)
+      return exit_code(waited.error().code());
+    return command_status && *command_status != 0 ? *command_status : rc;
   }
 
   const ParsedArgs& m_args;

@@ -71,14 +71,14 @@ void RunEvidence::note_failure(Error error) {
     m_failure = std::move(error);
 }
 
-Result<RunEvidence> RunEvidence::create(const std::filesystem::path& lab_state, std::string command,
+Result<RunEvidence> RunEvidence::create(const std::filesystem::path& lab_evidence, std::string command,
                                         std::vector<std::string> secrets) {
   const auto now = std::chrono::system_clock::now();
   std::string id = iso_time(now);
   std::replace(id.begin(), id.end(), ':', '-');
   id += '-';
   id += std::to_string(::getpid());
-  const auto runs = lab_state / "runs";
+  const auto runs = lab_evidence / "runs";
   const auto dir = runs / id;
   if (auto made = create_private_dirs(dir); !made)
     return std::move(made).error().add_context("creating the run's evidence directory");

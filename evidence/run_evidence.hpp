@@ -35,7 +35,7 @@ struct TimingEvent {
 
 class RunEvidence {
 public:
-  [[nodiscard]] static Result<RunEvidence> create(const std::filesystem::path& lab_state,
+  [[nodiscard]] static Result<RunEvidence> create(const std::filesystem::path& lab_evidence,
                                                   std::string command,
                                                   std::vector<std::string> secrets);
   RunEvidence(RunEvidence&& other) noexcept;

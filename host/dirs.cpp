@@ -15,16 +15,15 @@ std::filesystem::path pick(const EnvLookup& getenv, const char* own, const char*
   return fallback;
 }
 
-} // namespace
-
-Dirs default_dirs(const EnvLookup& getenv, uid_t uid) {
+Dirs own_dirs(const EnvLookup& getenv, uid_t uid) {
   if (uid == 0) {
     const auto own = [&](const char* name, const char* fallback) {
       const char* v = getenv(name);
       return std::filesystem::path(v != nullptr && *v != '\0' ? v : fallback);
     };
     return {own("KVMRUN_CACHE_DIR", "/var/cache/kvmrun"),
-            own("KVMRUN_STATE_DIR", "/var/lib/kvmrun"), own("KVMRUN_RUNTIME_DIR", "/run/kvmrun")};
+            own("KVMRUN_STATE_DIR", "/var/lib/kvmrun"), own("KVMRUN_RUNTIME_DIR", "/run/kvmrun"),
+            {}};
   }
   const char* home_env = getenv("HOME");
   const std::filesystem::path home = home_env != nullptr && *home_env == '/' ? home_env : "/tmp";
@@ -34,6 +33,15 @@ Dirs default_dirs(const EnvLookup& getenv, uid_t uid) {
       pick(getenv, "KVMRUN_STATE_DIR", "XDG_STATE_HOME", home / ".local" / "state" / "kvmrun");
   dirs.runtime = pick(getenv, "KVMRUN_RUNTIME_DIR", "XDG_RUNTIME_DIR",
                       std::filesystem::path("/tmp") / ("kvmrun-" + std::to_string(uid)));
+  return dirs;
+}
+
+} // namespace
+
+Dirs default_dirs(const EnvLookup& getenv, uid_t uid) {
+  Dirs dirs = own_dirs(getenv, uid);
+  const char* evidence = getenv("KVMRUN_EVIDENCE_DIR");
+  dirs.evidence = evidence != nullptr && *evidence != '\0' ? evidence : dirs.state;
   return dirs;
 }
 

@@ -175,7 +175,7 @@ std::vector<Family> collect(const LabTarget& t) {
   for (const auto& [inst, paths] : t.instances)
     instance_series(f, t, *inst, paths);
   std::error_code ec;
-  const auto latest = t.lab_state / "runs" / "latest";
+  const auto latest = t.lab_evidence / "runs" / "latest";
   if (std::filesystem::exists(latest, ec))
     if (auto run = read_run(latest)) {
       const Labels lab{{"lab", t.lab}};

@@ -17,7 +17,7 @@ namespace kvmrun::metrics {
 struct LabTarget {
   std::string lab;
   std::vector<std::pair<const lab::InstanceSpec*, instance::InstancePaths>> instances;
-  std::filesystem::path lab_state; // <state>/<lab>, for runs/latest
+  std::filesystem::path lab_evidence; // <evidence>/<lab>, for runs/latest
   std::string kvmrun_version;
   std::string qemu_version;
 };

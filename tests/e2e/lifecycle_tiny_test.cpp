@@ -568,5 +568,59 @@ TEST(TinyLifecycle, AttachedModeStopsItsInstancesOnSigterm) {
   EXPECT_TRUE(runtime_empty(lab));
 }
 
+// `up -- COMMAND`: the lab's workload, as a CI job or a Kubernetes Job runs it.
+TEST(TinyLifecycle, ACommandAfterDashDashRunsOnceEveryGatePassedThenTheInstancesStop) {
+  Lab lab(tiny_lab("workload"));
+  // It finds the lab and the run through the variables kvmrun sets, drives the guest with
+  // kvmrun itself, and its exit status becomes kvmrun's.
+  const std::string script = "set -e; test \"$KVMRUN_CONFIG\" = '" + lab.config().string() +
+                             "'; test -f \"$KVMRUN_RUN_DIR/summary.json\"; '" KVMRUN_BINARY
+                             "' exec tiny-1 -- uname -s; echo done > \"$KVMRUN_RUN_DIR/mine\"; "
+                             "exit 7";
+  const auto r = lab.run({"up", "--", "/bin/sh", "-c", script});
+  EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+  EXPECT_NE(r.out.find("attached: running `/bin/sh -c"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nLinux\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("attached: the command exited 7\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  tiny-1: stopped"), std::string::npos) << r.out;
+  EXPECT_LT(r.out.find("ready: tiny-1"), r.out.find("attached: running")) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(lab.state() / "workload" / "runs" / "latest" / "mine"));
+  EXPECT_TRUE(runtime_empty(lab));
+  EXPECT_EQ(lab.run({"up", "--", "/bin/true"}).exit_code, 0);
+  EXPECT_TRUE(runtime_empty(lab));
+}
+
+TEST(TinyLifecycle, SigtermReachesTheCommandAndTheInstancesStopWhenItEnds) {
+  Lab lab(tiny_lab("workterm"));
+  // It says when its trap is set: a signal before that would end it at once.
+  BackgroundProcess up(lab.argv({"up", "--", "/bin/sh", "-c",
+                                 "trap 'echo got-term; exit 5' TERM; echo trapped; "
+                                 "while :; do sleep 0.1; done"}));
+  ASSERT_TRUE(up.wait_for_line("trapped", 120s));
+  ::kill(up.pid(), SIGTERM);
+  ASSERT_TRUE(up.wait_for_line("got-term", 10s));
+  ASSERT_TRUE(up.wait_for_line("  tiny-1: stopped", 30s));
+  const auto status = up.wait_exit(10s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 5);
+  EXPECT_TRUE(runtime_empty(lab));
+}
+
+TEST(TinyLifecycle, ACommandThatIgnoresSigtermIsKilledAfterItsGraceAndTheInstancesStop) {
+  Lab lab(tiny_lab("workstubborn"));
+  BackgroundProcess up(
+      lab.argv({"up", "--", "/bin/sh", "-c", "trap '' TERM; echo ignoring; sleep 600"}));
+  ASSERT_TRUE(up.wait_for_line("ignoring", 120s));
+  const auto sent = std::chrono::steady_clock::now();
+  ::kill(up.pid(), SIGTERM);
+  ASSERT_TRUE(up.wait_for_line("attached: the command did not end in time", 15s));
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, 9s);
+  ASSERT_TRUE(up.wait_for_line("  tiny-1: stopped", 30s));
+  const auto status = up.wait_exit(10s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 128 + SIGKILL);
+  EXPECT_TRUE(runtime_empty(lab));
+}
+
 } // namespace
 } // namespace kvmrun::testing

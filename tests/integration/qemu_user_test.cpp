@@ -101,7 +101,8 @@ protected:
     const auto nobody = find_user(*passwd, "nobody");
     ASSERT_TRUE(nobody.has_value()) << "this host has no user 'nobody'";
     m_as = RunAs{"nobody", Credentials{nobody->uid, nobody->gid, {nobody->gid}}};
-    m_dirs = {m_dir.path() / "cache", m_dir.path() / "state", m_dir.path() / "run"};
+    m_dirs = {m_dir.path() / "cache", m_dir.path() / "state", m_dir.path() / "run",
+              m_dir.path() / "state"};
     ASSERT_TRUE(create_private_dirs(instance_dir()).ok());
     ASSERT_TRUE(create_private_dirs(m_dirs.cache / "images").ok());
     ASSERT_TRUE(create_private_dirs(m_dir.path() / "outside").ok());

@@ -129,6 +129,11 @@ TEST(Cli, UsageMistakesAreOneLineWithTheUsageCode) {
       {{"up", "--stage", "boot"},
        "kvmrun: error: unknown stage 'boot'. Remedy: use preflight, image-cache, provision, "
        "runtime or full\n"},
+      {{"up", "--dry-run", "--", "true"},
+       "kvmrun: error: --dry-run and --attach exclude each other\n"},
+      {{"up", "--stage", "provision", "--", "make", "check"},
+       "kvmrun: error: a command after -- runs once the instances are ready, which stage "
+       "provision does not bring them to. Remedy: use --stage full (the default) or runtime\n"},
   };
   for (const auto& c : cases) {
     const auto r = run(c.args);

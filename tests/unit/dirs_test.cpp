@@ -45,6 +45,17 @@ TEST(Dirs, KvmrunVariablesOverrideEverything) {
   EXPECT_EQ(d.runtime, "/rt");
 }
 
+TEST(Dirs, EvidenceStaysWithTheStateUnlessItsVariableMovesIt) {
+  EXPECT_EQ(dirs_for({{"HOME", "/home/ann"}}).evidence, "/home/ann/.local/state/kvmrun");
+  EXPECT_EQ(dirs_for({{"KVMRUN_STATE_DIR", "/state"}}, 0).evidence, "/state");
+  const Dirs moved = dirs_for({{"KVMRUN_STATE_DIR", "/state"}, {"KVMRUN_EVIDENCE_DIR", "/ev"}});
+  EXPECT_EQ(moved.evidence, "/ev");
+  EXPECT_EQ(moved.state, "/state");
+  EXPECT_EQ(dirs_for({{"KVMRUN_EVIDENCE_DIR", "/ev"}}, 0).evidence, "/ev");
+  EXPECT_EQ(dirs_for({{"HOME", "/h"}, {"KVMRUN_EVIDENCE_DIR", ""}}).evidence,
+            "/h/.local/state/kvmrun");
+}
+
 TEST(Dirs, RelativeXdgValuesAreIgnoredAsTheSpecRequires) {
   const Dirs d = dirs_for({{"HOME", "/home/ann"}, {"XDG_CACHE_HOME", "relative"}});
   EXPECT_EQ(d.cache, "/home/ann/.cache/kvmrun");
