@@ -288,10 +288,9 @@ Result<pid_t> spawn_foreground(const std::vector<std::string>& argv,
   bp::error_code ec;
   bp::posix::default_launcher launcher;
   const ForegroundInit init(env);
-  auto proc =
-      launcher(ctx, ec, exe->string(), std::vector<std::string>(argv.begin() + 1, argv.end()),
-               bp::process_stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, init,
-               CloseUnlisted{});
+  auto proc = launcher(
+      ctx, ec, exe->string(), std::vector<std::string>(argv.begin() + 1, argv.end()),
+      bp::process_stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, init, CloseUnlisted{});
   if (ec)
     return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + ec.message());
   const pid_t pid = proc.id();

@@ -48,9 +48,10 @@ struct CommandOutput {
 
 // A command kvmrun runs in the foreground on its own standard input, output and error (`up
 // --attach -- COMMAND`), with this process's environment plus `env` ("NAME=value" each, which
-// replace variables of the same name) and no other descriptor of ours. The child starts with no signal blocked or ignored
-// (whatever the caller blocks to wait for signals itself) and gets SIGTERM if this process
-// dies. The caller reaps it: wait_status. ErrorCode::host when it cannot be started.
+// replace variables of the same name) and no other descriptor of ours. The child starts with no
+// signal blocked or ignored (whatever the caller blocks to wait for signals itself) and gets
+// SIGTERM if this process dies. The caller reaps it: wait_status. ErrorCode::host when it cannot be
+// started.
 [[nodiscard]] Result<pid_t> spawn_foreground(const std::vector<std::string>& argv,
                                              const std::vector<std::string>& env);
 

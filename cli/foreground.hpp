@@ -17,15 +17,14 @@
 namespace kvmrun::cli {
 
 struct Foreground {
-  std::vector<std::string> command; // empty: wait for a signal or the instances' end
-  std::vector<std::string> env;     // "NAME=value" added to the command's environment
+  std::vector<std::string> command;  // empty: wait for a signal or the instances' end
+  std::vector<std::string> env;      // "NAME=value" added to the command's environment
   std::function<bool()> any_running; // asked each second when there is no command
   std::chrono::milliseconds grace{10'000};
 };
 
 // The command's exit status as a shell shows it (128 + the signal that ended it), or nullopt
 // without a command. ErrorCode::host when the command cannot be started (nothing was run).
-[[nodiscard]] Result<std::optional<int>> wait_in_foreground(const Foreground& f,
-                                                            std::ostream& out);
+[[nodiscard]] Result<std::optional<int>> wait_in_foreground(const Foreground& f, std::ostream& out);
 
 } // namespace kvmrun::cli

@@ -1,7 +1,8 @@
 // Which lab a command works on: --config FILE, else the file $KVMRUN_CONFIG names, else
-// kvmrun.toml in the current directory, else the built-in default lab (one debian-12 guest). Built-in images (lab/builtin_images) that the
-// lab names are resolved here: the local build of their recipe in the image cache's
-// guests/<name> directory when there is one, else Debian's official cloud image.
+// kvmrun.toml in the current directory, else the built-in default lab (one debian-12 guest).
+// Built-in images (lab/builtin_images) that the lab names are resolved here: the local build of
+// their recipe in the image cache's guests/<name> directory when there is one, else Debian's
+// official cloud image.
 #pragma once
 
 #include "base/result.hpp"

@@ -71,8 +71,8 @@ void RunEvidence::note_failure(Error error) {
     m_failure = std::move(error);
 }
 
-Result<RunEvidence> RunEvidence::create(const std::filesystem::path& lab_evidence, std::string command,
-                                        std::vector<std::string> secrets) {
+Result<RunEvidence> RunEvidence::create(const std::filesystem::path& lab_evidence,
+                                        std::string command, std::vector<std::string> secrets) {
   const auto now = std::chrono::system_clock::now();
   std::string id = iso_time(now);
   std::replace(id.begin(), id.end(), ':', '-');

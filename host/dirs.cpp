@@ -22,7 +22,8 @@ Dirs own_dirs(const EnvLookup& getenv, uid_t uid) {
       return std::filesystem::path(v != nullptr && *v != '\0' ? v : fallback);
     };
     return {own("KVMRUN_CACHE_DIR", "/var/cache/kvmrun"),
-            own("KVMRUN_STATE_DIR", "/var/lib/kvmrun"), own("KVMRUN_RUNTIME_DIR", "/run/kvmrun"),
+            own("KVMRUN_STATE_DIR", "/var/lib/kvmrun"),
+            own("KVMRUN_RUNTIME_DIR", "/run/kvmrun"),
             {}};
   }
   const char* home_env = getenv("HOME");

@@ -10,7 +10,7 @@
 namespace kvmrun::host {
 
 struct Dirs {
-  std::filesystem::path cache;   // verified base images and source builds ($KVMRUN_CACHE_DIR)
+  std::filesystem::path cache;    // verified base images and source builds ($KVMRUN_CACHE_DIR)
   std::filesystem::path state;    // instance disks and seeds ($KVMRUN_STATE_DIR)
   std::filesystem::path runtime;  // QMP/agent sockets and pid locks, 0700 ($KVMRUN_RUNTIME_DIR)
   std::filesystem::path evidence; // runs' and benches' records ($KVMRUN_EVIDENCE_DIR, else state)

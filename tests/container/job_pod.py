@@ -8,11 +8,11 @@ layout, so the container test exercises what the Job declares instead of a copy 
     job_pod.py grace MANIFEST                the pod's terminationGracePeriodSeconds
     job_pod.py check MANIFEST VOLUMES        the Job's references resolve (below)
     job_pod.py podman-args MANIFEST --image TAG --index N --kvm-gid GID
-               [--args ARG...] --volume NAME=HOSTDIR...
+               [--arg=ARG...] --volume NAME=HOSTDIR...
                                              podman run's arguments, NUL-separated
 
 `--kvm-gid` replaces the manifest's supplementalGroups: the one value that belongs to a site
-(the nodes' kvm group). `--args` replaces the container's args (the test that sends SIGTERM to
+(the nodes' kvm group). `--arg`s replace the container's args (the test that sends SIGTERM to
 a lab held in the foreground). Anything in the pod that podman cannot reproduce faithfully is
 an error, never silently dropped.
 """
@@ -145,8 +145,14 @@ def volume_args(pod, container, env, hostdirs):
         source = hostdirs[mount["name"]]
         sub = mount.get("subPath") or expand(mount.get("subPathExpr", ""), env)
         if sub:
+            # The kubelet creates a missing subPath with its volume root's mode and owners (which
+            # fsGroup made the pod's group's), as Kubernetes PR 43775 does.
+            root = os.stat(source)
             source = os.path.join(source, sub)
-            os.makedirs(source, exist_ok=True)
+            if not os.path.isdir(source):
+                os.makedirs(source)
+                os.chmod(source, root.st_mode & 0o7777)
+                os.chown(source, root.st_uid, root.st_gid)
         args += ["-v", f"{source}:{target}{ro}"]
     return args
 
@@ -221,7 +227,7 @@ def main():
     p.add_argument("--index", type=int)
     p.add_argument("--kvm-gid", required=True)
     p.add_argument("--volume", action="append", default=[])
-    p.add_argument("--args", nargs="+")
+    p.add_argument("--arg", action="append", dest="args")  # --arg=--attach: one each
     a = parser.parse_args()
     try:
         if a.what == "configmap":

@@ -590,6 +590,24 @@ TEST(TinyLifecycle, ACommandAfterDashDashRunsOnceEveryGatePassedThenTheInstances
   EXPECT_TRUE(runtime_empty(lab));
 }
 
+TEST(TinyLifecycle, EvidenceGoesWhereKvmrunEvidenceDirSaysAndReportFindsItThere) {
+  Lab lab(tiny_lab("moved"));
+  TempDir evidence;
+  const std::string moved = "KVMRUN_EVIDENCE_DIR=" + evidence.path().string();
+  const auto up = lab.run_with({moved}, {"up", "--stage", "provision"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("evidence: " + (evidence / "moved" / "runs").string()), std::string::npos)
+      << up.out;
+  EXPECT_TRUE(std::filesystem::exists(evidence / "moved" / "runs" / "latest" / "summary.json"));
+  EXPECT_FALSE(std::filesystem::exists(lab.state() / "moved" / "runs"));
+  EXPECT_TRUE(std::filesystem::exists(lab.state() / "moved" / "tiny-1" / "disk.qcow2"));
+  const auto report = lab.run_with({moved}, {"report"});
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("provision"), std::string::npos) << report.out;
+  // Without the variable, the lab's evidence is the state's: none there yet.
+  EXPECT_NE(lab.run({"report"}).exit_code, 0);
+}
+
 TEST(TinyLifecycle, SigtermReachesTheCommandAndTheInstancesStopWhenItEnds) {
   Lab lab(tiny_lab("workterm"));
   // It says when its trap is set: a signal before that would end it at once.
