@@ -10,6 +10,7 @@
 #include "cli/lab_source.hpp"
 #include "cli/live_status.hpp"
 #include "cli/recheck.hpp"
+#include "cli/run_reports.hpp"
 #include "cli/up_stages.hpp"
 #include "cli/views.hpp"
 #include "evidence/event_stream.hpp"
@@ -179,6 +180,8 @@ public:
     if (m_evidence) {
       recorded = m_evidence->finish(status.ok() ? "ok" : "failed");
       if (recorded)
+        recorded = write_junit(m_evidence->dir());
+      if (recorded)
         m_out << "evidence: " << m_evidence->dir().string() << "\n";
       if (m_hooks.finished)
         m_hooks.finished(m_evidence->dir(), m_evidence->events());
@@ -198,6 +201,15 @@ public:
   }
 
 private:
+  // Every run's gates as JUnit XML beside its records, for CI to pick up whatever the outcome
+  // (cli/run_reports.hpp; `report --junit` writes the same elsewhere).
+  static Status write_junit(const std::filesystem::path& run) {
+    auto xml = run_junit(run);
+    if (!xml)
+      return std::move(xml).error().add_context("writing the run's junit.xml");
+    return write_file_atomic(run / "junit.xml", *xml, 0600, Durability::regenerated);
+  }
+
   Status run_step(Step step) {
     switch (step) {
     case Step::preflight: return preflight();

@@ -588,17 +588,28 @@ TEST(TinyLifecycle, ACommandAfterDashDashRunsOnceEveryGatePassedThenTheInstances
   EXPECT_TRUE(runtime_empty(lab));
   EXPECT_EQ(lab.run({"up", "--", "/bin/true"}).exit_code, 0);
   EXPECT_TRUE(runtime_empty(lab));
+  // A command that cannot start is kvmrun's host error, and the instances still stop.
+  const auto missing = lab.run({"up", "--", "/nonexistent/lab-tests"});
+  EXPECT_EQ(missing.exit_code, 4) << missing.err;
+  EXPECT_NE(missing.err.find("while starting the command after --: cannot find the program "
+                             "'/nonexistent/lab-tests'"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_NE(missing.out.find("  tiny-1: stopped"), std::string::npos) << missing.out;
+  EXPECT_TRUE(runtime_empty(lab));
 }
 
 TEST(TinyLifecycle, EvidenceGoesWhereKvmrunEvidenceDirSaysAndReportFindsItThere) {
   Lab lab(tiny_lab("moved"));
   TempDir evidence;
   const std::string moved = "KVMRUN_EVIDENCE_DIR=" + evidence.path().string();
+  ASSERT_EQ(lab.run_with({moved}, {"up", "--stage", "image-cache"}).exit_code, 0);
   const auto up = lab.run_with({moved}, {"up", "--stage", "provision"});
   ASSERT_EQ(up.exit_code, 0) << up.err;
   EXPECT_NE(up.out.find("evidence: " + (evidence / "moved" / "runs").string()), std::string::npos)
       << up.out;
   EXPECT_TRUE(std::filesystem::exists(evidence / "moved" / "runs" / "latest" / "summary.json"));
+  EXPECT_TRUE(std::filesystem::exists(evidence / "moved" / "runs" / "latest" / "junit.xml"));
   EXPECT_FALSE(std::filesystem::exists(lab.state() / "moved" / "runs"));
   EXPECT_TRUE(std::filesystem::exists(lab.state() / "moved" / "tiny-1" / "disk.qcow2"));
   const auto report = lab.run_with({moved}, {"report"});
