@@ -239,13 +239,17 @@ Result<int> run_attached(const std::vector<std::string>& argv) {
 namespace {
 
 // The child of spawn_foreground: this process's environment with `extra` replacing variables of
-// the same name (the launcher execs with `env`, set before the fork), every signal unblocked and
-// at its default, and SIGTERM when this process dies.
+// the same name (the launcher execs with `env`, set before the fork), a process group of its own
+// (given the terminal when we hold it), every signal unblocked and at its default, and SIGTERM
+// when this process dies.
 struct ForegroundInit {
   std::vector<std::string> entries;
   std::vector<const char*> pointers;
+  bool take_terminal = false;
 
-  explicit ForegroundInit(const std::vector<std::string>& extra) : entries(extra) {
+  explicit ForegroundInit(const std::vector<std::string>& extra)
+      : entries(extra),
+        take_terminal(::isatty(STDIN_FILENO) == 1 && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp()) {
     for (char** e = ::environ; *e != nullptr; ++e) {
       const std::string_view entry(*e);
       const auto name = entry.substr(0, entry.find('=') + 1);
@@ -266,7 +270,13 @@ struct ForegroundInit {
 
   bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
                                const char* const*) const {
-    for (const int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE})
+    if (::setpgid(0, 0) != 0)
+      return {errno, bp::system_category()};
+    // A background group asking for the terminal gets SIGTTOU unless it ignores it.
+    ::signal(SIGTTOU, SIG_IGN);
+    if (take_terminal)
+      (void)::tcsetpgrp(STDIN_FILENO, ::getpid());
+    for (const int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE, SIGTTOU})
       ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
@@ -295,14 +305,26 @@ Result<pid_t> spawn_foreground(const std::vector<std::string>& argv,
     return Error(ErrorCode::host, "cannot start '" + exe->string() + "': " + ec.message());
   const pid_t pid = proc.id();
   proc.detach();
+  (void)::setpgid(pid, pid); // as the child does: whichever runs first, the group exists
   return pid;
 }
 
-int wait_status(pid_t pid) {
+int end_foreground(pid_t pid) {
+  ::kill(-pid, SIGKILL); // the leader is a zombie until reaped: its group id is still its own
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR)
       return 128 + SIGKILL; // not our child (or already reaped): nothing to tell
+  // Take the terminal back if the group had it (blocking SIGTTOU, which a background group's
+  // tcsetpgrp would raise).
+  if (::isatty(STDIN_FILENO) == 1 && ::tcgetpgrp(STDIN_FILENO) == pid) {
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    ::sigprocmask(SIG_BLOCK, &ttou, &old);
+    (void)::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  }
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 

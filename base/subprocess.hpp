@@ -48,16 +48,19 @@ struct CommandOutput {
 
 // A command kvmrun runs in the foreground on its own standard input, output and error (`up
 // --attach -- COMMAND`), with this process's environment plus `env` ("NAME=value" each, which
-// replace variables of the same name) and no other descriptor of ours. The child starts with no
-// signal blocked or ignored (whatever the caller blocks to wait for signals itself) and gets
-// SIGTERM if this process dies. The caller reaps it: wait_status. ErrorCode::host when it cannot be
-// started.
+// replace variables of the same name) and no other descriptor of ours. It leads a process group
+// of its own (its number is its pid), which gets the terminal when this process has it: signal
+// the whole group, kill(-pid, sig), so nothing it started is missed. It starts with no signal
+// blocked or ignored (whatever the caller blocks to wait for signals itself) and gets SIGTERM if
+// this process dies. ErrorCode::host when it cannot be started. End it with end_foreground.
 [[nodiscard]] Result<pid_t> spawn_foreground(const std::vector<std::string>& argv,
                                              const std::vector<std::string>& env);
 
-// Reaps our child `pid`, waiting for it: its exit status as a shell shows it (128 + the
-// signal's number when a signal ended it).
-int wait_status(pid_t pid);
+// Once spawn_foreground's command has exited (its pidfd readable), before it is reaped: kills
+// what is left of its process group (what it started and left running), reaps it, takes the
+// terminal back, and returns its exit status as a shell shows it (128 + the signal's number
+// when a signal ended it).
+int end_foreground(pid_t pid);
 
 // A long-lived child (QEMU) that may outlive this process. Its stdin is /dev/null, stdout and
 // stderr go to `output_fd`, and exactly the descriptors in `fds` (target number, our descriptor)

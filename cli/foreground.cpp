@@ -67,12 +67,12 @@ Result<std::optional<int>> wait_in_foreground(const Foreground& f, std::ostream&
     if (ready < 0 && errno != EINTR)
       return system_error(ErrorCode::io, "waiting for the command after --", errno);
     if ((pfd[1].revents & POLLIN) != 0)
-      return std::optional<int>{wait_status(*pid)};
+      return std::optional<int>{end_foreground(*pid)};
     if ((pfd[0].revents & POLLIN) != 0) {
       signalfd_siginfo info{};
       if (::read(signals.get(), &info, sizeof info) == sizeof info) {
         const int sig = static_cast<int>(info.ssi_signo);
-        ::kill(*pid, sig);
+        ::kill(-*pid, sig); // its whole process group
         if (kill_at == never)
           kill_at = Clock::now() + f.grace;
         out << "attached: passed SIG" << ::sigabbrev_np(sig) << " on to the command; it has "
@@ -82,7 +82,7 @@ Result<std::optional<int>> wait_in_foreground(const Foreground& f, std::ostream&
     }
     if (kill_at != never && Clock::now() >= kill_at) {
       out << "attached: the command did not end in time; killing it\n" << std::flush;
-      ::kill(*pid, SIGKILL);
+      ::kill(-*pid, SIGKILL);
       kill_at = never; // SIGKILL cannot be refused: its end is the next event
     }
   }

@@ -1,8 +1,9 @@
 // What `up --attach` waits for in the foreground once every gate passed. Without a command:
 // a signal (SIGINT, SIGTERM, SIGHUP) or the moment no instance runs any more. With one (`up
 // --attach -- COMMAND...`, a lab's workload in CI or a Kubernetes Job): that command's end; a
-// signal is passed on to it, and one that has not ended `grace` later is killed. The caller
-// stops the instances afterwards, whatever ended the wait.
+// signal is passed on to its process group, and a command that has not ended `grace` later is
+// killed with everything in its group; so is whatever it leaves running when it ends. The
+// caller stops the instances afterwards, whatever ended the wait.
 #pragma once
 
 #include "base/result.hpp"

@@ -118,6 +118,11 @@ public:
     m_attach = m_args.has("--attach") || !m_args.trailing.empty();
     if (m_dry && m_attach)
       return fail(m_err, Error(ErrorCode::usage, "--dry-run and --attach exclude each other"));
+    if (!m_args.trailing.empty() && m_args.has("--json"))
+      return fail(m_err, Error(ErrorCode::usage,
+                               "--json and a command after -- exclude each other: the command's "
+                               "output would run into the event stream",
+                               "drop --json and follow the run with `kvmrun events --follow`"));
     if (!m_args.trailing.empty() && stage_arg != "full" && stage_arg != "runtime")
       return fail(m_err, Error(ErrorCode::usage,
                                "a command after -- runs once the instances are ready, which "
@@ -503,10 +508,14 @@ private:
         }
         if (live.state == instance::Liveness::State::running)
           return std::optional<instance::InstanceLock>();
-        // A QEMU that was just killed holds its lock until its last thread is gone (moments).
+        // A lock changing hands, for moments: a QEMU that was just killed holds it until its
+        // last thread is gone; a kvmrun that just took it has not recorded its pid yet (the file
+        // is empty, or still names a process that is gone: found by two ups racing in CI).
+        std::error_code gone;
+        const bool settling = !live.pid || is_exiting(*live.pid) ||
+                              !std::filesystem::exists("/proc/" + std::to_string(*live.pid), gone);
         if (live.state == instance::Liveness::State::foreign &&
-            !(live.pid && is_exiting(*live.pid) &&
-              std::chrono::steady_clock::now() < exiting_until))
+            !(settling && std::chrono::steady_clock::now() < exiting_until))
           return instance::held_by_another(i.name, live);
         std::this_thread::sleep_for(20ms);
         continue; // freed meanwhile (or about to be): take it

@@ -586,7 +586,13 @@ TEST(TinyLifecycle, ACommandAfterDashDashRunsOnceEveryGatePassedThenTheInstances
   EXPECT_LT(r.out.find("ready: tiny-1"), r.out.find("attached: running")) << r.out;
   EXPECT_TRUE(std::filesystem::exists(lab.state() / "workload" / "runs" / "latest" / "mine"));
   EXPECT_TRUE(runtime_empty(lab));
-  EXPECT_EQ(lab.run({"up", "--", "/bin/true"}).exit_code, 0);
+  // What the command leaves running when it ends is ended with it.
+  const auto left =
+      lab.run({"up", "--", "/bin/sh", "-c", "sleep 600 >/dev/null 2>&1 & echo \"left $!\""});
+  EXPECT_EQ(left.exit_code, 0) << left.err;
+  const auto at = left.out.find("\nleft ");
+  ASSERT_NE(at, std::string::npos) << left.out;
+  EXPECT_FALSE(alive(std::stoi(left.out.substr(at + 6)))) << "the command's child outlived kvmrun";
   EXPECT_TRUE(runtime_empty(lab));
   // A command that cannot start is kvmrun's host error, and the instances still stop.
   const auto missing = lab.run({"up", "--", "/nonexistent/lab-tests"});
@@ -637,9 +643,13 @@ TEST(TinyLifecycle, SigtermReachesTheCommandAndTheInstancesStopWhenItEnds) {
 
 TEST(TinyLifecycle, ACommandThatIgnoresSigtermIsKilledAfterItsGraceAndTheInstancesStop) {
   Lab lab(tiny_lab("workstubborn"));
-  BackgroundProcess up(
-      lab.argv({"up", "--", "/bin/sh", "-c", "trap '' TERM; echo ignoring; sleep 600"}));
-  ASSERT_TRUE(up.wait_for_line("ignoring", 120s));
+  // Its child ignores SIGTERM too (inherited), and is killed with it: the whole group.
+  BackgroundProcess up(lab.argv({"up", "--", "/bin/sh", "-c",
+                                 "trap '' TERM; sleep 600 >/dev/null 2>&1 & echo \"ignoring $!\"; "
+                                 "wait"}));
+  const auto ignoring = up.wait_for_line("ignoring ", 120s);
+  ASSERT_TRUE(ignoring);
+  const pid_t child = std::stoi(ignoring->substr(9));
   const auto sent = std::chrono::steady_clock::now();
   ::kill(up.pid(), SIGTERM);
   ASSERT_TRUE(up.wait_for_line("attached: the command did not end in time", 15s));
@@ -648,6 +658,7 @@ TEST(TinyLifecycle, ACommandThatIgnoresSigtermIsKilledAfterItsGraceAndTheInstanc
   const auto status = up.wait_exit(10s);
   ASSERT_TRUE(status);
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 128 + SIGKILL);
+  EXPECT_FALSE(alive(child)) << "the command's child outlived it";
   EXPECT_TRUE(runtime_empty(lab));
 }
 

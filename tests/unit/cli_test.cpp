@@ -101,6 +101,16 @@ struct UsageCase {
   std::string err;
 };
 
+TEST(Cli, UpRefusesJsonWithACommandWhoseOutputWouldRunIntoTheEvents) {
+  const auto r = run({"up", "--json", "--", "make", "check"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "kvmrun: error: --json and a command after -- exclude each other: the "
+                   "command's output would run into the event stream. Remedy: drop --json and "
+                   "follow the run with `kvmrun events --follow`\n");
+  EXPECT_NE(r.out.find(R"("event":"result")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("exit_code":2)"), std::string::npos) << r.out;
+}
+
 TEST(Cli, UsageMistakesAreOneLineWithTheUsageCode) {
   const std::vector<UsageCase> cases{
       {{"launch"}, "kvmrun: error: unknown command 'launch'. Remedy: see 'kvmrun help'\n"},
