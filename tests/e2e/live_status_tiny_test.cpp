@@ -57,5 +57,22 @@ TEST(TinyLiveStatus, OnATerminalUpRedrawsALinePerInstanceAndNeverInPipesOrJson) 
   EXPECT_EQ(lab.run({"down"}).exit_code, 0);
 }
 
+// `up -- COMMAND` on a terminal: the command's process group is the terminal's foreground group
+// (so it reads the terminal and ^C reaches it), and the terminal comes back to the shell after.
+TEST(TinyLiveStatus, OnATerminalTheCommandAfterDashDashHoldsTheTerminalAndItComesBack) {
+  Lab lab(one_tiny_lab("termwork"));
+  // Fields 5 and 8 of /proc/PID/stat: the process group and the terminal's foreground group.
+  // What is echoed is computed, so the command line kvmrun prints cannot pass for it.
+  const std::string foreground =
+      R"(read -r _ _ _ _ pg _ _ tp _ < /proc/$$/stat; [ "$pg" = "$tp" ] && echo)";
+  const auto tty = on_a_terminal(
+      lab,
+      shell_words(lab.argv({"up", "--", "/bin/sh", "-c", foreground + " command-holds-$((6*7))"})) +
+          "; " + foreground + " shell-holds-$((6*7))");
+  EXPECT_NE(tty.find("command-holds-42"), std::string::npos) << tty;
+  EXPECT_NE(tty.find("shell-holds-42"), std::string::npos) << tty;
+  EXPECT_NE(tty.find("  tiny-1: stopped"), std::string::npos) << tty;
+}
+
 } // namespace
 } // namespace kvmrun::testing
