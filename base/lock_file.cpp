@@ -44,13 +44,13 @@ std::string describe_pid(pid_t pid) {
   return "pid " + std::to_string(pid) + " (" + name + ")";
 }
 
-bool is_exiting(pid_t pid) {
+bool is_live(pid_t pid) {
   const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
   if (!stat)
-    return false; // reaped: nothing of it holds anything any more
-  const auto close = stat->rfind(')');
-  return close != std::string::npos && close + 2 < stat->size() &&
-         ((*stat)[close + 2] == 'Z' || (*stat)[close + 2] == 'X');
+    return false;                      // reaped
+  const auto close = stat->rfind(')'); // the state letter follows the parenthesised name
+  return close == std::string::npos || close + 2 >= stat->size() ||
+         ((*stat)[close + 2] != 'Z' && (*stat)[close + 2] != 'X');
 }
 
 std::string read_cmdline(pid_t pid) {

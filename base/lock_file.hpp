@@ -48,10 +48,10 @@ struct LockState {
                                               std::chrono::milliseconds timeout,
                                               const std::string& what);
 
-// Whether `pid` is a zombie: a process on its way out, whose descriptors (and any lock they
-// held) the kernel is releasing, the last of its threads a moment after the first. (Once it is
-// reaped it holds nothing: false.)
-[[nodiscard]] bool is_exiting(pid_t pid);
+// Whether `pid` is a process that can go on holding something: there, and not a zombie (a
+// process on its way out, whose descriptors and any lock they held the kernel is releasing, the
+// last of its threads a moment after the first).
+[[nodiscard]] bool is_live(pid_t pid);
 
 // /proc/<pid>/cmdline: the process's arguments, separated by NUL bytes ("" when it is gone).
 [[nodiscard]] std::string read_cmdline(pid_t pid);

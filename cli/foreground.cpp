@@ -2,6 +2,7 @@
 
 #include "base/subprocess.hpp"
 #include "base/unique_fd.hpp"
+#include "cli/views.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -13,17 +14,6 @@
 #include <cstdint>
 
 namespace kvmrun::cli {
-
-namespace {
-
-std::string joined(const std::vector<std::string>& argv) {
-  std::string text;
-  for (const auto& a : argv)
-    text += (text.empty() ? "" : " ") + a;
-  return text;
-}
-
-} // namespace
 
 Result<std::optional<int>> wait_in_foreground(const Foreground& f, std::ostream& out) {
   // Blocked here and read from a signalfd; the command starts with every signal unblocked.
@@ -48,7 +38,7 @@ Result<std::optional<int>> wait_in_foreground(const Foreground& f, std::ostream&
   auto pid = spawn_foreground(f.command, f.env);
   if (!pid)
     return std::move(pid).error().add_context("starting the command after --");
-  out << "attached: running `" << joined(f.command) << "` (pid " << *pid
+  out << "attached: running `" << shell_line(f.command) << "` (pid " << *pid
       << "); the instances stop when it ends; Ctrl-C or SIGTERM is passed on to it\n"
       << std::flush;
   const UniqueFd exited(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));

@@ -166,10 +166,7 @@ int run_ssh(const ParsedArgs& args, std::ostream& out, std::ostream& err,
   target.command = args.trailing;
   const auto argv = ssh::ssh_argv(target);
   if (args.has("--print")) {
-    std::string line;
-    for (const auto& a : argv)
-      line.append(line.empty() ? "" : " ").append(shell_quote(a));
-    out << line << '\n';
+    out << shell_line(argv) << '\n';
     return 0;
   }
   out.flush();

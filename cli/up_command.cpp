@@ -511,9 +511,7 @@ private:
         // A lock changing hands, for moments: a QEMU that was just killed holds it until its
         // last thread is gone; a kvmrun that just took it has not recorded its pid yet (the file
         // is empty, or still names a process that is gone: found by two ups racing in CI).
-        std::error_code gone;
-        const bool settling = !live.pid || is_exiting(*live.pid) ||
-                              !std::filesystem::exists("/proc/" + std::to_string(*live.pid), gone);
+        const bool settling = !live.pid || !is_live(*live.pid);
         if (live.state == instance::Liveness::State::foreign &&
             !(settling && std::chrono::steady_clock::now() < exiting_until))
           return instance::held_by_another(i.name, live);

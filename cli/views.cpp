@@ -205,6 +205,13 @@ evidence::TimingEvent stop_record(const std::string& instance,
           stopped ? stopped->step : stopped.error().describe()};
 }
 
+std::string shell_line(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const auto& a : argv)
+    line.append(line.empty() ? "" : " ").append(shell_quote(a));
+  return line;
+}
+
 std::string shell_quote(const std::string& s) {
   if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                         "0123456789-_=.,:/@+%") == std::string::npos)

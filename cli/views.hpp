@@ -35,6 +35,9 @@ namespace kvmrun::cli {
 // One argument as a POSIX shell reads it back: as is when it is plain, else single-quoted.
 [[nodiscard]] std::string shell_quote(const std::string& s);
 
+// A command line as a shell reads it back: each argument shell_quote'd, joined by spaces.
+[[nodiscard]] std::string shell_line(const std::vector<std::string>& argv);
+
 // A progress bar on a terminal, redrawn at most ten times a second; nothing otherwise.
 [[nodiscard]] images::ProgressSink terminal_progress(std::string label, bool is_terminal);
 

@@ -66,14 +66,15 @@ public:
   [[nodiscard]] CommandOutput
   run(const std::vector<std::string>& args,
       std::chrono::milliseconds timeout = std::chrono::minutes(15)) const {
-    return run_kvmrun(with_config(args), env(), timeout);
+    return run_with({}, args, timeout);
   }
   // The same with more environment ("NAME=value"), which wins over the lab's own.
-  [[nodiscard]] CommandOutput run_with(const std::vector<std::string>& extra_env,
-                                       const std::vector<std::string>& args) const {
+  [[nodiscard]] CommandOutput
+  run_with(const std::vector<std::string>& extra_env, const std::vector<std::string>& args,
+           std::chrono::milliseconds timeout = std::chrono::minutes(15)) const {
     auto vars = env();
     vars.insert(vars.end(), extra_env.begin(), extra_env.end());
-    return run_kvmrun(with_config(args), vars, std::chrono::minutes(15));
+    return run_kvmrun(with_config(args), vars, timeout);
   }
 
 private:
